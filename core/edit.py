@@ -1,0 +1,525 @@
+"""Applying ops to a world: the one place edits are validated and carried out.
+
+``apply(world, ops, actor)`` checks every op against the world as the previous ops of the same event left it and
+carries them out; if any op fails, the world is restored exactly and ``OpError`` names the op index, the field and
+the reason. On success it returns the list of :class:`Change` records the reducer writes into the CRDT document.
+The same function serves command-time validation (on a throwaway copy of the projection) and apply-time
+validation in the reducer, so both give the same verdict.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any, Callable, NamedTuple
+
+from . import attributes, values
+from . import ops as O
+from .tolerances import EPS_FRAME
+from .world import Directive, Entity, Key, Relation, World, key_to_dict
+
+__all__ = ["OpError", "Change", "apply", "MAX_NAME", "MAX_KEYS_PER_TRACK"]
+
+MAX_NAME = 256
+MAX_KEYS_PER_TRACK = 1_000_000
+
+
+class OpError(ValueError):
+    """An op that cannot apply. ``index`` is the op's position in its event, ``field`` the offending field."""
+
+    def __init__(self, index: int, field: str, reason: str):
+        super().__init__(f"op {index}: {field}: {reason}")
+        self.index, self.field, self.reason = index, field, reason
+
+
+class Change(NamedTuple):
+    """A low-level mutation for the document: ``target`` names the root type, ``args`` its arguments.
+
+    ``meta`` (key, value) · ``entity.add`` (id, kind, name, parent) · ``entity.del`` (id) ·
+    ``entity.field`` (id, field, value) · ``prop.set`` (id, path, value) · ``prop.del`` (id, path) ·
+    ``key.put`` (id, path, index, key_dict, replace) · ``key.del`` (id, path, index) ·
+    ``track.put`` (id, path, [key_dict]) · ``track.del`` (id, path) · ``relation.put`` (id, dict) ·
+    ``relation.del`` (id) · ``directive.put`` (id, dict) · ``directive.del`` (id)
+    """
+
+    target: str
+    args: tuple
+
+
+class _Tx:
+    """Undo journal: every mutation records its inverse; ``rollback`` replays them backwards."""
+
+    __slots__ = ("undo", "changes")
+
+    def __init__(self):
+        self.undo: list[Callable[[], None]] = []
+        self.changes: list[Change] = []
+
+    def set(self, d: dict, k, v):
+        if k in d:
+            old = d[k]
+            self.undo.append(lambda: d.__setitem__(k, old))
+        else:
+            self.undo.append(lambda: d.pop(k, None))
+        d[k] = v
+
+    def delete(self, d: dict, k):
+        old = d.pop(k)
+        self.undo.append(lambda: d.__setitem__(k, old))
+
+    def setattr(self, obj, name, v):
+        old = getattr(obj, name)
+        self.undo.append(lambda: setattr(obj, name, old))
+        setattr(obj, name, v)
+
+    def emit(self, target: str, *args):
+        self.changes.append(Change(target, args))
+
+    def rollback(self):
+        for f in reversed(self.undo):
+            f()
+        self.undo.clear()
+
+
+def apply(world: World, ops: list, actor: str) -> list[Change]:
+    """Apply ``ops`` (one event) to ``world`` in place, atomically. ``actor`` is recorded as each key's ``by``."""
+    tx = _Tx()
+    try:
+        for i, op in enumerate(ops):
+            handler = _HANDLERS.get(type(op))
+            if handler is None:
+                raise OpError(i, "type", f"unknown op {type(op).__name__}")
+            try:
+                handler(world, op, actor, tx)
+            except OpError:
+                raise
+            except ValueError as e:
+                field = getattr(e, "field", None) or _field_of(op)
+                raise OpError(i, field, str(e)) from None
+    except BaseException:
+        tx.rollback()
+        raise
+    return tx.changes
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+
+
+def _field_of(op) -> str:
+    return "path" if hasattr(op, "path") else "id"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _entity(world: World, eid: str, field: str = "id") -> Entity:
+    e = world.entities.get(eid)
+    if e is None:
+        raise _FieldError(field, f"unknown entity {eid!r}")
+    return e
+
+
+def _new_id(existing: dict, value: str, what: str) -> str:
+    try:
+        values.check_id(value, f"{what} id")
+    except ValueError as e:
+        raise _FieldError("id", str(e)) from None
+    if value in existing:
+        raise _FieldError("id", f"{what} {value!r} already exists")
+    return value
+
+
+def _name(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_NAME:
+        raise _FieldError("name", f"name must be a string of at most {MAX_NAME} characters")
+    return value
+
+
+def _frame(value: Any, field: str = "frame") -> float:
+    try:
+        return values.finite(value, field)
+    except ValueError as e:
+        raise _FieldError(field, str(e)) from None
+
+
+def _chain_reaches(world: World, start: str, target: str) -> bool:
+    """Does following parents and attachments from ``start`` reach ``target``?"""
+    attached = {r.subject: r.object for r in world.relations.values() if r.kind == "attached_to"}
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        n = stack.pop()
+        if n == target:
+            return True
+        if n in seen:
+            continue
+        seen.add(n)
+        e = world.entities.get(n)
+        if e is not None and e.parent is not None:
+            stack.append(e.parent)
+        if n in attached:
+            stack.append(attached[n])
+    return False
+
+
+def _value(spec, value, path: str, field: str = "value"):
+    try:
+        return attributes.normalize(spec, value, path)
+    except ValueError as e:
+        raise _FieldError(field, str(e)) from None
+
+
+def _spec(e: Entity, path: str):
+    try:
+        return attributes.spec_for(path, e.kind, e.joints)
+    except ValueError as ex:
+        raise _FieldError("path", str(ex)) from None
+
+
+def _tangent(value: Any, like: Any, field: str):
+    if value is None:
+        return None
+    try:
+        if isinstance(like, list):
+            return values.vec(value, len(like), field)
+        return values.finite(value, field)
+    except ValueError as e:
+        raise _FieldError(field, str(e)) from None
+
+
+def _find_key(keys: list[Key], frame: float) -> tuple[int, bool]:
+    frames = [k.frame for k in keys]
+    i = bisect.bisect_left(frames, frame - EPS_FRAME)
+    return i, i < len(keys) and abs(keys[i].frame - frame) <= EPS_FRAME
+
+
+def _set_prop(world: World, e: Entity, path: str, value: Any, tx: _Tx):
+    if path == "skeleton":
+        _check_skeleton_change(e, value)
+    tx.set(e.props, path, value)
+    tx.emit("prop.set", e.id, path, value)
+
+
+def _check_skeleton_change(e: Entity, joints: list[dict]):
+    names = {j["name"] for j in joints}
+    roots = {j["name"] for j in joints if j["parent"] is None}
+    orphans = []
+    for path in list(e.props) + list(e.tracks):
+        jp = attributes.joint_path(path)
+        if jp is None:
+            continue
+        name, leaf = jp
+        if name not in names or (leaf == "position" and name not in roots):
+            orphans.append(path)
+    if orphans:
+        raise _FieldError("joints", f"values exist for joints the new skeleton lacks: {sorted(set(orphans))}; "
+                                    "clear them first")
+
+
+def _set_track(e: Entity, path: str, keys: list[Key], tx: _Tx):
+    if keys:
+        tx.set(e.tracks, path, keys)
+        tx.emit("track.put", e.id, path, [key_to_dict(k) for k in keys])
+    elif path in e.tracks:
+        tx.delete(e.tracks, path)
+        tx.emit("track.del", e.id, path)
+
+
+# ---------------------------------------------------------------- op handlers
+
+
+def _shot_configure(world: World, op: O.ShotConfigure, actor: str, tx: _Tx):
+    if op.fps is not None:
+        try:
+            fps = values.number(op.fps, "fps", lo=0, hi=1000, lo_open=True)
+        except ValueError as e:
+            raise _FieldError("fps", str(e)) from None
+        tx.setattr(world, "fps", fps)
+        tx.emit("meta", "fps", fps)
+    start = world.frame_start if op.frame_start is None else _frame(op.frame_start, "frame_start")
+    end = world.frame_end if op.frame_end is None else _frame(op.frame_end, "frame_end")
+    if end <= start:
+        raise _FieldError("frame_end", f"frame_end ({end:g}) must be greater than frame_start ({start:g})")
+    if op.frame_start is not None:
+        tx.setattr(world, "frame_start", start)
+        tx.emit("meta", "frame_start", start)
+    if op.frame_end is not None:
+        tx.setattr(world, "frame_end", end)
+        tx.emit("meta", "frame_end", end)
+    if op.resolution is not None:
+        w, h = op.resolution
+        if not (16 <= w <= 8192 and 16 <= h <= 8192):
+            raise _FieldError("resolution", f"resolution must be within 16–8192 pixels per side, got {w}×{h}")
+        tx.setattr(world, "resolution", (int(w), int(h)))
+        tx.emit("meta", "resolution", [float(w), float(h)])
+    if op.name is not None:
+        name = _name(op.name)
+        tx.setattr(world, "name", name)
+        tx.emit("meta", "name", name)
+    if op.agents is not None:
+        agents = dict(world.agents)
+        for agent, mode in op.agents.items():
+            try:
+                values.check_id(agent, "agent name")
+            except ValueError as e:
+                raise _FieldError("agents", str(e)) from None
+            agents[agent] = mode
+        tx.setattr(world, "agents", dict(sorted(agents.items())))
+        tx.emit("meta", "agents", dict(sorted(agents.items())))
+
+
+def _entity_create(world: World, op: O.EntityCreate, actor: str, tx: _Tx):
+    eid = _new_id(world.entities, op.id, "entity")
+    name = _name(op.name)
+    if op.parent is not None:
+        _entity(world, op.parent, "parent")
+    e = Entity(id=eid, kind=op.kind, name=name, parent=op.parent)
+    tx.set(world.entities, eid, e)
+    tx.emit("entity.add", eid, op.kind, name, op.parent)
+    props = dict(op.props or {})
+    # the skeleton first, so joint paths given beside it can be checked against it
+    for path in sorted(props, key=lambda p: (p != "skeleton", p)):
+        spec = _spec(e, path)
+        value = _value(spec, props[path], path, f"props.{path}")
+        _set_prop(world, e, path, value, tx)
+
+
+def _entity_remove(world: World, op: O.EntityRemove, actor: str, tx: _Tx):
+    _entity(world, op.id)
+    for rid, r in sorted(world.relations.items()):
+        if op.id in (r.subject, r.object):
+            tx.delete(world.relations, rid)
+            tx.emit("relation.del", rid)
+    for cid, c in sorted(world.entities.items()):
+        if c.parent == op.id:
+            tx.setattr(c, "parent", None)
+            tx.emit("entity.field", cid, "parent", None)
+    tx.delete(world.entities, op.id)
+    tx.emit("entity.del", op.id)
+
+
+def _entity_set(world: World, op: O.EntitySet, actor: str, tx: _Tx):
+    e = _entity(world, op.id)
+    if op.path == "name":
+        name = _name(op.value)
+        tx.setattr(e, "name", name)
+        tx.emit("entity.field", e.id, "name", name)
+        return
+    if op.path == "parent":
+        if op.value is not None:
+            _entity(world, op.value, "value")
+            if _chain_reaches(world, op.value, e.id):
+                raise _FieldError("value", f"parenting {e.id!r} to {op.value!r} would make a cycle")
+        tx.setattr(e, "parent", op.value)
+        tx.emit("entity.field", e.id, "parent", op.value)
+        return
+    spec = _spec(e, op.path)
+    if op.value is None:
+        if op.path in e.props:
+            tx.delete(e.props, op.path)
+            tx.emit("prop.del", e.id, op.path)
+        return
+    _set_prop(world, e, op.path, _value(spec, op.value, op.path), tx)
+
+
+def _key_set(world: World, op: O.KeySet, actor: str, tx: _Tx):
+    e = _entity(world, op.id)
+    spec = _spec(e, op.path)
+    if not spec.animatable:
+        raise _FieldError("path", f"{op.path!r} is static and cannot be keyed")
+    frame = _frame(op.frame)
+    value = _value(spec, op.value, op.path)
+    key = Key(frame, value, op.interp, actor,
+              _tangent(op.in_tangent, value, "in_tangent"), _tangent(op.out_tangent, value, "out_tangent"))
+    keys = e.tracks.get(op.path)
+    if keys is None:
+        tx.set(e.tracks, op.path, [key])
+        tx.emit("track.put", e.id, op.path, [key_to_dict(key)])
+        return
+    i, exists = _find_key(keys, frame)
+    if exists:
+        old = keys[i]
+        keys[i] = key
+        tx.undo.append(lambda: keys.__setitem__(i, old))
+    else:
+        if len(keys) >= MAX_KEYS_PER_TRACK:
+            raise _FieldError("frame", f"track {op.path!r} already has {MAX_KEYS_PER_TRACK} keys")
+        keys.insert(i, key)
+        tx.undo.append(lambda: keys.pop(i))
+    tx.emit("key.put", e.id, op.path, i, key_to_dict(key), exists)
+
+
+def _key_remove(world: World, op: O.KeyRemove, actor: str, tx: _Tx):
+    e = _entity(world, op.id)
+    _spec(e, op.path)
+    keys = e.tracks.get(op.path)
+    frame = _frame(op.frame)
+    i, exists = _find_key(keys or [], frame)
+    if not exists:
+        raise _FieldError("frame", f"no key at frame {frame:g} on {op.id}.{op.path}")
+    if len(keys) == 1:
+        tx.delete(e.tracks, op.path)
+        tx.emit("track.del", e.id, op.path)
+        return
+    old = keys.pop(i)
+    tx.undo.append(lambda: keys.insert(i, old))
+    tx.emit("key.del", e.id, op.path, i)
+
+
+def _track_clear(world: World, op: O.TrackClear, actor: str, tx: _Tx):
+    e = _entity(world, op.id)
+    _spec(e, op.path)
+    _set_track(e, op.path, [], tx)
+
+
+def _track_shift(world: World, op: O.TrackShift, actor: str, tx: _Tx):
+    e = _entity(world, op.id)
+    _spec(e, op.path)
+    by = _frame(op.by, "by")
+    lo = float("-inf") if op.start is None else _frame(op.start, "start")
+    hi = float("inf") if op.end is None else _frame(op.end, "end")
+    if lo > hi:
+        raise _FieldError("end", f"end ({hi:g}) is before start ({lo:g})")
+    keys = e.tracks.get(op.path, [])
+    moved = [k for k in keys if lo - EPS_FRAME <= k.frame <= hi + EPS_FRAME]
+    if not moved or by == 0:
+        return
+    stay = [k for k in keys if not (lo - EPS_FRAME <= k.frame <= hi + EPS_FRAME)]
+    shifted = [Key(k.frame + by, k.value, k.interp, k.by, k.in_tangent, k.out_tangent) for k in moved]
+    taken = {round(k.frame / EPS_FRAME) for k in stay}
+    clash = [k.frame for k in shifted if round(k.frame / EPS_FRAME) in taken]
+    if clash:
+        raise _FieldError("by", f"shifted keys would land on existing keys at frames {clash[:5]}")
+    _set_track(e, op.path, sorted(stay + shifted, key=lambda k: k.frame), tx)
+
+
+def _skeleton_set(world: World, op: O.SkeletonSet, actor: str, tx: _Tx):
+    e = _entity(world, op.id)
+    if e.kind != "character":
+        raise _FieldError("id", f"{op.id!r} is a {e.kind}; only characters have skeletons")
+    if (op.template is None) == (op.joints is None):
+        raise _FieldError("template", "give exactly one of template or joints")
+    if op.template is not None:
+        from .templates import template_joints
+
+        scale = 1.0 if op.scale is None else values.number(op.scale, "scale", lo=0, lo_open=True, hi=100)
+        raw = template_joints(op.template, scale)
+    else:
+        if op.scale is not None:
+            raise _FieldError("scale", "scale applies only to a template")
+        raw = op.joints
+    try:
+        joints = attributes.normalize(attributes.ATTRIBUTES["skeleton"], raw, "joints")
+    except ValueError as ex:
+        raise _FieldError("joints", str(ex)) from None
+    _set_prop(world, e, "skeleton", joints, tx)
+
+
+def _offset(value: Any):
+    if value is None:
+        return None
+    try:
+        return values.vec(value, 3, "offset")
+    except ValueError as e:
+        raise _FieldError("offset", str(e)) from None
+
+
+def _relation_add(world: World, op: O.RelationAdd, actor: str, tx: _Tx):
+    rid = _new_id(world.relations, op.id, "relation")
+    _entity(world, op.subject, "subject")
+    obj = _entity(world, op.object, "object")
+    if op.subject == op.object:
+        raise _FieldError("object", "an entity cannot relate to itself")
+    if op.joint is not None:
+        names = {j["name"] for j in (obj.joints or [])}
+        if op.joint not in names:
+            raise _FieldError("joint", f"{op.object!r} has no joint {op.joint!r}")
+    if op.kind in ("attached_to", "look_at"):
+        for r in world.relations.values():
+            if r.kind == op.kind and r.subject == op.subject:
+                raise _FieldError("subject", f"{op.subject!r} already has a {op.kind} relation ({r.id!r})")
+    if op.kind == "attached_to" and _chain_reaches(world, op.object, op.subject):
+        raise _FieldError("object", f"attaching {op.subject!r} to {op.object!r} would make a cycle")
+    if op.kind == "supports":
+        if any(r.kind == "supports" and r.subject == op.object and r.object == op.subject
+               for r in world.relations.values()):
+            raise _FieldError("object", f"{op.object!r} already rests on {op.subject!r}")
+    rel = Relation(rid, op.kind, op.subject, op.object, op.joint, _offset(op.offset))
+    tx.set(world.relations, rid, rel)
+    tx.emit("relation.put", rid, rel.to_dict())
+
+
+def _relation_remove(world: World, op: O.RelationRemove, actor: str, tx: _Tx):
+    if op.id not in world.relations:
+        raise _FieldError("id", f"unknown relation {op.id!r}")
+    tx.delete(world.relations, op.id)
+    tx.emit("relation.del", op.id)
+
+
+def _directive_add(world: World, op: O.DirectiveAdd, actor: str, tx: _Tx):
+    did = _new_id(world.directives, op.id, "directive")
+    try:
+        values.check_id(op.agent, "agent")
+    except ValueError as e:
+        raise _FieldError("agent", str(e)) from None
+    d = Directive(did, op.agent, _json_params(op.params))
+    tx.set(world.directives, did, d)
+    tx.emit("directive.put", did, d.to_dict())
+
+
+def _directive_update(world: World, op: O.DirectiveUpdate, actor: str, tx: _Tx):
+    d = world.directives.get(op.id)
+    if d is None:
+        raise _FieldError("id", f"unknown directive {op.id!r}")
+    new = Directive(d.id, d.agent, _json_params(op.params))
+    tx.set(world.directives, op.id, new)
+    tx.emit("directive.put", op.id, new.to_dict())
+
+
+def _directive_remove(world: World, op: O.DirectiveRemove, actor: str, tx: _Tx):
+    if op.id not in world.directives:
+        raise _FieldError("id", f"unknown directive {op.id!r}")
+    tx.delete(world.directives, op.id)
+    tx.emit("directive.del", op.id)
+
+
+def _json_params(params: dict) -> dict:
+    """Directive params are free JSON; numbers become floats (as the document returns them), non-finite rejected."""
+
+    def walk(v, where):
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, (int, float)):
+            return values.finite(v, where)
+        if isinstance(v, list):
+            return [walk(x, f"{where}[{i}]") for i, x in enumerate(v)]
+        if isinstance(v, dict):
+            return {str(k): walk(x, f"{where}.{k}") for k, x in v.items()}
+        raise ValueError(f"{where}: unsupported value {type(v).__name__}")
+
+    try:
+        return walk(params, "params")
+    except ValueError as e:
+        raise _FieldError("params", str(e)) from None
+
+
+_HANDLERS = {
+    O.ShotConfigure: _shot_configure,
+    O.EntityCreate: _entity_create,
+    O.EntityRemove: _entity_remove,
+    O.EntitySet: _entity_set,
+    O.KeySet: _key_set,
+    O.KeyRemove: _key_remove,
+    O.TrackClear: _track_clear,
+    O.TrackShift: _track_shift,
+    O.SkeletonSet: _skeleton_set,
+    O.RelationAdd: _relation_add,
+    O.RelationRemove: _relation_remove,
+    O.DirectiveAdd: _directive_add,
+    O.DirectiveUpdate: _directive_update,
+    O.DirectiveRemove: _directive_remove,
+}

@@ -1,0 +1,132 @@
+"""The event log port: what the rest of the system needs from JetStream, and its in-memory twin.
+
+Offsets are stream sequence numbers of the project's stream; a shot's events are the subset on its subject, so
+a shot's offsets are increasing but not contiguous. ``read`` is bounded (it stops at the head it saw when called);
+``follow`` tails a whole project forever, for projectors and agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import AsyncIterator, NamedTuple, Protocol
+
+__all__ = [
+    "LogError",
+    "ConflictError",
+    "Appended",
+    "Stored",
+    "EventLog",
+    "MemoryLog",
+    "subject_for",
+    "stream_for",
+]
+
+
+class LogError(Exception):
+    """The log could not do what was asked (unreachable, misconfigured, unknown project)."""
+
+
+class ConflictError(LogError):
+    """``expected_seq`` did not match the shot's last sequence (HTTP 409)."""
+
+    def __init__(self, expected: int, actual: int | None = None):
+        super().__init__(f"shot moved on: expected last seq {expected}"
+                         + ("" if actual is None else f", it is {actual}"))
+        self.expected, self.actual = expected, actual
+
+
+class Appended(NamedTuple):
+    seq: int
+    duplicate: bool
+
+
+class Stored(NamedTuple):
+    seq: int
+    shot: str
+    data: bytes
+
+
+def stream_for(project: str) -> str:
+    """JetStream stream names may not contain '.', so dots in project ids become '_2E_'."""
+    return "WNM_" + project.replace(".", "_2E_")
+
+
+def subject_for(project: str, shot: str) -> str:
+    return f"wnm.ev.{project}.{shot}"
+
+
+class EventLog(Protocol):
+    async def ensure_project(self, project: str) -> None: ...
+
+    async def projects(self) -> list[str]: ...
+
+    async def append(self, project: str, shot: str, data: bytes, msg_id: str,
+                     expected_seq: int | None = None) -> Appended: ...
+
+    async def last_seq(self, project: str, shot: str) -> int: ...
+
+    def read(self, project: str, shot: str, after: int = 0,
+             until: int | None = None) -> AsyncIterator[Stored]: ...
+
+    def follow(self, project: str, after: int = 0) -> AsyncIterator[Stored]: ...
+
+
+class MemoryLog:
+    """In-memory twin of the JetStream log, with the same semantics (one sequence per project, dedupe by msg id,
+    expected last subject sequence)."""
+
+    def __init__(self):
+        self._streams: dict[str, list[Stored]] = {}
+        self._msg_ids: dict[str, dict[str, int]] = {}
+        self._changed = asyncio.Condition()
+
+    async def ensure_project(self, project: str) -> None:
+        self._streams.setdefault(project, [])
+        self._msg_ids.setdefault(project, {})
+
+    async def projects(self) -> list[str]:
+        return sorted(self._streams)
+
+    def _stream(self, project: str) -> list[Stored]:
+        if project not in self._streams:
+            raise LogError(f"no event stream for project {project!r}")
+        return self._streams[project]
+
+    async def append(self, project, shot, data, msg_id, expected_seq=None) -> Appended:
+        stream = self._stream(project)
+        ids = self._msg_ids[project]
+        if msg_id in ids:
+            return Appended(ids[msg_id], True)
+        if expected_seq is not None:
+            last = await self.last_seq(project, shot)
+            if last != expected_seq:
+                raise ConflictError(expected_seq, last)
+        seq = len(stream) + 1
+        stream.append(Stored(seq, shot, bytes(data)))
+        ids[msg_id] = seq
+        async with self._changed:
+            self._changed.notify_all()
+        return Appended(seq, False)
+
+    async def last_seq(self, project, shot) -> int:
+        for s in reversed(self._stream(project)):
+            if s.shot == shot:
+                return s.seq
+        return 0
+
+    async def read(self, project, shot, after=0, until=None):
+        stream = self._stream(project)
+        head = len(stream) if until is None else min(until, len(stream))
+        for s in stream[after:head]:
+            if s.shot == shot:
+                yield s
+
+    async def follow(self, project, after=0):
+        pos = after
+        while True:
+            stream = self._stream(project)
+            while pos < len(stream):
+                yield stream[pos]
+                pos += 1
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self._stream(project)) > pos)

@@ -1,0 +1,168 @@
+"""The reducer: events, in stream order, → one pycrdt document per shot (SPEC §5).
+
+The document is written only here, with a fixed client id derived from the shot and ``REDUCER_VERSION``, so the
+same events give a byte-identical document on every machine. Beside the document the reducer keeps the plain
+:class:`core.world.World` it validates against; both always describe the same state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple
+
+import msgspec
+from pycrdt import Array, Doc, Map
+
+from core import edit
+from core.world import World
+from events.envelope import Event, decode_event
+
+__all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "state_hash", "ROOTS"]
+
+REDUCER_VERSION = 1
+"""Bump when the reduction of an existing log would change; clients holding older documents must resync."""
+
+ROOTS = ("meta", "entities", "relations", "directives")
+
+
+def client_id_for(project: str, shot: str, version: int = REDUCER_VERSION) -> int:
+    """A client id ≥ 2³² (never a Yjs client's uint32) and < 2⁵³ (exact in JavaScript)."""
+    h = int.from_bytes(hashlib.sha256(f"wnm/{version}/{project}/{shot}".encode()).digest()[:8], "big")
+    return 2**32 + h % (2**53 - 2**32)
+
+
+class Outcome(NamedTuple):
+    seq: int
+    applied: bool
+    reason: str | None = None
+
+
+def state_hash(doc: Doc) -> str:
+    return hashlib.sha256(doc.get_update()).hexdigest()
+
+
+class ShotReducer:
+    """Holds one shot's document and world; ``apply(seq, event)`` folds one event into both, or neither."""
+
+    def __init__(self, project: str, shot: str, snapshot: bytes | None = None, world: World | None = None):
+        self.project, self.shot = project, shot
+        self.doc = Doc(client_id=client_id_for(project, shot))
+        self.last_seq = 0
+        if snapshot is not None:
+            from .decode import world_from_doc
+
+            self.doc.apply_update(snapshot)
+            self.world = world if world is not None else world_from_doc(self.doc)
+            self.last_seq = self.world.head_seq
+            self._roots()
+        else:
+            self.world = World(project=project, shot=shot)
+            with self.doc.transaction():
+                for name in ROOTS:
+                    self.doc[name] = Map()
+                self._roots()
+                for k, v in self.world.meta().items():
+                    self.meta[k] = v
+
+    def _roots(self):
+        self.meta = self.doc.get("meta", type=Map)
+        self.entities = self.doc.get("entities", type=Map)
+        self.relations = self.doc.get("relations", type=Map)
+        self.directives = self.doc.get("directives", type=Map)
+
+    # ------------------------------------------------------------ folding
+
+    def apply_raw(self, seq: int, data: bytes) -> Outcome:
+        """Fold an event as it came off the log; an undecodable event is rejected like an invalid one."""
+        try:
+            event = decode_event(data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            self.last_seq = max(self.last_seq, seq)
+            return Outcome(seq, False, f"undecodable event: {e}")
+        return self.apply(seq, event)
+
+    def apply(self, seq: int, event: Event) -> Outcome:
+        self.last_seq = max(self.last_seq, seq)
+        if event.project != self.project or event.shot != self.shot:
+            return Outcome(seq, False, f"event belongs to {event.project}/{event.shot}")
+        try:
+            changes = edit.apply(self.world, event.ops, event.actor.label)
+        except edit.OpError as e:
+            return Outcome(seq, False, str(e))
+        self.world.head_seq = seq
+        with self.doc.transaction():
+            for c in changes:
+                _WRITERS[c.target](self, *c.args)
+            self.meta["head_seq"] = seq
+        return Outcome(seq, True)
+
+    def state_hash(self) -> str:
+        return state_hash(self.doc)
+
+    def snapshot(self) -> bytes:
+        return self.doc.get_update()
+
+    # ------------------------------------------------------------ writers
+
+    def _meta(self, key, value):
+        self.meta[key] = value
+
+    def _entity_add(self, eid, kind, name, parent):
+        self.entities[eid] = Map({"kind": kind, "name": name, "parent": parent, "props": Map(), "tracks": Map()})
+
+    def _entity_del(self, eid):
+        del self.entities[eid]
+
+    def _entity_field(self, eid, field, value):
+        self.entities[eid][field] = value
+
+    def _prop_set(self, eid, path, value):
+        self.entities[eid]["props"][path] = value
+
+    def _prop_del(self, eid, path):
+        del self.entities[eid]["props"][path]
+
+    def _key_put(self, eid, path, index, key, replace):
+        arr = self.entities[eid]["tracks"][path]
+        if replace:
+            del arr[index]
+        arr.insert(index, key)
+
+    def _key_del(self, eid, path, index):
+        del self.entities[eid]["tracks"][path][index]
+
+    def _track_put(self, eid, path, keys):
+        self.entities[eid]["tracks"][path] = Array(keys)
+
+    def _track_del(self, eid, path):
+        del self.entities[eid]["tracks"][path]
+
+    def _relation_put(self, rid, value):
+        self.relations[rid] = value
+
+    def _relation_del(self, rid):
+        del self.relations[rid]
+
+    def _directive_put(self, did, value):
+        self.directives[did] = value
+
+    def _directive_del(self, did):
+        del self.directives[did]
+
+
+_WRITERS = {
+    "meta": ShotReducer._meta,
+    "entity.add": ShotReducer._entity_add,
+    "entity.del": ShotReducer._entity_del,
+    "entity.field": ShotReducer._entity_field,
+    "prop.set": ShotReducer._prop_set,
+    "prop.del": ShotReducer._prop_del,
+    "key.put": ShotReducer._key_put,
+    "key.del": ShotReducer._key_del,
+    "track.put": ShotReducer._track_put,
+    "track.del": ShotReducer._track_del,
+    "relation.put": ShotReducer._relation_put,
+    "relation.del": ShotReducer._relation_del,
+    "directive.put": ShotReducer._directive_put,
+    "directive.del": ShotReducer._directive_del,
+}

@@ -1,0 +1,83 @@
+"""Shared fixtures: real NATS JetStream and PostgreSQL for integration and e2e tiers.
+
+``WNM_TEST_NATS_URL`` / ``WNM_TEST_DATABASE_URL`` point the tests at running services (CI uses the machine's);
+when unset, embedded servers are started on free ports under a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from contextlib import ExitStack
+
+import pytest
+
+from realtime import embedded
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def _services(tmp_path_factory):
+    with ExitStack() as stack:
+        nats_url = os.environ.get("WNM_TEST_NATS_URL")
+        if not nats_url:
+            nats_url = stack.enter_context(embedded.nats_server(tmp_path_factory.mktemp("nats")))
+        pg_url = os.environ.get("WNM_TEST_DATABASE_URL")
+        if not pg_url:
+            pg_url = stack.enter_context(embedded.postgres_server(tmp_path_factory.mktemp("pg"), "delete"))
+        yield nats_url, pg_url
+
+
+@pytest.fixture(scope="session")
+def nats_url(_services) -> str:
+    return _services[0]
+
+
+@pytest.fixture(scope="session")
+def server_database_url(_services) -> str:
+    return _services[1]
+
+
+@pytest.fixture
+async def database_url(server_database_url):
+    """A fresh, empty database per test on the test PostgreSQL server; dropped afterwards."""
+    import asyncpg
+
+    name = "wnm_t_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(server_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(server_database_url, name)
+    admin = await asyncpg.connect(server_database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    """Replace the database name in a postgresql:// URI (works for host and unix-socket forms)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique id for project and shot names, so tests sharing a NATS server never collide."""
+    return "t" + uuid.uuid4().hex[:10]
