@@ -15,9 +15,9 @@ from typing import Any, Callable, NamedTuple
 from . import attributes, values
 from . import ops as O
 from .tolerances import EPS_FRAME
-from .world import Directive, Entity, Key, Relation, World, key_to_dict
+from .world import Directive, Entity, Key, Relation, World
 
-__all__ = ["OpError", "Change", "apply", "MAX_NAME", "MAX_KEYS_PER_TRACK"]
+__all__ = ["OpError", "Change", "apply", "check", "MAX_NAME", "MAX_KEYS_PER_TRACK"]
 
 MAX_NAME = 256
 MAX_KEYS_PER_TRACK = 1_000_000
@@ -36,8 +36,8 @@ class Change(NamedTuple):
 
     ``meta`` (key, value) · ``entity.add`` (id, kind, name, parent) · ``entity.del`` (id) ·
     ``entity.field`` (id, field, value) · ``prop.set`` (id, path, value) · ``prop.del`` (id, path) ·
-    ``key.put`` (id, path, index, key_dict, replace) · ``key.del`` (id, path, index) ·
-    ``track.put`` (id, path, [key_dict]) · ``track.del`` (id, path) · ``relation.put`` (id, dict) ·
+    ``key.put`` (id, path, index, Key, replace) · ``key.del`` (id, path, index) ·
+    ``track.put`` (id, path, [Key]) · ``track.del`` (id, path) · ``relation.put`` (id, dict) ·
     ``relation.del`` (id) · ``directive.put`` (id, dict) · ``directive.del`` (id)
     """
 
@@ -82,6 +82,15 @@ class _Tx:
 
 def apply(world: World, ops: list, actor: str) -> list[Change]:
     """Apply ``ops`` (one event) to ``world`` in place, atomically. ``actor`` is recorded as each key's ``by``."""
+    return _run(world, ops, actor, keep=True)
+
+
+def check(world: World, ops: list, actor: str) -> list[Change]:
+    """Validate ``ops`` against ``world`` exactly as ``apply`` would, leaving ``world`` unchanged."""
+    return _run(world, ops, actor, keep=False)
+
+
+def _run(world: World, ops: list, actor: str, keep: bool) -> list[Change]:
     tx = _Tx()
     try:
         for i, op in enumerate(ops):
@@ -98,6 +107,8 @@ def apply(world: World, ops: list, actor: str) -> list[Change]:
     except BaseException:
         tx.rollback()
         raise
+    if not keep:
+        tx.rollback()
     return tx.changes
 
 
@@ -192,9 +203,12 @@ def _tangent(value: Any, like: Any, field: str):
 
 
 def _find_key(keys: list[Key], frame: float) -> tuple[int, bool]:
-    frames = [k.frame for k in keys]
-    i = bisect.bisect_left(frames, frame - EPS_FRAME)
+    i = bisect.bisect_left(keys, frame - EPS_FRAME, key=_frame_of)
     return i, i < len(keys) and abs(keys[i].frame - frame) <= EPS_FRAME
+
+
+def _frame_of(k: Key) -> float:
+    return k.frame
 
 
 def _set_prop(world: World, e: Entity, path: str, value: Any, tx: _Tx):
@@ -223,7 +237,7 @@ def _check_skeleton_change(e: Entity, joints: list[dict]):
 def _set_track(e: Entity, path: str, keys: list[Key], tx: _Tx):
     if keys:
         tx.set(e.tracks, path, keys)
-        tx.emit("track.put", e.id, path, [key_to_dict(k) for k in keys])
+        tx.emit("track.put", e.id, path, list(keys))
     elif path in e.tracks:
         tx.delete(e.tracks, path)
         tx.emit("track.del", e.id, path)
@@ -338,7 +352,7 @@ def _key_set(world: World, op: O.KeySet, actor: str, tx: _Tx):
     keys = e.tracks.get(op.path)
     if keys is None:
         tx.set(e.tracks, op.path, [key])
-        tx.emit("track.put", e.id, op.path, [key_to_dict(key)])
+        tx.emit("track.put", e.id, op.path, [key])
         return
     i, exists = _find_key(keys, frame)
     if exists:
@@ -350,7 +364,7 @@ def _key_set(world: World, op: O.KeySet, actor: str, tx: _Tx):
             raise _FieldError("frame", f"track {op.path!r} already has {MAX_KEYS_PER_TRACK} keys")
         keys.insert(i, key)
         tx.undo.append(lambda: keys.pop(i))
-    tx.emit("key.put", e.id, op.path, i, key_to_dict(key), exists)
+    tx.emit("key.put", e.id, op.path, i, key, exists)
 
 
 def _key_remove(world: World, op: O.KeyRemove, actor: str, tx: _Tx):

@@ -42,10 +42,18 @@ def finite(x: Any, what: str = "value") -> float:
     return x
 
 
+_NUMBER_TYPES = (float, int)
+
+
 def vec(value: Any, n: int, what: str = "value", positive: bool = False, limit: float = MAX_ABS_COORD_M) -> list[float]:
     if not isinstance(value, (list, tuple)) or len(value) != n:
         raise ValueError(f"{what} must be a list of {n} numbers")
-    out = [finite(v, what) for v in value]
+    if all(type(v) in _NUMBER_TYPES for v in value):  # the common case, checked in bulk
+        out = [float(v) for v in value]
+        if not all(map(math.isfinite, out)):
+            raise ValueError(f"{what} must be finite, got {out}")
+    else:
+        out = [finite(v, what) for v in value]
     if positive and any(v <= 0 for v in out):
         raise ValueError(f"{what} components must be > 0, got {out}")
     if any(abs(v) > limit for v in out):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Key", "Entity", "Relation", "Directive", "World", "key_to_dict", "key_from_dict"]
+__all__ = ["Key", "Entity", "Relation", "Directive", "World", "key_to_dict", "key_from_dict", "key_to_row",
+           "key_from_row"]
 
 
 @dataclass(slots=True)
@@ -36,6 +37,15 @@ def key_to_dict(k: Key) -> dict:
 
 def key_from_dict(d: dict) -> Key:
     return Key(float(d["frame"]), d["value"], d["interp"], d.get("by", ""), d.get("in_tangent"), d.get("out_tangent"))
+
+
+def key_to_row(k: Key) -> list:
+    """The document's compact, ordered form of a key: ``[frame, value, interp, by, in_tangent, out_tangent]``."""
+    return [k.frame, k.value, k.interp, k.by, k.in_tangent, k.out_tangent]
+
+
+def key_from_row(row: list) -> Key:
+    return Key(float(row[0]), row[1], row[2], row[3], row[4], row[5])
 
 
 @dataclass(slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pycrdt import Doc, Map
 
-from core.world import Directive, Entity, Relation, World, key_from_dict
+from core.world import Directive, Entity, Relation, World, key_from_row
 
 __all__ = ["world_from_doc"]
 
@@ -28,7 +28,7 @@ def world_from_doc(doc: Doc) -> World:
     )
     for eid, e in doc.get("entities", type=Map).items():
         props = _py(e["props"])
-        tracks = {p: [key_from_dict(k) for k in arr.to_py()] for p, arr in e["tracks"].items()}
+        tracks = {p: [key_from_row(k) for k in arr.to_py()] for p, arr in e["tracks"].items()}
         w.entities[eid] = Entity(eid, e["kind"], e["name"], e["parent"], props, tracks)
     for rid, r in doc.get("relations", type=Map).items():
         r = _py(r)

@@ -14,7 +14,7 @@ import msgspec
 from pycrdt import Array, Doc, Map
 
 from core import edit
-from core.world import World
+from core.world import World, key_to_row
 from events.envelope import Event, decode_event
 
 __all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "state_hash", "ROOTS"]
@@ -35,6 +35,23 @@ class Outcome(NamedTuple):
     seq: int
     applied: bool
     reason: str | None = None
+
+
+def crdt_value(value):
+    """Plain JSON → what the document stores. Objects become Y.Maps with sorted keys (yrs encodes a plain dict
+    value in hash-map order, which differs run to run, so a dict would break byte-identical documents); lists that
+    hold objects become Y.Arrays; other lists and scalars stay plain values."""
+    if isinstance(value, dict):
+        return Map({k: crdt_value(value[k]) for k in sorted(value)})
+    if isinstance(value, list) and any(isinstance(v, (dict, list)) and _has_dict(v) for v in value):
+        return Array([crdt_value(v) for v in value])
+    return value
+
+
+def _has_dict(value) -> bool:
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and any(_has_dict(v) for v in value)
 
 
 def state_hash(doc: Doc) -> str:
@@ -62,9 +79,11 @@ class ShotReducer:
                     self.doc[name] = Map()
                 self._roots()
                 for k, v in self.world.meta().items():
-                    self.meta[k] = v
+                    self.meta[k] = crdt_value(v)
 
     def _roots(self):
+        self._entity_maps: dict[str, Map] = {}
+        self._track_arrays: dict[tuple[str, str], Array] = {}
         self.meta = self.doc.get("meta", type=Map)
         self.entities = self.doc.get("entities", type=Map)
         self.relations = self.doc.get("relations", type=Map)
@@ -105,46 +124,63 @@ class ShotReducer:
     # ------------------------------------------------------------ writers
 
     def _meta(self, key, value):
-        self.meta[key] = value
+        self.meta[key] = crdt_value(value)
+
+    def _entity(self, eid) -> Map:
+        m = self._entity_maps.get(eid)
+        if m is None:
+            m = self._entity_maps[eid] = self.entities[eid]
+        return m
+
+    def _track(self, eid, path) -> Array:
+        a = self._track_arrays.get((eid, path))
+        if a is None:
+            a = self._track_arrays[(eid, path)] = self._entity(eid)["tracks"][path]
+        return a
 
     def _entity_add(self, eid, kind, name, parent):
         self.entities[eid] = Map({"kind": kind, "name": name, "parent": parent, "props": Map(), "tracks": Map()})
 
     def _entity_del(self, eid):
         del self.entities[eid]
+        self._entity_maps.pop(eid, None)
+        for key in [k for k in self._track_arrays if k[0] == eid]:
+            del self._track_arrays[key]
 
     def _entity_field(self, eid, field, value):
-        self.entities[eid][field] = value
+        self._entity(eid)[field] = value
 
     def _prop_set(self, eid, path, value):
-        self.entities[eid]["props"][path] = value
+        self._entity(eid)["props"][path] = crdt_value(value)
 
     def _prop_del(self, eid, path):
-        del self.entities[eid]["props"][path]
+        del self._entity(eid)["props"][path]
 
     def _key_put(self, eid, path, index, key, replace):
-        arr = self.entities[eid]["tracks"][path]
+        arr = self._track(eid, path)
         if replace:
             del arr[index]
-        arr.insert(index, key)
+        arr.insert(index, key_to_row(key))
 
     def _key_del(self, eid, path, index):
-        del self.entities[eid]["tracks"][path][index]
+        del self._track(eid, path)[index]
 
     def _track_put(self, eid, path, keys):
-        self.entities[eid]["tracks"][path] = Array(keys)
+        self._entity(eid)["tracks"][path] = Array([key_to_row(k) for k in keys])
+        self._track_arrays.pop((eid, path), None)
 
     def _track_del(self, eid, path):
-        del self.entities[eid]["tracks"][path]
+        del self._entity(eid)["tracks"][path]
+        self._track_arrays.pop((eid, path), None)
 
     def _relation_put(self, rid, value):
-        self.relations[rid] = value
+        self.relations[rid] = crdt_value(value)
 
     def _relation_del(self, rid):
         del self.relations[rid]
 
     def _directive_put(self, did, value):
-        self.directives[did] = value
+        self.directives[did] = crdt_value(value)
 
     def _directive_del(self, did):
         del self.directives[did]

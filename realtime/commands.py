@@ -1,0 +1,142 @@
+"""Turning a command into an event: validate against the current world, append once, report the verdict.
+
+This is the one write path for HTTP, WebSocket, CLI and agents. Validation happens here (schema, ranges, references
+against the current projection; 422 / 409 at once) and again, deterministically, when the reducer applies the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NamedTuple, Protocol
+
+import msgspec
+
+from core import edit
+from events.envelope import MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, encode_event, event_id_for, now
+from events.log import ConflictError, EventLog
+from projections.reducer import Outcome, ShotReducer
+
+__all__ = ["CommandError", "Result", "Replica", "CommandService", "LocalReplica"]
+
+
+class CommandError(Exception):
+    """A command refused before it reached the log. ``status`` is the HTTP status it maps to."""
+
+    def __init__(self, status: int, reason: str, index: int | None = None, field: str | None = None):
+        super().__init__(reason)
+        self.status, self.reason, self.index, self.field = status, reason, index, field
+
+    def to_json(self) -> dict:
+        d = {"status": "rejected", "reason": self.reason}
+        if self.index is not None:
+            d["op"] = self.index
+        if self.field is not None:
+            d["field"] = self.field
+        return d
+
+
+class Result(NamedTuple):
+    seq: int
+    status: str  # "applied" | "rejected"
+    reason: str | None = None
+    duplicate: bool = False
+
+    def to_json(self) -> dict:
+        d = {"seq": self.seq, "status": self.status}
+        if self.reason:
+            d["reason"] = self.reason
+        if self.duplicate:
+            d["duplicate"] = True
+        return d
+
+
+class Replica(Protocol):
+    """Where the command service reads the current world and learns each event's verdict."""
+
+    async def reducer(self, project: str, shot: str) -> ShotReducer: ...
+
+    async def outcome(self, project: str, shot: str, seq: int, timeout: float) -> Outcome: ...
+
+
+class CommandService:
+    def __init__(self, log: EventLog, replica: Replica, outcome_timeout: float = 10.0):
+        self.log, self.replica, self.outcome_timeout = log, replica, outcome_timeout
+
+    async def submit(self, project: str, shot: str, actor: Actor, command: Command,
+                     causation: int | None = None, reason: str | None = None,
+                     must_exist: bool = True) -> Result:
+        if not command.ops:
+            raise CommandError(422, "a command needs at least one op")
+        if len(command.ops) > MAX_OPS:
+            raise CommandError(413, f"a command may carry at most {MAX_OPS} ops, got {len(command.ops)}")
+        reducer = await self.replica.reducer(project, shot)
+        if must_exist and reducer.last_seq == 0:
+            raise CommandError(404, f"no shot {project}/{shot}")
+        if command.expected_seq is not None and command.expected_seq != await self.log.last_seq(project, shot):
+            raise CommandError(409, f"shot moved on: expected last seq {command.expected_seq}")
+        try:
+            edit.check(reducer.world, command.ops, actor.label)
+        except edit.OpError as e:
+            raise CommandError(422, str(e), e.index, e.field) from None
+        event = Event(
+            event_id=event_id_for(project, shot, command.command_id),
+            command_id=command.command_id,
+            project=project,
+            shot=shot,
+            actor=actor,
+            ops=command.ops,
+            causation=causation,
+            reason=reason if reason is not None else command.reason,
+            ts=now(),
+        )
+        data = encode_event(event)
+        if len(data) > MAX_EVENT_BYTES:
+            raise CommandError(413, f"event is {len(data)} bytes; at most {MAX_EVENT_BYTES}")
+        try:
+            appended = await self.log.append(project, shot, data, command.command_id, command.expected_seq)
+        except ConflictError as e:
+            raise CommandError(409, str(e)) from None
+        try:
+            out = await self.replica.outcome(project, shot, appended.seq, self.outcome_timeout)
+        except asyncio.TimeoutError:
+            raise CommandError(504, f"event {appended.seq} appended but not yet applied; "
+                                    "its verdict will be in the history") from None
+        return Result(appended.seq, "applied" if out.applied else "rejected", out.reason, appended.duplicate)
+
+
+class LocalReplica:
+    """A replica for one-off tools (the CLI): each shot is rebuilt once (snapshot + tail) and then caught up by
+    reading the log, so verdicts are computed locally by the same deterministic reducer the projector runs."""
+
+    def __init__(self, log: EventLog, load):
+        self.log = log
+        self._load = load  # async (project, shot) -> ShotReducer
+        self._reducers: dict[tuple[str, str], ShotReducer] = {}
+        self._outcomes: dict[tuple[str, int], Outcome] = {}
+
+    async def reducer(self, project, shot) -> ShotReducer:
+        key = (project, shot)
+        if key not in self._reducers:
+            self._reducers[key] = await self._load(project, shot)
+        return self._reducers[key]
+
+    async def outcome(self, project, shot, seq, timeout) -> Outcome:
+        r = await self.reducer(project, shot)
+        if (project, seq) not in self._outcomes and r.last_seq < seq:
+            async with asyncio.timeout(timeout):
+                async for stored in self.log.read(project, shot, after=r.last_seq, until=seq):
+                    self._outcomes[(project, stored.seq)] = r.apply_raw(stored.seq, stored.data)
+        out = self._outcomes.get((project, seq))
+        if out is None:  # a retried command: the event was folded before this replica was asked about it
+            return Outcome(seq, True, f"duplicate command: first appended as seq {seq}; its verdict is in the history")
+        return out
+
+
+def decode_command(data: bytes) -> Command:
+    """Decode a command, mapping msgspec's errors to a 422 that names the field."""
+    from events.envelope import decode_command as _decode
+
+    try:
+        return _decode(data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as e:
+        raise CommandError(422, f"invalid command: {e}") from None

@@ -1,0 +1,38 @@
+"""Settings, read once by the entry point and passed into the composition root (nothing reads them at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    nats_url: str | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    snapshot_every: int = 1000
+    duplicate_window_s: float = 2 * 3600
+    outcome_timeout_s: float = 10.0
+    secret: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = dict(os.environ if env is None else env)
+        values = dict(
+            nats_url=env.get("WNM_NATS_URL") or None,
+            database_url=env.get("WNM_DATABASE_URL") or None,
+            data_dir=Path(env.get("WNM_DATA_DIR", "var")),
+            host=env.get("WNM_HOST", "127.0.0.1"),
+            port=int(env.get("WNM_PORT", "8000")),
+            snapshot_every=int(env.get("WNM_SNAPSHOT_EVERY", "1000")),
+            secret=env.get("WNM_SECRET") or None,
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
