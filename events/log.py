@@ -19,6 +19,8 @@ __all__ = [
     "MemoryLog",
     "subject_for",
     "stream_for",
+    "subject_token",
+    "from_subject_token",
 ]
 
 
@@ -46,13 +48,23 @@ class Stored(NamedTuple):
     data: bytes
 
 
+def subject_token(ident: str) -> str:
+    """Ids may contain '.', which separates NATS subject tokens and is barred from stream names; it is written
+    as "~" ("~" never occurs in an id, so the mapping is one-to-one). Ids without dots are unchanged."""
+    return ident.replace(".", "~")
+
+
+def from_subject_token(token: str) -> str:
+    return token.replace("~", ".")
+
+
 def stream_for(project: str) -> str:
-    """JetStream stream names may not contain '.', so dots in project ids become '_2E_'."""
-    return "WNM_" + project.replace(".", "_2E_")
+    return "WNM_" + subject_token(project)
 
 
 def subject_for(project: str, shot: str) -> str:
-    return f"wnm.ev.{project}.{shot}"
+    """``wnm.ev.<project>.<shot>`` (SPEC §4), with dots inside ids escaped by :func:`subject_token`."""
+    return f"wnm.ev.{subject_token(project)}.{subject_token(shot)}"
 
 
 class EventLog(Protocol):
@@ -73,9 +85,10 @@ class EventLog(Protocol):
 
 class MemoryLog:
     """In-memory twin of the JetStream log, with the same semantics (one sequence per project, dedupe by msg id,
-    expected last subject sequence)."""
+    expected last subject sequence, NATS's default 1 MiB message limit)."""
 
-    def __init__(self):
+    def __init__(self, max_payload: int = 1 << 20):
+        self.max_payload = max_payload
         self._streams: dict[str, list[Stored]] = {}
         self._msg_ids: dict[str, dict[str, int]] = {}
         self._changed = asyncio.Condition()
@@ -94,6 +107,8 @@ class MemoryLog:
 
     async def append(self, project, shot, data, msg_id, expected_seq=None) -> Appended:
         stream = self._stream(project)
+        if len(data) > self.max_payload:
+            raise LogError(f"event too large: {len(data)} bytes, the limit is {self.max_payload}")
         ids = self._msg_ids[project]
         if msg_id in ids:
             return Appended(ids[msg_id], True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from contextlib import ExitStack
 
 import pytest
 
@@ -29,25 +28,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def _services(tmp_path_factory):
-    with ExitStack() as stack:
-        nats_url = os.environ.get("WNM_TEST_NATS_URL")
-        if not nats_url:
-            nats_url = stack.enter_context(embedded.nats_server(tmp_path_factory.mktemp("nats")))
-        pg_url = os.environ.get("WNM_TEST_DATABASE_URL")
-        if not pg_url:
-            pg_url = stack.enter_context(embedded.postgres_server(tmp_path_factory.mktemp("pg"), "delete"))
-        yield nats_url, pg_url
+def nats_url(tmp_path_factory):
+    url = os.environ.get("WNM_TEST_NATS_URL")
+    if url:
+        yield url
+        return
+    with embedded.nats_server(tmp_path_factory.mktemp("nats")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def nats_url(_services) -> str:
-    return _services[0]
-
-
-@pytest.fixture(scope="session")
-def server_database_url(_services) -> str:
-    return _services[1]
+def server_database_url(tmp_path_factory):
+    url = os.environ.get("WNM_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with embedded.postgres_server(tmp_path_factory.mktemp("pg"), "delete") as url:
+        yield url
 
 
 @pytest.fixture

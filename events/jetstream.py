@@ -1,0 +1,509 @@
+"""The JetStream adapter of the event log port (SPEC §4 "Log"); ``events.log.MemoryLog`` is its twin.
+
+One stream per project (``stream_for``), one subject per shot (``subject_for``), file storage, no limits, deletes
+and purges denied, ``Nats-Msg-Id`` de-duplication within ``duplicate_window_s``. Build it from a connected client
+(``JetStreamLog(nc)``; the caller closes ``nc``) or let it own one (``await JetStreamLog.connect(url)``, then
+``await log.close()``).
+
+``read`` and ``follow`` run an *ordered pull consumer*: an ephemeral, ack-less, in-memory consumer that the server
+feeds in batches; on a gap in its consumer sequence, a lost heartbeat, a reconnect or a deleted consumer it is
+recreated from the last delivered sequence + 1, so callers see every message once and in stream order. Closing
+the iterator (``aclose``, ``break`` followed by garbage collection, cancellation) deletes the consumer; the
+server's ``inactive_threshold`` removes any that a dead client leaves behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from collections import deque
+from typing import AsyncIterator
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import api
+
+from events import nats_conn
+from events.log import (Appended, ConflictError, LogError, Stored, from_subject_token, stream_for, subject_for,
+                        subject_token)
+
+__all__ = ["JetStreamLog", "project_for_stream"]
+
+log = logging.getLogger(__name__)
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # SPEC §2 ids; also safe as NATS subject tokens
+
+# JetStream API error codes (nats-server's errors.json)
+_WRONG_LAST_SEQUENCE = (10071, 10164)  # 10164 is what clustered servers may answer
+_STREAM_NOT_FOUND = 10059
+_NO_MESSAGE_FOUND = 10037
+_STREAM_NAME_IN_USE = 10058
+_SUBJECTS_OVERLAP = 10065
+_STREAM_MISMATCH = 10060
+_MESSAGE_TOO_BIG = 10054
+
+_API = api.DEFAULT_PREFIX
+_HDR_OVERHEAD = len(b"NATS/1.0\r\n") + 2  # status line and the blank line that ends the headers
+
+
+def project_for_stream(stream: str) -> str | None:
+    """Inverse of ``stream_for``; None for a stream that is not a project's."""
+    if not stream.startswith("WNM_"):
+        return None
+    return from_subject_token(stream[4:])
+
+
+def _check_id(what: str, value: str) -> None:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise LogError(f"invalid {what} id {value!r}: expected {_ID.pattern}")
+
+
+class _Translate:
+    """``with _Translate("what"):`` turns NATS client errors into LogError (LogError itself passes through)."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, e, tb):
+        if e is None or isinstance(e, LogError) or not isinstance(e, (nats.errors.Error, OSError)):
+            return False
+        if isinstance(e, nats.errors.TimeoutError):
+            raise LogError(f"{self.what}: NATS did not answer in time") from e
+        if isinstance(e, nats.js.errors.APIError) and e.err_code == _STREAM_NOT_FOUND:
+            raise LogError(f"{self.what}: no event stream (unknown project?)") from e
+        raise LogError(f"{self.what}: {e}") from e
+
+
+class JetStreamLog:
+    """``EventLog`` on NATS JetStream.
+
+    nc : a connected ``nats.aio.client.Client``; this object never closes it unless ``owns_connection``.
+    duplicate_window_s : how long a ``msg_id`` is remembered by the server (retries within it append once).
+    replicas : stream replicas (1 on a single server, 3 on a production cluster).
+    read_batch : messages per pull request of ``read`` / ``follow``; ``read_buffer_bytes`` caps what is in flight.
+    heartbeat_s : idle heartbeat of pull requests; two missed ones recreate the consumer.
+    read_stall_s : ``read`` raises LogError after this long without progress (``follow`` retries forever).
+    """
+
+    def __init__(self, nc: NATS, *, duplicate_window_s: float = 2 * 3600.0, replicas: int = 1,
+                 timeout_s: float = 5.0, read_batch: int = 1000, read_buffer_bytes: int = 16 << 20,
+                 heartbeat_s: float = 5.0, read_stall_s: float = 30.0, owns_connection: bool = False):
+        if duplicate_window_s <= 0:
+            raise ValueError(f"duplicate_window_s must be > 0, got {duplicate_window_s}")
+        self._nc = nc
+        self._js = nc.jetstream(timeout=timeout_s)
+        self.duplicate_window_s = float(duplicate_window_s)
+        self.replicas = replicas
+        self.timeout_s = timeout_s
+        self.read_batch = read_batch
+        self.read_buffer_bytes = read_buffer_bytes
+        self.heartbeat_s = heartbeat_s
+        self.read_stall_s = read_stall_s
+        self._owns = owns_connection
+
+    @classmethod
+    async def connect(cls, url: str, *, name: str = "wnm", connect_timeout_s: float = 10.0,
+                      **kwargs) -> JetStreamLog:
+        """Connect to ``url`` (see ``events.nats_conn.connect``) and own the connection: ``await log.close()``.
+        Other keyword arguments are the constructor's."""
+        nc = await nats_conn.connect(url, name=name, timeout_s=connect_timeout_s)
+        return cls(nc, owns_connection=True, **kwargs)
+
+    async def close(self) -> None:
+        if self._owns and not self._nc.is_closed:
+            await self._nc.close()
+
+    # -- streams ---------------------------------------------------------------------------------------------
+
+    def stream_config(self, project: str) -> api.StreamConfig:
+        """The configuration ``ensure_project`` gives a project's stream."""
+        return api.StreamConfig(
+            name=stream_for(project),
+            description=f"World Narrative events of project {project}",
+            subjects=[f"wnm.ev.{subject_token(project)}.>"],
+            retention=api.RetentionPolicy.LIMITS,
+            storage=api.StorageType.FILE,
+            num_replicas=self.replicas,
+            max_age=0,
+            max_msgs=-1,
+            max_bytes=-1,
+            max_msgs_per_subject=-1,
+            duplicate_window=self.duplicate_window_s,
+            deny_delete=True,
+            deny_purge=True,
+            allow_direct=True,
+            allow_msg_ttl=False,
+        )
+
+    async def ensure_project(self, project: str) -> None:
+        """Create the project's stream, or bring an existing one's safe settings in line (never loses data)."""
+        _check_id("project", project)
+        want = self.stream_config(project)
+        with _Translate(f"creating the event stream of project {project!r}"):
+            try:
+                await self._js.add_stream(want)
+                return
+            except nats.js.errors.APIError as e:
+                if e.err_code == _SUBJECTS_OVERLAP:
+                    raise LogError(f"the subjects of project {project!r} ({want.subjects[0]}) overlap another "
+                                   "stream's (a project whose id is a dotted prefix of this one?)") from e
+                if e.err_code != _STREAM_NAME_IN_USE:
+                    raise
+            have = (await self._js.stream_info(want.name)).config
+            fixed = _reconciled(have, want)
+            if fixed is not None:
+                log.warning("updating the event stream %s to the expected settings", want.name)
+                await self._js.update_stream(fixed)
+
+    async def projects(self) -> list[str]:
+        found: list[str] = []
+        offset = 0
+        while True:
+            resp = await self._api("STREAM.NAMES", {"subject": "wnm.ev.>", "offset": offset}, "listing projects")
+            names = resp.get("streams") or []
+            found += names
+            offset += len(names)
+            if not names or offset >= resp.get("total", 0):
+                break
+        return sorted(p for p in map(project_for_stream, found) if p is not None)
+
+    async def _api(self, what: str, req: dict, doing: str) -> dict:
+        with _Translate(doing):
+            try:
+                msg = await self._nc.request(f"{_API}.{what}", json.dumps(req).encode(), timeout=self.timeout_s)
+            except nats.errors.NoRespondersError as e:
+                raise LogError(f"{doing}: JetStream is not enabled on the NATS server") from e
+            resp = json.loads(msg.data)
+            if "error" in resp:
+                nats.js.errors.APIError.from_error(resp["error"])  # raises
+            return resp
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    async def append(self, project: str, shot: str, data: bytes, msg_id: str,
+                     expected_seq: int | None = None) -> Appended:
+        _check_id("shot", shot)
+        stream, subject = stream_for(project), subject_for(project, shot)
+        headers = {"Nats-Msg-Id": msg_id, "Nats-Expected-Stream": stream}  # a fresh dict: nats-py mutates it
+        if expected_seq is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(int(expected_seq))
+        size = len(data) + _HDR_OVERHEAD + sum(len(k) + len(v) + 4 for k, v in headers.items())
+        limit = self._nc.max_payload
+        if limit and size > limit:
+            # The server would answer an oversized message by closing the whole connection.
+            raise LogError(f"event too large: {size} bytes with headers, the NATS limit is {limit}")
+        with _Translate(f"appending to {project}/{shot}"):
+            try:
+                ack = await self._js.publish(subject, data, timeout=self.timeout_s, headers=headers)
+            except nats.js.errors.NoStreamResponseError as e:
+                raise LogError(f"no event stream for project {project!r}") from e
+            except nats.errors.MaxPayloadError as e:
+                raise LogError(f"event too large: the NATS limit is {limit} bytes") from e
+            except nats.errors.TimeoutError as e:
+                raise LogError(f"appending to {project}/{shot}: no ack within {self.timeout_s}s; the event may "
+                               "or may not be stored, retrying with the same msg_id is safe") from e
+            except nats.js.errors.APIError as e:
+                if e.err_code in _WRONG_LAST_SEQUENCE and expected_seq is not None:
+                    return await self._conflict(stream, subject, msg_id, int(expected_seq), e)
+                if e.err_code == _STREAM_MISMATCH:
+                    raise LogError(f"subject {subject} is captured by a stream other than {stream}") from e
+                if e.err_code == _MESSAGE_TOO_BIG:
+                    raise LogError(f"event too large for stream {stream}: {e.description}") from e
+                raise
+        return Appended(ack.seq, bool(ack.duplicate))
+
+    async def _conflict(self, stream: str, subject: str, msg_id: str, expected: int,
+                        e: nats.js.errors.APIError) -> Appended:
+        """The server checks the expected sequence *before* de-duplicating, so a retried command that carries
+        ``expected_seq`` fails once the original landed. The original, if any, is the shot's first message after
+        ``expected``: a retry is reported as the duplicate it is, anything else as a conflict."""
+        m = re.search(r"(\d+)\s*$", e.description or "")
+        actual = int(m.group(1)) if m else None
+        if actual is None or actual > expected:
+            try:
+                first = await self._js.get_msg(stream, seq=expected + 1, subject=subject, next=True)
+            except nats.js.errors.NotFoundError:
+                first = None
+            if first is not None and (first.headers or {}).get("Nats-Msg-Id") == msg_id:
+                return Appended(first.seq, True)
+        raise ConflictError(expected, actual) from e
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    async def last_seq(self, project: str, shot: str) -> int:
+        # Asked of the stream leader (not a direct get, which any replica may answer from behind).
+        with _Translate(f"reading the last sequence of {project}/{shot}"):
+            try:
+                msg = await self._js.get_last_msg(stream_for(project), subject_for(project, shot))
+            except nats.js.errors.NotFoundError as e:
+                if e.err_code == _NO_MESSAGE_FOUND:
+                    return 0
+                if e.err_code == _STREAM_NOT_FOUND:
+                    raise LogError(f"no event stream for project {project!r}") from e
+                raise
+            except nats.js.errors.ServiceUnavailableError as e:
+                raise LogError("JetStream is not available on the NATS server") from e
+        return msg.seq
+
+    async def read(self, project: str, shot: str, after: int = 0,
+                   until: int | None = None) -> AsyncIterator[Stored]:
+        """The shot's events with ``after < seq <= until`` in order; ``until`` defaults to the shot's last seq when
+        iteration starts. Ends there (messages appended meanwhile are not waited for)."""
+        last = await self.last_seq(project, shot)
+        end = last if until is None else min(until, last)
+        if end <= after:
+            return
+        cursor = _OrderedPull(self, stream_for(project), subject_for(project, shot), after + 1,
+                              give_up_s=self.read_stall_s)
+        try:
+            await cursor.start()
+            while True:
+                seq, _, data, pending = await cursor.next()
+                if seq <= end:
+                    yield Stored(seq, shot, data)
+                if seq >= end or pending == 0:
+                    return
+        finally:
+            await cursor.close()
+
+    async def follow(self, project: str, after: int = 0) -> AsyncIterator[Stored]:
+        """Every event of the project (all shots) from ``after + 1`` in stream order, waiting for new ones forever;
+        survives reconnects and server restarts."""
+        prefix = f"wnm.ev.{subject_token(project)}."
+        cursor = _OrderedPull(self, stream_for(project), None, after + 1, give_up_s=None)
+        try:
+            await cursor.start()
+            while True:
+                seq, subject, data, _ = await cursor.next()
+                shot = subject[len(prefix):] if subject.startswith(prefix) else subject
+                yield Stored(seq, from_subject_token(shot), data)
+        finally:
+            await cursor.close()
+
+
+def _reconciled(have: api.StreamConfig, want: api.StreamConfig) -> api.StreamConfig | None:
+    """``have`` with the settings that can change without losing data set to ``want``'s; None if nothing to do."""
+    changes: dict = {}
+    for field in ("subjects", "duplicate_window", "deny_delete", "deny_purge", "allow_direct"):
+        if getattr(have, field) != getattr(want, field):
+            changes[field] = getattr(want, field)
+    if have.max_age:
+        changes["max_age"] = 0
+    for field in ("max_msgs", "max_bytes", "max_msgs_per_subject"):
+        if (getattr(have, field) or -1) > 0:
+            changes[field] = -1
+    if have.subject_delete_marker_ttl:
+        changes["subject_delete_marker_ttl"] = None  # markers silently turn deny_purge off
+    if have.storage != want.storage:
+        log.warning("event stream %s uses %s storage, not %s; it cannot be changed in place",
+                    have.name, have.storage, want.storage)
+    if have.allow_msg_ttl:
+        log.warning("event stream %s allows message TTLs; the server cannot turn that off", have.name)
+    return have.evolve(**changes) if changes else None
+
+
+class _OrderedPull:
+    """An ordered, ack-less pull consumer of one stream (optionally one subject), resumable at any message.
+
+    ``next()`` returns ``(seq, subject, data, pending)``; ``pending`` is how many matching messages the stream
+    held after this one when it was sent.
+    """
+
+    _RESTART_ON_409 = ("Consumer Deleted", "Leadership Change", "Consumer is push based", "Server Shutdown")
+
+    def __init__(self, owner: JetStreamLog, stream: str, filter_subject: str | None, start_seq: int,
+                 give_up_s: float | None):
+        self._nc, self._js = owner._nc, owner._js
+        self._stream, self._filter = stream, filter_subject
+        self._next_seq = start_seq
+        self._batch = max(1, owner.read_batch)
+        self._buffer_bytes = owner.read_buffer_bytes
+        self._hb = owner.heartbeat_s
+        self._expires = 6 * owner.heartbeat_s
+        self._give_up_s = give_up_s
+        self._buf: deque[Msg] = deque()
+        self._wake = asyncio.Event()
+        self._gen = 0
+        self._sub = None
+        self._inbox = ""
+        self._name: str | None = None
+        self._cseq = 0
+        self._outstanding = 0
+        self._want = self._batch
+        self._avg_size = 256.0
+        self._seen = self._progress = time.monotonic()
+        self._reconnects = 0
+
+    async def start(self) -> None:
+        await self._restart()
+
+    async def _create(self) -> None:
+        self._gen += 1
+        gen = self._gen
+        self._buf.clear()
+        self._cseq = self._outstanding = 0
+        old_sub, old_name = self._sub, self._name
+        self._sub, self._name = None, None
+        if old_sub is not None:
+            try:
+                await old_sub.unsubscribe()
+            except Exception:  # the connection may be gone; the subscription goes with it
+                pass
+        if old_name is not None:
+            await self._forget(old_name, wait=False)
+
+        buf, wake = self._buf, self._wake
+
+        async def on_msg(msg: Msg) -> None:
+            if gen == self._gen:
+                buf.append(msg)
+                wake.set()
+
+        self._reconnects = self._nc.stats["reconnects"]
+        self._inbox = self._nc.new_inbox()
+        self._sub = await self._nc.subscribe(self._inbox, cb=on_msg)
+        name = "wnm_" + uuid.uuid4().hex[:20]
+        config = api.ConsumerConfig(
+            name=name,
+            deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=self._next_seq,
+            ack_policy=api.AckPolicy.NONE,
+            filter_subject=self._filter,
+            mem_storage=True,
+            num_replicas=1,
+            inactive_threshold=max(60.0, 4 * self._expires),
+        )
+        self._name = name  # set first: a create that timed out may still have happened, and is deleted later
+        try:
+            await self._js.add_consumer(self._stream, config)
+        except nats.js.errors.APIError as e:
+            if e.err_code == _STREAM_NOT_FOUND:
+                raise LogError(f"no event stream {self._stream} (unknown project?)") from e
+            raise
+        self._seen = time.monotonic()
+        await self._pull()
+
+    async def _restart(self) -> None:
+        delay = 0.05
+        while True:
+            if self._nc.is_closed:
+                raise LogError(f"reading {self._filter or self._stream}: the NATS connection is closed")
+            try:
+                await self._create()
+                return
+            except nats.js.errors.BadRequestError as e:
+                raise LogError(f"cannot read {self._filter or self._stream}: {e.description}") from e
+            except (nats.errors.Error, OSError) as e:
+                self._stalled(e)
+                log.warning("recreating consumer on %s failed (%r); retrying", self._stream, e)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 2.0)
+
+    def _stalled(self, cause: Exception | None = None) -> None:
+        if self._give_up_s is not None and time.monotonic() - self._progress > self._give_up_s:
+            raise LogError(f"reading {self._filter or self._stream} made no progress for {self._give_up_s}s"
+                           + (f" ({cause!r})" if cause else "")) from cause
+
+    async def _pull(self) -> None:
+        self._want = max(1, min(self._batch, int(self._buffer_bytes // max(self._avg_size, 64.0))))
+        if self._outstanding * 2 > self._want:
+            return
+        req = {"batch": self._want, "expires": int(self._expires * 1e9), "idle_heartbeat": int(self._hb * 1e9)}
+        await self._nc.publish(f"{_API}.CONSUMER.MSG.NEXT.{self._stream}.{self._name}",
+                               json.dumps(req).encode(), reply=self._inbox)
+        self._outstanding += self._want
+
+    async def next(self) -> tuple[int, str, bytes, int]:
+        buf = self._buf
+        self._progress = time.monotonic()  # the stall clock runs only while the caller waits
+        while True:
+            if not buf:
+                await self._idle()
+                continue
+            msg = buf.popleft()
+            self._seen = time.monotonic()
+            headers = msg.headers
+            status = headers.get("Status") if headers else None
+            if status:
+                await self._on_status(status, headers)
+                continue
+            # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>[, v2 adds domain and hash]
+            tokens = msg.reply.split(".")
+            i = 2 if len(tokens) == 9 else 4
+            sseq, cseq, pending = int(tokens[i + 3]), int(tokens[i + 4]), int(tokens[i + 6])
+            if cseq != self._cseq + 1:
+                log.info("consumer on %s skipped from %d to %d; recreating it at %d",
+                         self._stream, self._cseq, cseq, self._next_seq)
+                await self._restart()
+                continue
+            self._cseq = cseq
+            self._next_seq = sseq + 1
+            self._outstanding -= 1
+            self._avg_size += (len(msg.data) - self._avg_size) * 0.01
+            if self._outstanding * 2 <= self._want:
+                await self._pull()
+            return sseq, msg.subject, msg.data, pending
+
+    async def _on_status(self, status: str, headers: dict) -> None:
+        if status == "100":  # idle heartbeat: the server says how far it got
+            last = headers.get("Nats-Last-Consumer")
+            if last is not None and int(last) != self._cseq:
+                await self._restart()
+            return
+        if status in ("404", "408", "409"):
+            description = headers.get("Description", "")
+            if status == "409" and any(description.startswith(d) for d in self._RESTART_ON_409):
+                await self._restart()
+                return
+            # An expired or finished pull request: what it did not deliver is no longer outstanding.
+            self._outstanding = max(0, self._outstanding - int(headers.get("Nats-Pending-Messages", 0)))
+            await self._pull()
+            return
+        await self._restart()  # 503 (consumer gone) and anything unexpected
+
+    async def _idle(self) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), min(1.0, self._hb))
+            return
+        except asyncio.TimeoutError:
+            pass
+        self._stalled()
+        now = time.monotonic()
+        if self._nc.stats["reconnects"] != self._reconnects or now - self._seen > 2 * self._hb + 1:
+            log.info("consumer on %s is silent or the connection was re-established; recreating it at %d",
+                     self._stream, self._next_seq)
+            await self._restart()
+        else:
+            await self._pull()
+
+    async def _forget(self, name: str, wait: bool) -> None:
+        subject = f"{_API}.CONSUMER.DELETE.{self._stream}.{name}"
+        try:
+            if wait:
+                await self._nc.request(subject, b"", timeout=2.0)
+            else:
+                await self._nc.publish(subject, b"")
+        except Exception:  # best effort: the server drops inactive consumers by itself
+            pass
+
+    async def close(self) -> None:
+        self._gen += 1
+        sub, name = self._sub, self._name
+        self._sub = self._name = None
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except Exception:
+                pass
+        if name is not None and not self._nc.is_closed:
+            await self._forget(name, wait=True)
