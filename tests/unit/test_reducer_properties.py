@@ -73,3 +73,23 @@ def test_a_rejected_event_changes_nothing(evs):
 def test_decoded_document_equals_the_directly_built_world(evs):
     r = reduce(evs)
     assert world_from_doc(r.doc) == r.world
+
+
+@SETTINGS
+@given(events())
+def test_sampling_the_decoded_document_equals_sampling_the_world(evs):
+    import numpy as np
+
+    from core.sampling import sample
+
+    r = reduce(evs)
+    frames = np.array([0.0, 3.5, 24.0, 60.0])
+    direct, decoded = sample(r.world, frames), sample(world_from_doc(r.doc), frames)
+    assert direct.ids == decoded.ids
+    np.testing.assert_array_equal(direct.matrices, decoded.matrices)
+    np.testing.assert_array_equal(direct.visible, decoded.visible)
+    assert direct.joints.keys() == decoded.joints.keys()
+    for k in direct.joints:
+        np.testing.assert_array_equal(direct.joints[k].matrices, decoded.joints[k].matrices)
+    for k in direct.cameras:
+        np.testing.assert_array_equal(direct.cameras[k].K, decoded.cameras[k].K)

@@ -1,0 +1,183 @@
+"""White-box geometry: the meshes a world renders as, and where each one sits at each frame.
+
+Props and environments render their ``geometry`` primitive with its pivot at the bottom centre of its bounding
+box (SPEC §4): trimesh builds primitives centred, so each mesh is shifted up to stand on its origin.
+``{asset: id}`` renders as a 1 m placeholder box until assets are loaded. Characters render as capsules along
+their bones (one per joint with a parent, from the parent joint to the joint) and a sphere on childless roots; a
+character without a skeleton renders as a 1.8 m capsule. Cameras and lights do not render.
+
+A :class:`Part` is one mesh of one entity; its world pose at frame ``f`` is ``base[f] @ local`` where ``base``
+is the entity's world matrix or, for a bone, its parent joint's global matrix (both from core's sampling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import hashlib
+
+import numpy as np
+
+__all__ = ["Part", "RENDERED_KINDS", "primitive_mesh", "bone_local", "scene_parts", "part_poses",
+           "instance_ids", "id_to_rgb"]
+
+RENDERED_KINDS = ("prop", "environment", "character")
+PLACEHOLDER_SIZE_M = 1.0
+BODY_RADIUS_M = 0.25
+BODY_HEIGHT_M = 1.8
+
+
+@dataclass
+class Part:
+    entity: str
+    index: int                  # entity index in the WorldSample (E axis)
+    mesh: object                # trimesh.Trimesh, pivot as described above
+    local: np.ndarray           # (4, 4) pose relative to the base
+    joint: int | None = None    # None: base is the entity matrix; else the joint whose global matrix is the base
+    smooth: bool = False
+
+
+def _stand(mesh):
+    """Translate ``mesh`` so its bounding box's bottom centre is at the origin."""
+    lo, hi = mesh.bounds
+    mesh.apply_translation([-(lo[0] + hi[0]) / 2, -lo[1], -(lo[2] + hi[2]) / 2])
+    return mesh
+
+
+def _z_to_y(mesh):
+    """trimesh builds cylinders and capsules along +Z; the world's up is +Y."""
+    m = np.eye(4)
+    m[:3, :3] = [[1, 0, 0], [0, 0, 1], [0, -1, 0]]  # rotation of −90° about X: +Z → +Y
+    mesh.apply_transform(m)
+    return mesh
+
+
+def _capsule(radius: float, height: float):
+    import trimesh
+
+    return _z_to_y(trimesh.creation.capsule(height=max(height - 2 * radius, 0.0), radius=radius, count=[16, 16]))
+
+
+def _plane(w: float, d: float):
+    import trimesh
+
+    v = np.array([[-w / 2, 0, -d / 2], [w / 2, 0, -d / 2], [w / 2, 0, d / 2], [-w / 2, 0, d / 2]])
+    faces = np.array([[0, 2, 1], [0, 3, 2], [0, 1, 2], [0, 2, 3]])  # up-facing pair, then down-facing pair
+    return trimesh.Trimesh(np.concatenate([v, v]), np.concatenate([faces[:2], faces[2:] + 4]), process=False)
+
+
+def primitive_mesh(geometry: dict | None):
+    """The mesh of a ``geometry`` value, standing on its origin. Returns (mesh, smooth)."""
+    import trimesh
+
+    if not geometry or "asset" in geometry:
+        return _stand(trimesh.creation.box(extents=[PLACEHOLDER_SIZE_M] * 3)), False
+    kind = geometry["primitive"]
+    if kind == "box":
+        return _stand(trimesh.creation.box(extents=geometry["size"])), False
+    if kind == "sphere":
+        return _stand(trimesh.creation.icosphere(subdivisions=3, radius=geometry["radius"])), True
+    if kind == "cylinder":
+        return _stand(_z_to_y(trimesh.creation.cylinder(radius=geometry["radius"], height=geometry["height"],
+                                                        sections=32))), False
+    if kind == "capsule":
+        return _stand(_capsule(geometry["radius"], geometry["height"])), True
+    if kind == "plane":
+        w, d = geometry["size"]
+        return _plane(w, d), False
+    raise ValueError(f"unknown primitive {kind!r}")
+
+
+def bone_local(offset) -> np.ndarray | None:
+    """(4, 4) pose in the parent joint's frame of a bone mesh built along +Y from the origin, pointing at
+    ``offset`` (the child joint's rest translation); None for a zero-length bone."""
+    o = np.asarray(offset, dtype=np.float64)
+    length = float(np.linalg.norm(o))
+    if length < 1e-6:
+        return None
+    y = o / length
+    helper = np.array([1.0, 0, 0]) if abs(y[0]) < 0.9 else np.array([0, 0, 1.0])
+    x = np.cross(y, helper)
+    x /= np.linalg.norm(x)
+    z = np.cross(x, y)
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2] = x, y, z
+    return m
+
+
+def bone_radius(length: float) -> float:
+    return float(np.clip(0.12 * length, 0.015, 0.06))
+
+
+def _bone_mesh(length: float):
+    """A capsule whose sphere centres are the two joints: from y=0 to y=length, radius by length."""
+    r = bone_radius(length)
+    mesh = _capsule(r, length + 2 * r)
+    mesh.apply_translation([0, length / 2, 0])
+    return mesh
+
+
+def scene_parts(world, ids: list[str]) -> list[Part]:
+    """Every mesh of the world's rendered entities; ``ids`` is the WorldSample's entity order."""
+    parts: list[Part] = []
+    for i, eid in enumerate(ids):
+        e = world.entities[eid]
+        if e.kind in ("prop", "environment"):
+            mesh, smooth = primitive_mesh(e.props.get("geometry"))
+            parts.append(Part(eid, i, mesh, np.eye(4), None, smooth))
+        elif e.kind == "character":
+            joints = e.props.get("skeleton")
+            if not joints:
+                parts.append(Part(eid, i, _stand(_capsule(BODY_RADIUS_M, BODY_HEIGHT_M)), np.eye(4), None, True))
+                continue
+            index = {j["name"]: k for k, j in enumerate(joints)}
+            has_child = {j["parent"] for j in joints}
+            for k, j in enumerate(joints):
+                if j["parent"] is None:
+                    if j["name"] not in has_child:
+                        import trimesh
+
+                        ball = trimesh.creation.icosphere(subdivisions=2, radius=0.05)
+                        parts.append(Part(eid, i, ball, np.eye(4), k, True))
+                    continue
+                local = bone_local(j["offset"])
+                if local is None:
+                    continue
+                length = float(np.linalg.norm(j["offset"]))
+                parts.append(Part(eid, i, _bone_mesh(length), local, index[j["parent"]], True))
+    return parts
+
+
+def part_poses(part: Part, sample) -> np.ndarray:
+    """(F, 4, 4) world pose of ``part`` at each sampled frame."""
+    if part.joint is None:
+        base = sample.matrices[:, part.index]
+    else:
+        base = sample.joints[part.entity].matrices[:, part.joint]
+    return base @ part.local
+
+
+def instance_ids(entity_ids) -> dict[str, int]:
+    """Stable instance ids, 1 … 2²⁴−1 (0 is the background): the first three bytes of sha256(entity id).
+
+    An id depends only on the entity's own id, so it is the same in every frame, pass and offset of a shot — an
+    entity created or removed elsewhere never recolours the others. The (rare) collisions are resolved by
+    rehashing, in sorted id order. The id written as RGB (r = id & 255, g = id >> 8 & 255, b = id >> 16) is the
+    entity's colour in the instance pass."""
+    out: dict[str, int] = {}
+    taken = {0}
+    for eid in sorted(entity_ids):
+        salt = 0
+        while True:
+            digest = hashlib.sha256(f"{eid}#{salt}".encode() if salt else eid.encode()).digest()
+            k = int.from_bytes(digest[:3], "little")
+            if k not in taken:
+                break
+            salt += 1
+        taken.add(k)
+        out[eid] = k
+    return out
+
+
+def id_to_rgb(k: int) -> list[int]:
+    return [k & 255, (k >> 8) & 255, (k >> 16) & 255]
