@@ -36,11 +36,36 @@ async def _context(context_factory, args):
     return ctx
 
 
+def parse_frames(text: str) -> list[float]:
+    """``0,4,8`` or ``START:END[:STEP]`` (END included) → frame numbers."""
+    try:
+        if ":" in text:
+            parts = [float(x) for x in text.split(":")]
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] <= 0):
+                raise ValueError
+            start, end, step = parts[0], parts[1], parts[2] if len(parts) == 3 else 1.0
+            count = int((end - start) // step) + 1
+            if count < 1 or count > 100_000:
+                raise ValueError
+            return [start + i * step for i in range(count)]
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--frames must be comma-separated frames or START:END[:STEP], got {text!r}") from None
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+        return w, h
+    except ValueError:
+        raise ValueError(f"--resolution must be WxH, e.g. 832x480, got {text!r}") from None
+
+
 def _job_from_args(args):
     from .job import RenderJob, check_request
 
-    frames = [float(x) for x in args.frames.split(",")] if getattr(args, "frames", None) else None
-    res = tuple(int(x) for x in args.resolution.lower().split("x")) if getattr(args, "resolution", None) else None
+    frames = parse_frames(args.frames) if getattr(args, "frames", None) else None
+    res = parse_resolution(args.resolution) if getattr(args, "resolution", None) else None
     job = RenderJob(project=args.project, shot=args.shot, seq=args.at, preset=args.preset, frames=frames,
                      start=getattr(args, "start", None),
                      passes=args.passes.split(",") if getattr(args, "passes", None) else None,
@@ -54,7 +79,7 @@ def _job_arguments(p, preset_default: str = "vace"):
     p.add_argument("--shot", required=True)
     p.add_argument("--at", type=int, default=None, help="offset (stream sequence); default: head")
     p.add_argument("--preset", default=preset_default, help="vace, cameractrl or custom")
-    p.add_argument("--frames", help="custom preset: comma-separated shot frames")
+    p.add_argument("--frames", help="custom preset: shot frames, comma-separated or START:END[:STEP]")
     p.add_argument("--start", type=float, help="first shot frame")
     p.add_argument("--passes", help="comma-separated: proxy,depth,normal,instance,pose,keypoints,depth_f32,plucker")
     p.add_argument("--resolution", help="WxH, e.g. 832x480")
