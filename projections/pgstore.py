@@ -1,0 +1,243 @@
+"""The PostgreSQL adapter of :class:`projections.store.ProjectionStore` (asyncpg). Tables: migrations/001_init.sql.
+
+``commit_batch`` takes the project's checkpoint row ``FOR UPDATE`` first, so concurrent projectors on the same
+stream serialise there, and then only stores rows above the checkpoint it read. Text PostgreSQL cannot hold
+(NUL characters, lone surrogates) is replaced, and an event that is not valid JSON for ``jsonb`` keeps its raw
+bytes instead, so no event can wedge the projector.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable
+
+import asyncpg
+import msgspec
+
+from .store import (HISTORY_MAX, AuditEntry, ShotInfo, Snapshot, StoreError, actor_filter,
+                    reducer_version_or_current)
+
+__all__ = ["PgStore"]
+
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+_AUDIT_COLUMNS = ("project, seq, shot, event_id, command_id, actor_kind, actor_id, causation, op_types, "
+                  "entity_ids, payload, raw, status, reason, ts")
+
+_INSERT_AUDIT = (f"INSERT INTO audit ({_AUDIT_COLUMNS}) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15) "
+                 "ON CONFLICT (project, seq) DO NOTHING")
+
+_UPSERT_SHOT = """
+INSERT INTO shots AS s (project, shot, head_seq, last_seq, state_hash, event_count)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (project, shot) DO UPDATE SET
+    head_seq    = CASE WHEN EXCLUDED.last_seq > s.last_seq THEN EXCLUDED.head_seq ELSE s.head_seq END,
+    state_hash  = CASE WHEN EXCLUDED.last_seq > s.last_seq THEN EXCLUDED.state_hash ELSE s.state_hash END,
+    last_seq    = GREATEST(s.last_seq, EXCLUDED.last_seq),
+    event_count = s.event_count + EXCLUDED.event_count,
+    updated_at  = now()
+"""
+
+_INSERT_SNAPSHOT = ("INSERT INTO snapshots (project, shot, reducer_version, seq, doc, state_hash) "
+                    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+
+_SHOT_COLUMNS = ("project, shot, head_seq, last_seq, state_hash, event_count, "
+                 "extract(epoch FROM created_at)::float8 AS created_at, "
+                 "extract(epoch FROM updated_at)::float8 AS updated_at")
+
+_SNAPSHOT_COLUMNS = "project, shot, seq, doc, state_hash, reducer_version"
+
+
+def _text(s: str | None) -> str | None:
+    if s is None:
+        return None
+    return s.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def _jsonb(payload) -> str | None:
+    """The payload as text ``jsonb`` accepts, or None (NUL escapes, NaN/Infinity and lone surrogates are not)."""
+    if payload is None:
+        return None
+    try:
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text.encode("utf-8")
+    except (ValueError, TypeError, UnicodeEncodeError):
+        return None
+    return None if "\\u0000" in text else text
+
+
+def _audit_args(row: AuditEntry):
+    payload = _jsonb(row.payload)
+    raw = None
+    if payload is None:
+        raw = row.raw
+        if raw is None and row.payload is not None:
+            try:
+                raw = msgspec.json.encode(row.payload)
+            except (TypeError, ValueError):
+                raw = None
+    return (
+        row.project, row.seq, row.shot, _text(row.event_id), _text(row.command_id), _text(row.actor_kind),
+        _text(row.actor_id), row.causation, [_text(t) for t in row.op_types],
+        [_text(e) for e in row.entity_ids], payload, raw, row.status,
+        _text(row.reason), row.ts,
+    )
+
+
+def _audit_from(r) -> AuditEntry:
+    return AuditEntry(
+        project=r["project"], shot=r["shot"], seq=r["seq"], status=r["status"], reason=r["reason"],
+        event_id=r["event_id"], command_id=r["command_id"], actor_kind=r["actor_kind"], actor_id=r["actor_id"],
+        causation=r["causation"], op_types=tuple(r["op_types"]), entity_ids=tuple(r["entity_ids"]),
+        payload=None if r["payload"] is None else msgspec.json.decode(r["payload"]),
+        raw=None if r["raw"] is None else bytes(r["raw"]), ts=r["ts"],
+    )
+
+
+def _shot_from(r) -> ShotInfo:
+    return ShotInfo(**dict(r))
+
+
+def _snapshot_from(r) -> Snapshot:
+    return Snapshot(project=r["project"], shot=r["shot"], seq=r["seq"], doc=bytes(r["doc"]),
+                    state_hash=r["state_hash"], reducer_version=r["reducer_version"])
+
+
+class PgStore:
+    """Projection store on a PostgreSQL pool. Build it with :meth:`open` (which migrates) or around a pool."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self.pool = pool
+
+    @classmethod
+    async def open(cls, dsn: str, *, min_size: int = 1, max_size: int = 10, migrate: bool = True) -> "PgStore":
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        except _ERRORS as e:
+            raise StoreError(f"cannot connect to PostgreSQL: {e}") from e
+        if migrate:
+            from .migrate import migrate as run_migrations
+
+            try:
+                await run_migrations(pool)
+            except _ERRORS as e:
+                await pool.close()
+                raise StoreError(f"migrations failed: {e}") from e
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def _fetch(self, query: str, *args):
+        try:
+            return await self.pool.fetch(query, *args)
+        except _ERRORS as e:
+            raise StoreError(str(e)) from e
+
+    async def _fetchrow(self, query: str, *args):
+        try:
+            return await self.pool.fetchrow(query, *args)
+        except _ERRORS as e:
+            raise StoreError(str(e)) from e
+
+    # ------------------------------------------------------------ projector
+
+    async def checkpoint(self, project: str) -> int:
+        row = await self._fetchrow("SELECT last_seq FROM projector_checkpoints WHERE project = $1", project)
+        return 0 if row is None else row["last_seq"]
+
+    async def commit_batch(self, project, rows, shot_updates, snapshots, new_checkpoint):
+        try:
+            async with self.pool.acquire() as conn:
+                async with conn.transaction():
+                    return await self._commit(conn, project, rows, shot_updates, snapshots, new_checkpoint)
+        except _ERRORS as e:
+            raise StoreError(f"commit of {project} up to {new_checkpoint} failed: {e}") from e
+
+    async def _commit(self, conn, project, rows: Iterable[AuditEntry], shot_updates, snapshots,
+                      new_checkpoint) -> bool:
+        await conn.execute(
+            "INSERT INTO projector_checkpoints (project, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING", project)
+        current = await conn.fetchval(
+            "SELECT last_seq FROM projector_checkpoints WHERE project = $1 FOR UPDATE", project)
+        if new_checkpoint <= current:
+            return False
+        fresh = [r for r in rows if r.seq > current]
+        counts: dict[str, int] = {}
+        for r in fresh:
+            counts[r.shot] = counts.get(r.shot, 0) + 1
+        if fresh:
+            await conn.executemany(_INSERT_AUDIT, [_audit_args(r) for r in fresh])
+        if shot_updates:
+            await conn.executemany(_UPSERT_SHOT, [
+                (project, u.shot, u.head_seq, u.last_seq, u.state_hash, counts.get(u.shot, 0))
+                for u in shot_updates
+            ])
+        if snapshots:
+            await conn.executemany(_INSERT_SNAPSHOT, [
+                (project, s.shot, s.reducer_version, s.seq, s.doc, s.state_hash) for s in snapshots
+            ])
+        await conn.execute(
+            "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE project = $1",
+            project, new_checkpoint)
+        return True
+
+    async def latest_snapshot(self, project, shot, at_most_seq=None, reducer_version=None):
+        row = await self._fetchrow(
+            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE project = $1 AND shot = $2 AND reducer_version = $3"
+            " AND ($4::bigint IS NULL OR seq <= $4) ORDER BY seq DESC LIMIT 1",
+            project, shot, reducer_version_or_current(reducer_version), at_most_seq)
+        return None if row is None else _snapshot_from(row)
+
+    async def snapshots(self, project, shot, reducer_version=None):
+        rows = await self._fetch(
+            f"SELECT {_SNAPSHOT_COLUMNS} FROM snapshots WHERE project = $1 AND shot = $2 AND reducer_version = $3"
+            " ORDER BY seq", project, shot, reducer_version_or_current(reducer_version))
+        return [_snapshot_from(r) for r in rows]
+
+    # ------------------------------------------------------------ reads
+
+    async def shot(self, project, shot):
+        row = await self._fetchrow(f"SELECT {_SHOT_COLUMNS} FROM shots WHERE project = $1 AND shot = $2",
+                                   project, shot)
+        return None if row is None else _shot_from(row)
+
+    async def shots(self, project):
+        rows = await self._fetch(f"SELECT {_SHOT_COLUMNS} FROM shots WHERE project = $1 ORDER BY shot", project)
+        return [_shot_from(r) for r in rows]
+
+    async def history(self, project, shot, actor=None, entity=None, op=None, after=None, before=None, limit=100):
+        limit = max(0, min(limit, HISTORY_MAX))
+        if limit == 0:
+            return []
+        where, args = ["project = $1", "shot = $2"], [project, shot]
+
+        def arg(value):
+            args.append(value)
+            return f"${len(args)}"
+
+        if actor is not None:
+            kind, ident = actor_filter(actor)
+            where.append(f"actor_id = {arg(ident)}")
+            if kind is not None:
+                where.append(f"actor_kind = {arg(kind)}")
+        if entity is not None:
+            where.append(f"entity_ids @> ARRAY[{arg(entity)}]::text[]")
+        if op is not None:
+            where.append(f"op_types @> ARRAY[{arg(op)}]::text[]")
+        if after is not None:
+            where.append(f"seq > {arg(after)}")
+        if before is not None:
+            where.append(f"seq < {arg(before)}")
+        order = "ASC" if after is not None else "DESC"
+        rows = await self._fetch(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT {arg(limit)}",
+            *args)
+        entries = [_audit_from(r) for r in rows]
+        return entries if after is not None else entries[::-1]
+
+    async def audit_entry(self, project, seq):
+        row = await self._fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE project = $1 AND seq = $2",
+                                   project, seq)
+        return None if row is None else _audit_from(row)

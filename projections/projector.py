@@ -1,0 +1,319 @@
+"""The projector: follows each project's event stream, folds every event into its shot's reducer and writes the
+projection (audit row, shot catalogue, snapshots, checkpoint) to the store in one transaction per batch.
+
+Per project one reader task tails the log into a queue and one writer folds what is queued — as many events as
+are already waiting, up to ``batch_max`` — and commits them together; a lone event is never held back. A store
+error is logged and the same batch retried with backoff until it commits; an event is never skipped. Because the
+checkpoint moves in the same transaction as the rows, a projector killed at any point restarts from the last
+committed seq and neither loses nor repeats an event.
+
+A shot's reducer is loaded lazily, the first time the projector (or :meth:`Projector.load`) needs it, from the
+newest snapshot at or below the position the projector has folded to, plus the log tail up to that position.
+
+Other parts of the server use :meth:`Projector.wait_for` (a command handler answers once the seq it appended is
+projected), :meth:`Projector.reducer` (the live document and world of a shot) and :meth:`Projector.add_listener`
+(called once per projected event, in stream order, after its batch committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import time
+from collections import Counter, OrderedDict
+from typing import Any, Awaitable, Callable
+
+import msgspec
+from pycrdt import merge_updates
+
+from events.envelope import Event, decode_event
+from events.log import EventLog, Stored
+
+from .reducer import REDUCER_VERSION, Outcome, ShotReducer
+from .store import ProjectionStore, ShotUpdate, Snapshot, audit_entry_for
+
+__all__ = ["Projector", "Listener"]
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[str, str, Outcome, bytes, "Event | None"], "Awaitable[None] | None"]
+"""``listener(project, shot, outcome, update, event)``: ``update`` is the Yjs update the event made (b"" when
+rejected), ``event`` the decoded event (None when undecodable). Keep it quick: hand work to a queue."""
+
+_OUTCOMES_KEPT = 50_000
+
+
+class _Shot:
+    """A loaded shot: its reducer, the update bytes its last event produced, and applied events since the last
+    snapshot."""
+
+    __slots__ = ("reducer", "since_snapshot", "touched", "_updates", "_subscription")
+
+    def __init__(self, reducer: ShotReducer, since_snapshot: int):
+        self.reducer = reducer
+        self.since_snapshot = since_snapshot
+        self.touched = time.monotonic()
+        self._updates: list[bytes] = []
+        # Observers must not touch the doc: only collect the bytes.
+        self._subscription = reducer.doc.observe(lambda e: self._updates.append(e.update))
+
+    def fold(self, seq: int, data: bytes) -> tuple[Outcome, bytes, Event | None]:
+        self._updates.clear()
+        self.touched = time.monotonic()
+        try:
+            event = decode_event(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return self.reducer.apply_raw(seq, data), b"", None
+        outcome = self.reducer.apply(seq, event)
+        updates, self._updates = self._updates, []
+        update = b"" if not updates else updates[0] if len(updates) == 1 else merge_updates(*updates)
+        return outcome, update, event
+
+    def close(self) -> None:
+        self.reducer.doc.unobserve(self._subscription)
+
+
+class _Project:
+    def __init__(self, name: str):
+        self.name = name
+        self.shots: dict[str, _Shot] = {}
+        self.lock = asyncio.Lock()  # held while folding, so a load sees a stable position
+        self.ready = asyncio.Event()  # set once the checkpoint is known
+        self.committed = 0  # the store's checkpoint as of our last commit
+        self.folded = 0  # the last seq folded into the reducers (≥ committed)
+        self.advanced = asyncio.Event()  # replaced and set after every commit
+        self.outcomes: OrderedDict[int, Outcome] = OrderedDict()
+        self.task: asyncio.Task | None = None
+
+
+class Projector:
+    """Projects every project of ``log`` into ``store``.
+
+    ``snapshot_every``: a shot is snapshotted after this many applied events since its last snapshot.
+    ``batch_max``: the most events committed in one transaction. ``rescan_s``: how often :meth:`run` looks for new
+    projects. ``retry_max_s``: the longest backoff between retries of a failed store or log call.
+    """
+
+    def __init__(self, log: EventLog, store: ProjectionStore, snapshot_every: int = 1000, batch_max: int = 500,
+                 rescan_s: float = 5.0, retry_max_s: float = 5.0):
+        if snapshot_every < 1 or batch_max < 1:
+            raise ValueError("snapshot_every and batch_max must be ≥ 1")
+        self.log, self.store = log, store
+        self.snapshot_every, self.batch_max = snapshot_every, batch_max
+        self.rescan_s, self.retry_max_s = rescan_s, retry_max_s
+        self.counts: Counter[str] = Counter()
+        self._projects: dict[str, _Project] = {}
+        self._listeners: list[Listener] = []
+
+    # ------------------------------------------------------------ public
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` for every projected event; returns a function that removes it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def watch_project(self, project: str) -> None:
+        """Start following ``project`` (idempotent). Call it when a project is created; :meth:`run` also finds
+        projects by rescanning the log."""
+        st = self._projects.get(project)
+        if st is None:
+            st = self._projects[project] = _Project(project)
+        if st.task is None or st.task.done():
+            st.task = asyncio.get_running_loop().create_task(self._follow(st), name=f"projector:{project}")
+
+    def projects(self) -> list[str]:
+        return sorted(self._projects)
+
+    def position(self, project: str) -> int:
+        """The last seq of ``project`` committed by this projector (0 before it started)."""
+        st = self._projects.get(project)
+        return 0 if st is None else st.committed
+
+    def reducer(self, project: str, shot: str) -> ShotReducer | None:
+        """The live reducer of a loaded shot (its ``doc``, ``world``, ``state_hash()``), or None: see :meth:`load`.
+        Read it, never write it."""
+        st = self._projects.get(project)
+        sh = st.shots.get(shot) if st else None
+        return sh.reducer if sh else None
+
+    async def load(self, project: str, shot: str) -> ShotReducer:
+        """The live reducer of ``shot``, loading it (snapshot + tail) if the projector has not yet needed it."""
+        self.watch_project(project)
+        st = self._projects[project]
+        await st.ready.wait()
+        async with st.lock:
+            sh = st.shots.get(shot) or await self._load(st, shot)
+        return sh.reducer
+
+    async def wait_for(self, project: str, seq: int, timeout: float = 10.0) -> Outcome:
+        """The outcome of the event at ``seq`` once this projector has committed it; raises ``TimeoutError``, or
+        ``LookupError`` when the projection has no event at ``seq``."""
+        self.watch_project(project)
+        st = self._projects[project]
+        async with asyncio.timeout(timeout):
+            await st.ready.wait()
+            while st.committed < seq:
+                await st.advanced.wait()
+        outcome = st.outcomes.get(seq)
+        if outcome is not None:
+            return outcome
+        entry = await self.store.audit_entry(project, seq)
+        if entry is None:
+            raise LookupError(f"no event at seq {seq} in project {project!r}")
+        return Outcome(seq, entry.applied, entry.reason)
+
+    async def run(self) -> None:
+        """Follow every project the log knows, rescanning for new ones, until cancelled."""
+        try:
+            while True:
+                try:
+                    for project in await self.log.projects():
+                        self.watch_project(project)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self.counts["log_errors"] += 1
+                    log.exception("projector: listing projects failed")
+                await asyncio.sleep(self.rescan_s)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        tasks = [st.task for st in self._projects.values() if st.task is not None]
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    # ------------------------------------------------------------ following
+
+    async def _retry(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
+        delay = 0.05
+        while True:
+            try:
+                return await call()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.counts[f"{what}_errors"] += 1
+                log.warning("projector: %s failed (%s: %s); retrying in %.2fs", what, type(e).__name__, e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+
+    async def _follow(self, st: _Project) -> None:
+        checkpoint = await self._retry("store", lambda: self.store.checkpoint(st.name))
+        start = max(st.committed, checkpoint)
+        if st.folded != start:  # restarted after stop(): loaded shots may be ahead of or behind the start
+            for sh in st.shots.values():
+                sh.close()
+            st.shots.clear()
+        st.committed = st.folded = start
+        st.ready.set()
+        queue: asyncio.Queue[Stored] = asyncio.Queue(maxsize=self.batch_max * 4)
+        reader = asyncio.get_running_loop().create_task(self._read(st, queue, st.folded))
+        try:
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < self.batch_max and not queue.empty():
+                    batch.append(queue.get_nowait())
+                await self._project(st, batch)
+        finally:
+            reader.cancel()
+            try:
+                await reader
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _read(self, st: _Project, queue: asyncio.Queue, after: int) -> None:
+        delay = 0.05
+        while True:
+            try:
+                async for stored in self.log.follow(st.name, after=after):
+                    if stored.seq <= after:
+                        continue
+                    await queue.put(stored)
+                    after = stored.seq
+                    delay = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.counts["log_errors"] += 1
+                log.warning("projector: following %s failed (%s: %s); retrying in %.2fs",
+                            st.name, type(e).__name__, e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.retry_max_s)
+
+    async def _load(self, st: _Project, shot: str) -> _Shot:
+        """Load ``shot`` at the folded position (the caller holds ``st.lock``)."""
+        upto = st.folded
+
+        async def build() -> tuple[ShotReducer, int]:
+            snap = await self.store.latest_snapshot(st.name, shot, at_most_seq=upto)
+            if snap is None:
+                reducer = ShotReducer(st.name, shot)
+            else:
+                reducer = ShotReducer(st.name, shot, snapshot=snap.doc)
+                reducer.last_seq = snap.seq
+            applied = 0
+            async for s in self.log.read(st.name, shot, after=reducer.last_seq, until=upto):
+                applied += reducer.apply_raw(s.seq, s.data).applied
+            return reducer, applied
+
+        reducer, applied = await self._retry("load", build)
+        sh = st.shots[shot] = _Shot(reducer, applied)
+        self.counts["shots_loaded"] += 1
+        return sh
+
+    async def _project(self, st: _Project, batch: list[Stored]) -> None:
+        rows, snapshots, effects = [], [], []
+        touched: dict[str, _Shot] = {}
+        async with st.lock:
+            for stored in batch:
+                sh = st.shots.get(stored.shot) or await self._load(st, stored.shot)
+                outcome, update, event = sh.fold(stored.seq, stored.data)
+                st.folded = stored.seq
+                rows.append(audit_entry_for(st.name, stored.shot, stored.seq, stored.data, event,
+                                            outcome.applied, outcome.reason))
+                if outcome.applied:
+                    sh.since_snapshot += 1
+                    if sh.since_snapshot >= self.snapshot_every:
+                        doc = sh.reducer.snapshot()
+                        snapshots.append(Snapshot(project=st.name, shot=stored.shot, seq=stored.seq, doc=doc,
+                                                  state_hash=hashlib.sha256(doc).hexdigest(),
+                                                  reducer_version=REDUCER_VERSION))
+                        sh.since_snapshot = 0
+                touched[stored.shot] = sh
+                effects.append((stored.shot, outcome, update, event))
+        updates = [ShotUpdate(shot, sh.reducer.world.head_seq, sh.reducer.last_seq, sh.reducer.state_hash())
+                   for shot, sh in touched.items()]
+        new_checkpoint = batch[-1].seq
+        await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, new_checkpoint))
+        self.counts["commits"] += 1
+        self.counts["events"] += len(batch)
+        st.committed = max(st.committed, new_checkpoint)
+        for _, outcome, _, _ in effects:
+            st.outcomes[outcome.seq] = outcome
+            self.counts["applied" if outcome.applied else "rejected"] += 1
+        while len(st.outcomes) > _OUTCOMES_KEPT:
+            st.outcomes.popitem(last=False)
+        advanced, st.advanced = st.advanced, asyncio.Event()
+        advanced.set()
+        for shot, outcome, update, event in effects:
+            await self._notify(st.name, shot, outcome, update, event)
+
+    async def _notify(self, project, shot, outcome, update, event) -> None:
+        for listener in list(self._listeners):
+            try:
+                result = listener(project, shot, outcome, update, event)
+                if inspect.isawaitable(result):
+                    await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.counts["listener_errors"] += 1
+                log.exception("projector: listener %r failed on %s seq %d", listener, project, outcome.seq)

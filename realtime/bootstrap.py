@@ -1,0 +1,124 @@
+"""The composition root: builds the running system from settings passed in.
+
+``services(settings)`` resolves where NATS and PostgreSQL are — the given URLs, or embedded servers started under
+the data directory — and ``open_system(settings)`` connects the log, the projection store, the projector and the
+command service. ``wnm up``, the CLI and the tests all build the system here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+from events.jetstream import JetStreamLog
+from events.log import EventLog
+from projections.pgstore import PgStore
+from projections.projector import Projector
+from projections.replay import world_at
+from projections.store import ProjectionStore
+
+from .commands import CommandService, LocalReplica
+from .settings import Settings
+
+__all__ = ["System", "services", "open_system", "endpoints_file", "resolve_endpoints", "ProjectorReplica"]
+
+
+def endpoints_file(settings: Settings) -> Path:
+    return settings.data_dir / "endpoints.json"
+
+
+@contextmanager
+def services(settings: Settings) -> Iterator[Settings]:
+    """Settings with both URLs set: embedded servers are started for any that is unset, and their URLs written to
+    ``<data_dir>/endpoints.json`` so CLI commands in other shells find them."""
+    from . import embedded
+
+    with ExitStack() as stack:
+        nats_url, db_url = settings.nats_url, settings.database_url
+        if not nats_url:
+            nats_url = stack.enter_context(embedded.nats_server(settings.data_dir / "nats"))
+        if not db_url:
+            db_url = stack.enter_context(embedded.postgres_server(settings.data_dir / "postgres"))
+        resolved = replace(settings, nats_url=nats_url, database_url=db_url)
+        path = endpoints_file(settings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"nats_url": nats_url, "database_url": db_url,
+                                    "http": f"http://{settings.host}:{settings.port}"}))
+        try:
+            yield resolved
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def resolve_endpoints(settings: Settings) -> Settings:
+    """For commands run beside ``wnm up``: fill unset URLs from the endpoints file it wrote."""
+    if settings.nats_url and settings.database_url:
+        return settings
+    path = endpoints_file(settings)
+    if not path.exists():
+        raise SystemExit("no NATS/PostgreSQL configured: set WNM_NATS_URL and WNM_DATABASE_URL, "
+                         f"or start `wnm up` (it writes {path})")
+    found = json.loads(path.read_text())
+    return replace(settings, nats_url=settings.nats_url or found["nats_url"],
+                   database_url=settings.database_url or found["database_url"])
+
+
+class ProjectorReplica:
+    """The command service's view of the world inside a server: the live projector."""
+
+    def __init__(self, projector: Projector):
+        self.projector = projector
+
+    async def reducer(self, project, shot):
+        self.projector.watch_project(project)
+        return await self.projector.load(project, shot)
+
+    async def outcome(self, project, shot, seq, timeout):
+        return await self.projector.wait_for(project, seq, timeout)
+
+
+@dataclass
+class System:
+    settings: Settings
+    log: EventLog
+    store: ProjectionStore
+    commands: CommandService
+    projector: Projector | None = None
+
+    async def world_at(self, project: str, shot: str, seq: int | None = None):
+        return await world_at(self.log, self.store, project, shot, seq)
+
+
+@asynccontextmanager
+async def open_system(settings: Settings, *, run_projector: bool = False) -> AsyncIterator[System]:
+    """Connect everything. With ``run_projector`` the projector follows every project in the background and the
+    command service answers from it; without, commands are checked by a local replica (one-off tools)."""
+    import asyncio
+
+    async with AsyncExitStack() as stack:
+        log = await JetStreamLog.connect(settings.nats_url, duplicate_window_s=settings.duplicate_window_s)
+        stack.push_async_callback(log.close)
+        store = await PgStore.open(settings.database_url)
+        stack.push_async_callback(store.close)
+        projector = None
+        if run_projector:
+            projector = Projector(log, store, snapshot_every=settings.snapshot_every)
+            task = asyncio.create_task(projector.run(), name="projector")
+
+            async def stop_projector():
+                await projector.stop()
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
+                    pass
+
+            stack.push_async_callback(stop_projector)
+            replica = ProjectorReplica(projector)
+        else:
+            replica = LocalReplica(log, lambda p, s: world_at(log, store, p, s))
+        commands = CommandService(log, replica, outcome_timeout=settings.outcome_timeout_s)
+        yield System(settings, log, store, commands, projector)

@@ -1,0 +1,310 @@
+"""The ``wnm`` command line. Each command parses, calls the system built by :mod:`realtime.bootstrap`, prints.
+
+Contract forms (other tools depend on them):
+    wnm up
+    wnm shot create --project P --shot S [--fps 24] [--frames 0:120]
+    wnm apply --project P --shot S FILE.jsonl
+    wnm world --project P --shot S [--at SEQ] [--frame F]
+    wnm hash --project P --shot S [--at SEQ]
+    wnm history --project P --shot S [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from pathlib import Path
+
+import msgspec
+
+from core import ops as O
+from core.values import check_id
+from events.envelope import Actor, Command
+
+from .bootstrap import open_system, resolve_endpoints, services
+from .commands import CommandError, decode_command
+from .settings import Settings
+
+__all__ = ["main", "build_parser"]
+
+
+def _id(what: str):
+    def parse(value: str) -> str:
+        try:
+            return check_id(value, what)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
+
+
+def _frames(value: str) -> tuple[float, float]:
+    try:
+        a, b = value.split(":")
+        lo, hi = float(a), float(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--frames must be START:END, got {value!r}") from None
+    if not hi > lo:
+        raise argparse.ArgumentTypeError(f"--frames END must be greater than START, got {value!r}")
+    return lo, hi
+
+
+def _actor(value: str) -> Actor:
+    kind, _, ident = value.partition(":")
+    if kind not in ("user", "agent", "system") or not ident:
+        raise argparse.ArgumentTypeError("--actor must be user:NAME, agent:NAME or system:NAME")
+    return Actor(kind=kind, id=ident)
+
+
+def _shot_args(p: argparse.ArgumentParser):
+    p.add_argument("--project", required=True, type=_id("project"))
+    p.add_argument("--shot", required=True, type=_id("shot"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="wnm", description="World Narrative backend")
+    ap.add_argument("--data-dir", default=None, help="where embedded services keep their data (default ./var)")
+    ap.add_argument("--actor", type=_actor, default=None,
+                    help="who the edits are by (default user:$USER)")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the backend (embedded NATS and PostgreSQL when WNM_*_URL are unset)")
+    up.add_argument("--port", type=int, default=None)
+    up.set_defaults(func=cmd_up)
+
+    shot = sub.add_parser("shot", help="shots").add_subparsers(dest="shot_command", required=True)
+    create = shot.add_parser("create", help="create a shot")
+    _shot_args(create)
+    create.add_argument("--fps", type=float, default=24.0)
+    create.add_argument("--frames", type=_frames, default=(0.0, 120.0))
+    create.add_argument("--name", default=None)
+    create.set_defaults(func=cmd_shot_create)
+
+    apply = sub.add_parser("apply", help="append commands from a JSON-lines file")
+    _shot_args(apply)
+    apply.add_argument("file", help="one command per line: {\"command_id\": ..., \"ops\": [...]}; - for stdin")
+    apply.set_defaults(func=cmd_apply)
+
+    world = sub.add_parser("world", help="print the world at an offset (raw, or sampled at a frame)")
+    _shot_args(world)
+    world.add_argument("--at", type=int, default=None)
+    world.add_argument("--frame", type=float, default=None)
+    world.set_defaults(func=cmd_world)
+
+    h = sub.add_parser("hash", help="print the state hash at an offset")
+    _shot_args(h)
+    h.add_argument("--at", type=int, default=None)
+    h.set_defaults(func=cmd_hash)
+
+    hist = sub.add_parser("history", help="print the audit history, one JSON object per line")
+    _shot_args(hist)
+    hist.add_argument("--limit", type=int, default=100)
+    hist.add_argument("--actor", dest="filter_actor", default=None)
+    hist.add_argument("--entity", default=None)
+    hist.add_argument("--op", default=None)
+    hist.add_argument("--after", type=int, default=None)
+    hist.add_argument("--before", type=int, default=None)
+    hist.set_defaults(func=cmd_history)
+
+    from renderers.cli import add_commands as add_render_commands
+
+    add_render_commands(sub, _render_context)
+    for extra in _EXTENSIONS:
+        extra(sub)
+    return ap
+
+
+def _render_context(args):
+    from .render_context import RenderContext
+
+    return RenderContext(resolve_endpoints(_settings(args)))
+
+
+_EXTENSIONS: list = []
+
+
+def _settings(args) -> Settings:
+    overrides = {}
+    if args.data_dir:
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings.from_env(**overrides)
+
+
+def _actor_of(args) -> Actor:
+    return args.actor or Actor(kind="user", id=os.environ.get("USER") or "cli")
+
+
+def _print_json(data) -> None:
+    sys.stdout.buffer.write(msgspec.json.encode(data) + b"\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_up(args) -> int:
+    settings = _settings(args)
+    with services(settings) as resolved:
+        return asyncio.run(_up(resolved))
+
+
+async def _up(settings: Settings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_system(settings, run_projector=True) as system:
+        runners = [r(system) for r in _UP_HOOKS]
+        tasks = [asyncio.create_task(r) for r in runners]
+        print(f"wnm up: NATS {settings.nats_url}  PostgreSQL {settings.database_url}", flush=True)
+        print(f"wnm up: projector running (snapshots every {settings.snapshot_every} events); Ctrl-C stops",
+              flush=True)
+        waiter = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        for t in tasks:
+            t.cancel()
+        for t in done:
+            if t is not waiter and t.exception():
+                raise t.exception()
+    print("wnm up: stopped", flush=True)
+    return 0
+
+
+_UP_HOOKS: list = []
+"""Coroutine factories ``(system) -> awaitable`` that ``wnm up`` runs beside the projector (HTTP, agents, …)."""
+
+
+def _run(coro_factory, args) -> int:
+    settings = resolve_endpoints(_settings(args))
+
+    async def go():
+        async with open_system(settings) as system:
+            return await coro_factory(system)
+
+    try:
+        return asyncio.run(go())
+    except CommandError as e:
+        print(f"error: {e.reason}", file=sys.stderr)
+        return 1
+
+
+def cmd_shot_create(args) -> int:
+    async def go(system):
+        await system.log.ensure_project(args.project)
+        if await system.log.last_seq(args.project, args.shot):
+            print(f"error: shot {args.project}/{args.shot} already exists", file=sys.stderr)
+            return 1
+        start, end = args.frames
+        cmd = Command(command_id=f"shot-create-{uuid.uuid4().hex}",
+                      ops=[O.ShotConfigure(fps=args.fps, frame_start=start, frame_end=end, name=args.name)])
+        res = await system.commands.submit(args.project, args.shot, _actor_of(args), cmd, must_exist=False)
+        _print_json(res.to_json())
+        return 0 if res.status == "applied" else 1
+
+    return _run(go, args)
+
+
+def _lines(path: str):
+    f = sys.stdin if path == "-" else open(path, "rb")
+    with f:
+        for n, line in enumerate(f, start=1):
+            line = line.strip() if isinstance(line, bytes) else line.strip().encode()
+            if line:
+                yield n, line
+
+
+def cmd_apply(args) -> int:
+    from tqdm import tqdm
+
+    if args.file != "-" and not Path(args.file).is_file():
+        print(f"error: no such file {args.file}", file=sys.stderr)
+        return 2
+    total = None if args.file == "-" else sum(1 for _ in _lines(args.file))
+
+    async def go(system):
+        applied = rejected = 0
+        reasons: list[str] = []
+        actor = _actor_of(args)
+        with tqdm(total=total, unit="cmd", file=sys.stderr, disable=None) as bar:
+            for n, line in _lines(args.file):
+                try:
+                    cmd = decode_command(line)
+                    res = await system.commands.submit(args.project, args.shot, actor, cmd)
+                    if res.status == "applied":
+                        applied += 1
+                    else:
+                        rejected += 1
+                        reasons.append(f"line {n} (seq {res.seq}): {res.reason}")
+                except CommandError as e:
+                    rejected += 1
+                    reasons.append(f"line {n}: {e.reason}")
+                bar.update(1)
+        print(f"applied {applied}, rejected {rejected}")
+        for r in reasons[:50]:
+            print(f"  {r}")
+        if len(reasons) > 50:
+            print(f"  … and {len(reasons) - 50} more")
+        return 0 if rejected == 0 else 1
+
+    return _run(go, args)
+
+
+def cmd_world(args) -> int:
+    async def go(system):
+        r = await system.world_at(args.project, args.shot, args.at)
+        if r.last_seq == 0:
+            print(f"error: no shot {args.project}/{args.shot}", file=sys.stderr)
+            return 1
+        if args.frame is None:
+            out = r.world.to_json()
+            out["seq"] = r.world.head_seq
+        else:
+            from core.sampling import sample_json
+
+            out = {"seq": r.world.head_seq, **sample_json(r.world, args.frame)}
+        _print_json(out)
+        return 0
+
+    return _run(go, args)
+
+
+def cmd_hash(args) -> int:
+    async def go(system):
+        r = await system.world_at(args.project, args.shot, args.at)
+        if r.last_seq == 0:
+            print(f"error: no shot {args.project}/{args.shot}", file=sys.stderr)
+            return 1
+        print(r.state_hash())
+        return 0
+
+    return _run(go, args)
+
+
+def cmd_history(args) -> int:
+    async def go(system):
+        entries = await system.store.history(args.project, args.shot, actor=args.filter_actor, entity=args.entity,
+                                             op=args.op, after=args.after, before=args.before, limit=args.limit)
+        for e in entries:
+            d = msgspec.to_builtins(e)
+            d.pop("raw", None)
+            _print_json(d)
+        return 0
+
+    return _run(go, args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""The `wnm` command line as a studio engineer uses it: `wnm up` running, then shot/apply/world/hash/history."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+WNM = [sys.executable, "-m", "realtime.cli"]
+
+
+@pytest.fixture
+def env(nats_url, database_url, tmp_path):
+    e = dict(os.environ)
+    e.update(WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, WNM_DATA_DIR=str(tmp_path / "var"),
+             WNM_PORT=str(_free_port()), USER="alice")
+    return e
+
+
+def _free_port() -> int:
+    from realtime.embedded import free_port
+
+    return free_port()
+
+
+@pytest.fixture
+def up(env):
+    proc = subprocess.Popen(WNM + ["up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "projector running" in line:
+            break
+    else:
+        proc.kill()
+        pytest.fail("wnm up did not start:\n" + "".join(lines))
+    if proc.poll() is not None:
+        pytest.fail("wnm up exited:\n" + "".join(lines) + proc.stdout.read())
+    yield proc
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def wnm(env, *args, input=None, check=True):
+    p = subprocess.run(WNM + list(args), env=env, capture_output=True, text=True, input=input, timeout=60)
+    if check and p.returncode != 0:
+        raise AssertionError(f"wnm {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+COMMANDS = [
+    {"command_id": "c1", "ops": [{"type": "entity.create", "id": "table", "kind": "prop",
+                                   "props": {"geometry": {"primitive": "box", "size": [1.2, 0.75, 0.8]}}}]},
+    {"command_id": "c2", "ops": [{"type": "key.set", "id": "table", "path": "transform.position", "frame": 0,
+                                   "value": [0, 0, 0], "interp": "linear"}]},
+    {"command_id": "c3", "ops": [{"type": "key.set", "id": "table", "path": "transform.position", "frame": 48,
+                                   "value": [2, 0, 0]}]},
+    {"command_id": "c4", "ops": [{"type": "key.set", "id": "chair", "path": "transform.position", "frame": 0,
+                                   "value": [0, 0, 0]}]},
+]
+
+
+def test_shot_apply_world_hash_history(up, env, unique, tmp_path):
+    p = wnm(env, "shot", "create", "--project", unique, "--shot", "s1", "--fps", "25", "--frames", "0:96")
+    assert json.loads(p.stdout) == {"seq": 1, "status": "applied"}
+    again = wnm(env, "shot", "create", "--project", unique, "--shot", "s1", check=False)
+    assert again.returncode == 1 and "already exists" in again.stderr
+
+    f = tmp_path / "edits.jsonl"
+    f.write_text("\n".join(json.dumps(c) for c in COMMANDS) + "\nnot json\n")
+    p = wnm(env, "apply", "--project", unique, "--shot", "s1", str(f), check=False)
+    assert p.returncode == 1
+    assert "applied 3, rejected 2" in p.stdout
+    assert "unknown entity 'chair'" in p.stdout and "line 5" in p.stdout
+
+    # retrying the same file appends nothing new (command ids are idempotent)
+    wnm(env, "apply", "--project", unique, "--shot", "s1", str(f), check=False)
+
+    world = json.loads(wnm(env, "world", "--project", unique, "--shot", "s1").stdout)
+    assert world["seq"] == 4 and world["meta"]["fps"] == 25.0
+    assert [k["frame"] for k in world["entities"]["table"]["tracks"]["transform.position"]] == [0.0, 48.0]
+    early = json.loads(wnm(env, "world", "--project", unique, "--shot", "s1", "--at", "2").stdout)
+    assert early["seq"] == 2 and early["entities"]["table"]["tracks"] == {}
+
+    h_head = wnm(env, "hash", "--project", unique, "--shot", "s1").stdout.strip()
+    h_at3 = wnm(env, "hash", "--project", unique, "--shot", "s1", "--at", "3").stdout.strip()
+    assert len(h_head) == 64 and h_head != h_at3
+
+    deadline = time.monotonic() + 15
+    while True:
+        hist = [json.loads(line) for line in
+                wnm(env, "history", "--project", unique, "--shot", "s1").stdout.splitlines()]
+        if len(hist) >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert [h["seq"] for h in hist] == [1, 2, 3, 4][: len(hist)] or sorted(h["seq"] for h in hist) == [1, 2, 3, 4]
+    assert {h["status"] for h in hist} == {"applied"}
+    assert {h["actor_id"] for h in hist} == {"alice"}
+
+
+def test_sampled_world_gives_matrices(up, env, unique, tmp_path):
+    wnm(env, "shot", "create", "--project", unique, "--shot", "s")
+    f = tmp_path / "e.jsonl"
+    f.write_text("\n".join(json.dumps(c) for c in COMMANDS[:3]))
+    wnm(env, "apply", "--project", unique, "--shot", "s", str(f))
+    out = json.loads(wnm(env, "world", "--project", unique, "--shot", "s", "--frame", "24").stdout)
+    table = out["entities"]["table"]
+    assert out["frame"] == 24 and out["seq"] == 4
+    assert table["position"] == pytest.approx([1.0, 0.0, 0.0])  # linear from 0 → 2 m over 48 frames
+    assert table["matrix"][0][3] == pytest.approx(1.0)
+
+
+def test_cli_without_services_says_how_to_start_them(tmp_path):
+    e = {k: v for k, v in os.environ.items() if not k.startswith("WNM_")}
+    e["WNM_DATA_DIR"] = str(tmp_path / "nowhere")
+    p = wnm(e, "hash", "--project", "p", "--shot", "s", check=False)
+    assert p.returncode != 0 and "wnm up" in p.stderr
+
+
+def test_bad_ids_are_refused_by_the_parser(env):
+    p = wnm(env, "hash", "--project", "bad id!", "--shot", "s", check=False)
+    assert p.returncode == 2 and "must match" in p.stderr
