@@ -14,7 +14,7 @@ from typing import Iterable
 import asyncpg
 import msgspec
 
-from .store import (HISTORY_MAX, AuditEntry, ShotInfo, Snapshot, StoreError, actor_filter,
+from .store import (HISTORY_MAX, AuditEntry, ShotInfo, Snapshot, StoreError, WorldSnapshot, actor_filter,
                     reducer_version_or_current)
 
 __all__ = ["PgStore"]
@@ -47,6 +47,9 @@ _SHOT_COLUMNS = ("project, shot, head_seq, last_seq, state_hash, event_count, "
                  "extract(epoch FROM updated_at)::float8 AS updated_at")
 
 _SNAPSHOT_COLUMNS = "project, shot, seq, doc, state_hash, reducer_version"
+
+_INSERT_WORLD_SNAPSHOT = ("INSERT INTO world_snapshots (project, shot, reducer_version, seq, world) "
+                          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING")
 
 
 def _text(s: str | None) -> str | None:
@@ -174,9 +177,15 @@ class PgStore:
                 (project, u.shot, u.head_seq, u.last_seq, u.state_hash, counts.get(u.shot, 0))
                 for u in shot_updates
             ])
-        if snapshots:
+        docs = [s for s in snapshots if isinstance(s, Snapshot)]
+        worlds = [s for s in snapshots if isinstance(s, WorldSnapshot)]
+        if docs:
             await conn.executemany(_INSERT_SNAPSHOT, [
-                (project, s.shot, s.reducer_version, s.seq, s.doc, s.state_hash) for s in snapshots
+                (project, s.shot, s.reducer_version, s.seq, s.doc, s.state_hash) for s in docs
+            ])
+        if worlds:
+            await conn.executemany(_INSERT_WORLD_SNAPSHOT, [
+                (project, s.shot, s.reducer_version, s.seq, s.world) for s in worlds
             ])
         await conn.execute(
             "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE project = $1",
@@ -189,6 +198,17 @@ class PgStore:
             " AND ($4::bigint IS NULL OR seq <= $4) ORDER BY seq DESC LIMIT 1",
             project, shot, reducer_version_or_current(reducer_version), at_most_seq)
         return None if row is None else _snapshot_from(row)
+
+    async def latest_world_snapshot(self, project, shot, at_most_seq=None, reducer_version=None):
+        version = reducer_version_or_current(reducer_version)
+        row = await self._fetchrow(
+            "SELECT project, shot, seq, world, reducer_version FROM world_snapshots WHERE project = $1 AND shot = $2"
+            " AND reducer_version = $3 AND ($4::bigint IS NULL OR seq <= $4) ORDER BY seq DESC LIMIT 1",
+            project, shot, version, at_most_seq)
+        if row is None:
+            return None
+        return WorldSnapshot(project=row["project"], shot=row["shot"], seq=row["seq"], world=bytes(row["world"]),
+                             reducer_version=row["reducer_version"])
 
     async def snapshots(self, project, shot, reducer_version=None):
         rows = await self._fetch(

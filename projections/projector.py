@@ -32,7 +32,8 @@ from events.envelope import Event, decode_event
 from events.log import EventLog, Stored
 
 from .reducer import REDUCER_VERSION, Outcome, ShotReducer
-from .store import ProjectionStore, ShotUpdate, Snapshot, audit_entry_for
+from .store import ProjectionStore, ShotUpdate, Snapshot, WorldSnapshot, audit_entry_for
+from .world_codec import encode_world
 
 __all__ = ["Projector", "Listener"]
 
@@ -44,16 +45,22 @@ rejected), ``event`` the decoded event (None when undecodable). Keep it quick: h
 
 _OUTCOMES_KEPT = 50_000
 
+DOC_SNAPSHOT_BYTES = 1 << 20
+"""Document snapshots of a shot whose document is k MiB are taken every k × ``snapshot_every`` applied events."""
+
 
 class _Shot:
     """A loaded shot: its reducer, the update bytes its last event produced, and applied events since the last
     snapshot."""
 
-    __slots__ = ("reducer", "since_snapshot", "touched", "_updates", "_subscription")
+    __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "touched", "_updates",
+                 "_subscription")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
         self.since_snapshot = since_snapshot
+        self.since_doc_snapshot = since_snapshot
+        self.doc_bytes = 0
         self.touched = time.monotonic()
         self._updates: list[bytes] = []
         # Observers must not touch the doc: only collect the bytes.
@@ -281,12 +288,9 @@ class Projector:
                                             outcome.applied, outcome.reason))
                 if outcome.applied:
                     sh.since_snapshot += 1
+                    sh.since_doc_snapshot += 1
                     if sh.since_snapshot >= self.snapshot_every:
-                        doc = sh.reducer.snapshot()
-                        snapshots.append(Snapshot(project=st.name, shot=stored.shot, seq=stored.seq, doc=doc,
-                                                  state_hash=hashlib.sha256(doc).hexdigest(),
-                                                  reducer_version=REDUCER_VERSION))
-                        sh.since_snapshot = 0
+                        snapshots.extend(self._snapshots(st.name, stored.shot, stored.seq, sh))
                 touched[stored.shot] = sh
                 effects.append((stored.shot, outcome, update, event))
         updates = [ShotUpdate(shot, sh.reducer.world.head_seq, sh.reducer.last_seq, sh.reducer.state_hash())
@@ -305,6 +309,21 @@ class Projector:
         advanced.set()
         for shot, outcome, update, event in effects:
             await self._notify(st.name, shot, outcome, update, event)
+
+    def _snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:
+        """A world snapshot every ``snapshot_every`` applied events; a document snapshot as often while the
+        document is small, then less often as it grows (every ``snapshot_every × size/DOC_SNAPSHOT_BYTES``), so the
+        bytes written for document snapshots stay proportional to the events, not to events × document size."""
+        out: list = [WorldSnapshot(project=project, shot=shot, seq=seq, world=encode_world(sh.reducer.world),
+                                   reducer_version=REDUCER_VERSION)]
+        sh.since_snapshot = 0
+        if sh.since_doc_snapshot >= self.snapshot_every * max(1, sh.doc_bytes // DOC_SNAPSHOT_BYTES):
+            doc = sh.reducer.snapshot()
+            out.append(Snapshot(project=project, shot=shot, seq=seq, doc=doc,
+                                state_hash=hashlib.sha256(doc).hexdigest(), reducer_version=REDUCER_VERSION))
+            sh.doc_bytes = len(doc)
+            sh.since_doc_snapshot = 0
+        return out
 
     async def _notify(self, project, shot, outcome, update, event) -> None:
         for listener in list(self._listeners):

@@ -6,12 +6,20 @@ fixed client id), so ``world_at(...).state_hash() == rebuild(...).state_hash()``
 
 from __future__ import annotations
 
+from contextlib import aclosing
+
+import msgspec
+
+from core import edit
+from core.world import World
+from events.envelope import decode_event
 from events.log import EventLog
 
 from .reducer import ShotReducer
 from .store import ProjectionStore
+from .world_codec import decode_world
 
-__all__ = ["world_at", "rebuild"]
+__all__ = ["world_at", "rebuild", "plain_world_at"]
 
 
 async def world_at(log: EventLog, store: ProjectionStore, project: str, shot: str,
@@ -39,3 +47,35 @@ async def _fold(log: EventLog, reducer: ShotReducer, after: int, until: int | No
         return
     async for stored in log.read(reducer.project, reducer.shot, after=after, until=until):
         reducer.apply_raw(stored.seq, stored.data)
+
+
+async def plain_world_at(log: EventLog, store: ProjectionStore, project: str, shot: str,
+                         seq: int | None = None) -> tuple[World, int]:
+    """The plain world (no CRDT document) after every event with sequence ≤ ``seq``, and the last seq read.
+
+    Reads the nearest world snapshot ≤ ``seq`` and folds the tail with :func:`core.edit.apply` alone — the same
+    decisions the reducer makes, without the document's history — so its cost is the live world plus the tail,
+    however long the log. Use :func:`world_at` when the document or its state hash is needed.
+    """
+    snap = await store.latest_world_snapshot(project, shot, at_most_seq=seq)
+    if snap is None:
+        world, last = World(project=project, shot=shot), 0
+    else:
+        world, last = decode_world(snap.world), snap.seq
+    if seq is not None and seq <= last:
+        return world, last
+    async with aclosing(log.read(project, shot, after=last, until=seq)) as tail:
+        async for stored in tail:
+            last = stored.seq
+            try:
+                event = decode_event(stored.data)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+            if event.project != project or event.shot != shot:
+                continue
+            try:
+                edit.apply(world, event.ops, event.actor.label)
+            except edit.OpError:
+                continue
+            world.head_seq = stored.seq
+    return world, last

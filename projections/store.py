@@ -23,6 +23,7 @@ __all__ = [
     "ShotUpdate",
     "ShotInfo",
     "Snapshot",
+    "WorldSnapshot",
     "ProjectionStore",
     "MemoryStore",
     "audit_entry_for",
@@ -126,17 +127,30 @@ class Snapshot(msgspec.Struct, frozen=True, kw_only=True):
     reducer_version: int
 
 
+class WorldSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    """A shot's plain world after the event at ``seq`` (``projections.world_codec`` bytes)."""
+
+    project: str
+    shot: str
+    seq: int
+    world: bytes
+    reducer_version: int
+
+
 class ProjectionStore(Protocol):
     async def checkpoint(self, project: str) -> int:
         """The last seq of ``project``'s stream the projection holds (0 for none)."""
 
     async def commit_batch(self, project: str, rows: list[AuditEntry], shot_updates: list[ShotUpdate],
-                           snapshots: list[Snapshot], new_checkpoint: int) -> bool:
+                           snapshots: list[Snapshot | WorldSnapshot], new_checkpoint: int) -> bool:
         """Store one batch atomically; False (and nothing written) when the checkpoint already is at or past
         ``new_checkpoint``. Rows at or below the stored checkpoint are skipped."""
 
     async def latest_snapshot(self, project: str, shot: str, at_most_seq: int | None = None,
                               reducer_version: int | None = None) -> Snapshot | None: ...
+
+    async def latest_world_snapshot(self, project: str, shot: str, at_most_seq: int | None = None,
+                                    reducer_version: int | None = None) -> WorldSnapshot | None: ...
 
     async def snapshots(self, project: str, shot: str, reducer_version: int | None = None) -> list[Snapshot]: ...
 
@@ -176,6 +190,7 @@ class MemoryStore:
         self._audit: dict[str, dict[int, AuditEntry]] = {}
         self._shots: dict[tuple[str, str], ShotInfo] = {}
         self._snapshots: dict[tuple[str, str, int], dict[int, Snapshot]] = {}
+        self._world_snapshots: dict[tuple[str, str, int], dict[int, WorldSnapshot]] = {}
         self.commits = 0
 
     async def checkpoint(self, project):
@@ -211,13 +226,19 @@ class MemoryStore:
                     updated_at=now,
                 )
         for s in snapshots:
-            self._snapshots.setdefault((project, s.shot, s.reducer_version), {}).setdefault(s.seq, s)
+            kept = self._world_snapshots if isinstance(s, WorldSnapshot) else self._snapshots
+            kept.setdefault((project, s.shot, s.reducer_version), {}).setdefault(s.seq, s)
         self._checkpoints[project] = new_checkpoint
         self.commits += 1
         return True
 
     async def latest_snapshot(self, project, shot, at_most_seq=None, reducer_version=None):
         snaps = self._snapshots.get((project, shot, reducer_version_or_current(reducer_version)), {})
+        seqs = [q for q in snaps if at_most_seq is None or q <= at_most_seq]
+        return snaps[max(seqs)] if seqs else None
+
+    async def latest_world_snapshot(self, project, shot, at_most_seq=None, reducer_version=None):
+        snaps = self._world_snapshots.get((project, shot, reducer_version_or_current(reducer_version)), {})
         seqs = [q for q in snaps if at_most_seq is None or q <= at_most_seq]
         return snaps[max(seqs)] if seqs else None
 

@@ -25,6 +25,8 @@ from core import ops as O
 from core.values import check_id
 from events.envelope import Actor, Command
 
+from projections.replay import plain_world_at
+
 from .bootstrap import open_system, resolve_endpoints, services
 from .commands import CommandError, decode_command
 from .settings import Settings
@@ -179,6 +181,17 @@ _UP_HOOKS: list = []
 """Coroutine factories ``(system) -> awaitable`` that ``wnm up`` runs beside the projector (HTTP, agents, …)."""
 
 
+def _register_agents() -> None:
+    """``wnm agents …`` and the in-process agents of ``wnm up`` (agents/cli.py)."""
+    from agents import cli as agents_cli
+
+    _EXTENSIONS.append(agents_cli.add_commands)
+    _UP_HOOKS.append(agents_cli.run_in_process)
+
+
+_register_agents()
+
+
 def _run(coro_factory, args) -> int:
     settings = resolve_endpoints(_settings(args))
 
@@ -256,17 +269,17 @@ def cmd_apply(args) -> int:
 
 def cmd_world(args) -> int:
     async def go(system):
-        r = await system.world_at(args.project, args.shot, args.at)
-        if r.last_seq == 0:
+        world, last = await plain_world_at(system.log, system.store, args.project, args.shot, args.at)
+        if last == 0:
             print(f"error: no shot {args.project}/{args.shot}", file=sys.stderr)
             return 1
         if args.frame is None:
-            out = r.world.to_json()
-            out["seq"] = r.world.head_seq
+            out = world.to_json()
+            out["seq"] = world.head_seq
         else:
             from core.sampling import sample_json
 
-            out = {"seq": r.world.head_seq, **sample_json(r.world, args.frame)}
+            out = {"seq": world.head_seq, **sample_json(world, args.frame)}
         _print_json(out)
         return 0
 

@@ -390,3 +390,25 @@ async def test_run_follows_projects_that_appear_later():
     with pytest.raises(asyncio.CancelledError):
         await runner
     assert all(projector._projects[p].task.done() for p in projector.projects())
+
+
+async def test_plain_world_at_every_offset_equals_the_reducers_world():
+    """The fast read path (world snapshot + tail through core.edit alone) gives exactly the reducer's world."""
+    from events.log import MemoryLog
+    from projections.projector import Projector
+    from projections.replay import plain_world_at, rebuild
+    from projections.store import MemoryStore
+
+    log, store = MemoryLog(), MemoryStore()
+    await log.ensure_project("p")
+    events = make_events(["s"], 60, project="p")
+    for i, (shot, data, _) in enumerate(events):
+        await log.append("p", shot, data, f"m{i}")
+    projector = Projector(log, store, snapshot_every=7)
+    projector.watch_project("p")
+    await projector.wait_for("p", len(events), timeout=10)
+    await projector.stop()
+    assert (await store.latest_world_snapshot("p", "s")) is not None
+    for seq in range(1, len(events) + 1):
+        world, _ = await plain_world_at(log, store, "p", "s", seq)
+        assert world == (await rebuild(log, "p", "s", seq)).world, seq
