@@ -18,7 +18,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["Part", "RENDERED_KINDS", "primitive_mesh", "bone_local", "scene_parts", "part_poses",
+__all__ = ["Part", "RENDERED_KINDS", "primitive_mesh", "primitive_shape", "bone_local", "scene_parts", "part_poses",
            "instance_ids", "id_to_rgb"]
 
 RENDERED_KINDS = ("prop", "environment", "character")
@@ -35,6 +35,7 @@ class Part:
     local: np.ndarray           # (4, 4) pose relative to the base
     joint: int | None = None    # None: base is the entity matrix; else the joint whose global matrix is the base
     smooth: bool = False
+    shape: dict | None = None   # the analytic solid the mesh tessellates, in the mesh's frame (see primitive_shape)
 
 
 def _stand(mesh):
@@ -88,6 +89,39 @@ def primitive_mesh(geometry: dict | None):
     raise ValueError(f"unknown primitive {kind!r}")
 
 
+def primitive_shape(geometry: dict | None) -> dict:
+    """The analytic solid that :func:`primitive_mesh` tessellates, in the same frame (standing on its origin),
+    for ray casting (:mod:`renderers.raycast`). ``{"kind": box|sphere|cylinder|capsule|plane, "center": [x, y, z],
+    "half": [hx, hy, hz]}`` for a box; ``"radius"`` for a sphere; ``"radius"`` and ``"half_height"`` (of the flat
+    sides, along +Y) for a cylinder; ``"radius"`` and ``"half_length"`` (between the two sphere centres, along +Y)
+    for a capsule; ``"half": [hx, hz]`` for a plane (y = 0, seen from both sides)."""
+    if not geometry or "asset" in geometry:
+        h = PLACEHOLDER_SIZE_M / 2
+        return {"kind": "box", "center": [0.0, h, 0.0], "half": [h, h, h]}
+    kind = geometry["primitive"]
+    if kind == "box":
+        half = [float(x) / 2 for x in geometry["size"]]
+        return {"kind": "box", "center": [0.0, half[1], 0.0], "half": half}
+    if kind == "sphere":
+        r = float(geometry["radius"])
+        return {"kind": "sphere", "center": [0.0, r, 0.0], "radius": r}
+    if kind == "cylinder":
+        h = float(geometry["height"]) / 2
+        return {"kind": "cylinder", "center": [0.0, h, 0.0], "radius": float(geometry["radius"]), "half_height": h}
+    if kind == "capsule":
+        return _capsule_shape(float(geometry["radius"]), float(geometry["height"]), 0.0)
+    if kind == "plane":
+        w, d = geometry["size"]
+        return {"kind": "plane", "center": [0.0, 0.0, 0.0], "half": [float(w) / 2, float(d) / 2]}
+    raise ValueError(f"unknown primitive {kind!r}")
+
+
+def _capsule_shape(radius: float, height: float, bottom: float) -> dict:
+    """The solid of ``_capsule(radius, height)`` with its lowest point at y = ``bottom``."""
+    half = max(height - 2 * radius, 0.0) / 2
+    return {"kind": "capsule", "center": [0.0, bottom + radius + half, 0.0], "radius": radius, "half_length": half}
+
+
 def bone_local(offset) -> np.ndarray | None:
     """(4, 4) pose in the parent joint's frame of a bone mesh built along +Y from the origin, pointing at
     ``offset`` (the child joint's rest translation); None for a zero-length bone."""
@@ -124,11 +158,12 @@ def scene_parts(world, ids: list[str]) -> list[Part]:
         e = world.entities[eid]
         if e.kind in ("prop", "environment"):
             mesh, smooth = primitive_mesh(e.props.get("geometry"))
-            parts.append(Part(eid, i, mesh, np.eye(4), None, smooth))
+            parts.append(Part(eid, i, mesh, np.eye(4), None, smooth, primitive_shape(e.props.get("geometry"))))
         elif e.kind == "character":
             joints = e.props.get("skeleton")
             if not joints:
-                parts.append(Part(eid, i, _stand(_capsule(BODY_RADIUS_M, BODY_HEIGHT_M)), np.eye(4), None, True))
+                parts.append(Part(eid, i, _stand(_capsule(BODY_RADIUS_M, BODY_HEIGHT_M)), np.eye(4), None, True,
+                                  _capsule_shape(BODY_RADIUS_M, BODY_HEIGHT_M, 0.0)))
                 continue
             index = {j["name"]: k for k, j in enumerate(joints)}
             has_child = {j["parent"] for j in joints}
@@ -138,13 +173,16 @@ def scene_parts(world, ids: list[str]) -> list[Part]:
                         import trimesh
 
                         ball = trimesh.creation.icosphere(subdivisions=2, radius=0.05)
-                        parts.append(Part(eid, i, ball, np.eye(4), k, True))
+                        parts.append(Part(eid, i, ball, np.eye(4), k, True,
+                                          {"kind": "sphere", "center": [0.0, 0.0, 0.0], "radius": 0.05}))
                     continue
                 local = bone_local(j["offset"])
                 if local is None:
                     continue
                 length = float(np.linalg.norm(j["offset"]))
-                parts.append(Part(eid, i, _bone_mesh(length), local, index[j["parent"]], True))
+                parts.append(Part(eid, i, _bone_mesh(length), local, index[j["parent"]], True,
+                                  _capsule_shape(bone_radius(length), length + 2 * bone_radius(length),
+                                                 -bone_radius(length))))
     return parts
 
 

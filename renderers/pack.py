@@ -74,12 +74,21 @@ def default_prompt(world) -> str:
 _rasterizers: dict = {}
 
 
-def _rasterizer(width: int, height: int, egl: bool):
-    from .raster import Rasterizer
-
-    key = (width, height, egl)
+def _rasterizer(width: int, height: int, egl: bool, backend: str = "gl"):
+    """The cached frame renderer: GL (OSMesa, or EGL with ``egl``) or, with ``backend="torch"``, the analytic
+    ray caster (:mod:`renderers.raycast`; on CUDA with ``egl``, else on the CPU). Both take the same calls."""
+    key = (width, height, egl, backend)
     if key not in _rasterizers:
-        _rasterizers[key] = Rasterizer(width, height, egl=egl)
+        if backend == "torch":
+            from .raycast import Raycaster
+
+            _rasterizers[key] = Raycaster(width, height, device="cuda" if egl else "cpu")
+        elif backend == "gl":
+            from .raster import Rasterizer
+
+            _rasterizers[key] = Rasterizer(width, height, egl=egl)
+        else:
+            raise ValueError(f"unknown render backend {backend!r} (gl or torch)")
     return _rasterizers[key]
 
 
@@ -90,9 +99,10 @@ def _default_sampler():
 
 
 def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, progress: Progress | None = None,
-                egl: bool = False, sampler=None) -> dict:
+                egl: bool = False, sampler=None, backend: str = "gl") -> dict:
     """Render ``job`` for ``world`` (the shot at offset ``seq``) into the existing, empty folder ``out``.
-    Returns the manifest. Raises RenderError for a job that does not fit the world."""
+    Returns the manifest. Raises RenderError for a job that does not fit the world. ``backend="torch"`` draws the
+    image passes with the analytic ray caster instead of OpenGL (on CUDA when ``egl``)."""
     p = make_plan(job, world)
     sampler = sampler or _default_sampler()
     out = Path(out)
@@ -124,7 +134,7 @@ def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, 
     need_joints = "pose" in p.passes or "keypoints" in p.passes
     rast = None
     if need_raster:
-        rast = _rasterizer(w, h, egl)
+        rast = _rasterizer(w, h, egl, backend)
         rast.load(parts, ids_of)
         poses = np.stack([part_poses(pt, s) for pt in parts], axis=0) if parts else np.zeros((0, F, 4, 4))
     writers = {}
