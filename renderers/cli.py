@@ -84,7 +84,9 @@ def _job_arguments(p, preset_default: str = "vace"):
     p.add_argument("--passes", help="comma-separated: proxy,depth,normal,instance,pose,keypoints,depth_f32,plucker")
     p.add_argument("--resolution", help="WxH, e.g. 832x480")
     p.add_argument("--camera", help="camera entity id")
-    p.add_argument("--egl", action="store_true", help="render with EGL on a GPU")
+    p.add_argument("--egl", action="store_true", help="render on a GPU (EGL for gl, CUDA for torch)")
+    p.add_argument("--backend", choices=["gl", "torch"], default="gl",
+                   help="gl: OpenGL through pyrender (default); torch: the analytic ray caster")
 
 
 def _bar(total_hint=None):
@@ -150,7 +152,7 @@ async def _render(args, context_factory) -> int:
         world, seq, state_hash = await asyncio.to_thread(ctx.load_world, job.project, job.shot, job.seq)
         bar, progress = _bar()
         manifest = await asyncio.to_thread(write_pack, world, seq, state_hash, job, args.out, progress=progress,
-                                           egl=args.egl)
+                                           egl=args.egl, backend=args.backend)
         bar.close()
     except (RenderError, PackExists) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -167,7 +169,9 @@ def add_worker_render_command(worker_subparsers, context_factory):
     p = worker_subparsers.add_parser("render", help="take render jobs from the farm until stopped")
     p.add_argument("--root", type=Path, help="pack directory (default: the context's render_root)")
     p.add_argument("--object-store", action="store_true", help="store packs in the NATS object store")
-    p.add_argument("--egl", action="store_true", help="render with EGL on a GPU")
+    p.add_argument("--egl", action="store_true", help="render on a GPU (EGL for gl, CUDA for torch)")
+    p.add_argument("--backend", choices=["gl", "torch"], default="gl",
+                   help="gl: OpenGL through pyrender (default); torch: the analytic ray caster")
     p.add_argument("--max-jobs", type=int, default=None)
     p.add_argument("--ack-wait", type=float, default=None, help=argparse.SUPPRESS)
     p.add_argument("--prefix", default=None, help=argparse.SUPPRESS)
@@ -187,7 +191,7 @@ async def _worker(args, context_factory) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = Worker(farm, ctx.load_world, egl=args.egl)
+    worker = Worker(farm, ctx.load_world, egl=args.egl, backend=args.backend)
     print(json.dumps({"worker": worker.name, "stream": cfg.stream}), flush=True)
     try:
         await worker.run(stop, max_jobs=args.max_jobs)
@@ -220,7 +224,8 @@ async def _determinism(args, context_factory) -> int:
         job = _job_from_args(args)
         world, seq, state_hash = await asyncio.to_thread(ctx.load_world, job.project, job.shot, job.seq)
         with tempfile.TemporaryDirectory() as tmp:
-            result = await asyncio.to_thread(check_determinism, world, seq, state_hash, job, tmp, egl=args.egl)
+            result = await asyncio.to_thread(check_determinism, world, seq, state_hash, job, tmp, egl=args.egl,
+                                               backend=args.backend)
     except RenderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -241,7 +246,8 @@ async def _decoupling(args, context_factory) -> int:
         if inspect.isawaitable(touched):
             touched = await touched
         with tempfile.TemporaryDirectory() as tmp:
-            result = await asyncio.to_thread(check_decoupling, wa, sa, wb, sb, touched, job, tmp, egl=args.egl)
+            result = await asyncio.to_thread(check_decoupling, wa, sa, wb, sb, touched, job, tmp, egl=args.egl,
+                                               backend=args.backend)
     except RenderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

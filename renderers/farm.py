@@ -174,9 +174,11 @@ class RenderFarm:
 class Worker:
     """Takes jobs from the farm one at a time and renders them in one thread (one GL context)."""
 
-    def __init__(self, farm: RenderFarm, load_world: LoadWorld, *, egl: bool = False, name: str | None = None,
+    def __init__(self, farm: RenderFarm, load_world: LoadWorld, *, egl: bool = False, backend: str = "gl",
+                 name: str | None = None,
                  sampler=None):
         self.farm, self.load_world, self.egl, self.sampler = farm, load_world, egl, sampler
+        self.backend = backend
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="wnm-render")
         self.done = 0
@@ -233,7 +235,8 @@ class Worker:
             world, seq, state_hash = await asyncio.to_thread(self.load_world, job.project, job.shot, job.seq)
             manifest = await loop.run_in_executor(
                 self._pool, lambda: farm.store.write(job_id, world, seq, state_hash, job, progress=progress,
-                                                     egl=self.egl, sampler=self.sampler))
+                                                     egl=self.egl, sampler=self.sampler,
+                                                     backend=self.backend))
             await farm.store.commit(job_id)
         except PackExists:
             manifest = await farm.store.manifest(job_id) or {}
