@@ -24,6 +24,9 @@ __all__ = [
     "geometry",
 ]
 
+UNIT_TOLERANCE = 4e-15
+"""A quaternion whose length is this close to 1 is already normalised (a few float steps)."""
+
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -77,10 +80,13 @@ def rotation(value: Any, what: str = "rotation") -> list[float]:
         q = quat.from_euler_deg(angles, order)
     else:
         raw = vec(value, 4, what)
-        q = quat.normalize(raw)
+        norm = math.sqrt(sum(c * c for c in raw))
+        # an already-unit quaternion is kept exactly, so normalising is idempotent (a restored value reads back
+        # bit for bit); anything else is divided by its length
+        q = raw if abs(norm - 1.0) <= UNIT_TOLERANCE else quat.normalize(raw)
     if q[3] < 0:
-        q = -q
-    return [float(c) for c in q]
+        q = [-c for c in q]
+    return [float(c) + 0.0 for c in q]
 
 
 def boolean(value: Any, what: str = "value") -> bool:

@@ -19,8 +19,10 @@ from events.envelope import Event, decode_event
 
 __all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "state_hash", "ROOTS"]
 
-REDUCER_VERSION = 1
-"""Bump when the reduction of an existing log would change; clients holding older documents must resync."""
+REDUCER_VERSION = 2
+"""Bump when the reduction of an existing log would change; clients holding older documents must resync.
+
+2: an already-unit quaternion is stored exactly as sent (1 re-normalised it, moving a third of them a float step)."""
 
 ROOTS = ("meta", "entities", "relations", "directives")
 
