@@ -11,7 +11,7 @@ import json
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 from events.jetstream import JetStreamLog
 from events.log import EventLog
@@ -22,6 +22,10 @@ from projections.store import ProjectionStore
 
 from .commands import CommandService, LocalReplica
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .access import AccessStore
+    from .auth import Tokens
 
 __all__ = ["System", "services", "open_system", "endpoints_file", "resolve_endpoints", "ProjectorReplica"]
 
@@ -87,6 +91,8 @@ class System:
     store: ProjectionStore
     commands: CommandService
     projector: Projector | None = None
+    access: "AccessStore | None" = None  # projects and memberships (realtime/access.py)
+    tokens: "Tokens | None" = None  # bearer tokens (realtime/auth.py)
 
     async def world_at(self, project: str, shot: str, seq: int | None = None):
         return await world_at(self.log, self.store, project, shot, seq)
@@ -121,4 +127,8 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
         else:
             replica = LocalReplica(log, lambda p, s: world_at(log, store, p, s))
         commands = CommandService(log, replica, outcome_timeout=settings.outcome_timeout_s)
-        yield System(settings, log, store, commands, projector)
+        from .access import PgAccess
+        from .auth import Tokens, secret_for
+
+        yield System(settings, log, store, commands, projector, access=PgAccess(store.pool),
+                     tokens=Tokens(secret_for(settings)))

@@ -1,0 +1,104 @@
+"""The litestar application over a connected :class:`realtime.bootstrap.System` (SPEC §6).
+
+``create_app(system)`` mounts the REST routes (:mod:`realtime.http_projects`, :mod:`realtime.http_shots`,
+:mod:`realtime.http_restore`), health and metrics (:mod:`realtime.http_health`), the WebSocket sync route when
+:mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes when :mod:`renderers.routes` is
+importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every ``/v1`` route needs a bearer token;
+every error, ours or litestar's, has the body of :func:`realtime.errors.http_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from litestar import Litestar, Request, Response
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from . import http_health, http_projects, http_restore, http_shots
+from .errors import ApiError, http_error
+from .gateway import require_member
+from .http_common import AppState, provide_user, state_of
+from .limits import Limits, RateLimiter
+from .metrics import Metrics
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _error_response(request: Request, exc: Exception) -> Response:
+    status, body, headers = http_error(exc)
+    extra = getattr(exc, "extra", None)
+    if not isinstance(exc, ApiError) and isinstance(extra, list) and extra:  # litestar's validation details
+        body["reason"] += ": " + "; ".join(
+            f"{x.get('key', '')}: {x.get('message', '')}" if isinstance(x, dict) else str(x) for x in extra)
+    return Response(body, status_code=status, headers=headers)
+
+
+async def _count_response(message, scope) -> None:
+    if message["type"] == "http.response.start":
+        wnm = getattr(scope["app"].state, "wnm", None)
+        if wnm is not None:
+            wnm.metrics.requests.labels(scope.get("method", "?"), str(message["status"])).inc()
+
+
+def _sync_handlers(system) -> list:
+    try:
+        from . import sync
+    except ImportError as e:
+        if getattr(e, "name", None) not in ("realtime.sync",):
+            log.warning("WebSocket sync not mounted: %s", e)
+        return []
+    factory = getattr(sync, "sync_route", None)
+    return [factory(system)] if factory is not None else []
+
+
+async def _render_guard(connection, _handler) -> None:
+    """The render routes' guard: a valid token, and for a project's routes a member who may write."""
+    from .gateway import authenticate
+
+    st = state_of(connection)
+    user = authenticate(st.system, connection.headers.get("authorization"), connection.query_params.get("token"))
+    project = connection.path_params.get("project")
+    if project is not None:
+        await require_member(st.system, user, project, write=connection.scope.get("method") == "POST")
+
+
+def _render_handlers() -> list:
+    try:
+        from renderers.routes import render_router
+    except ImportError:
+        return []
+    router = render_router("/v1")
+    router.guards = [*(router.guards or []), _render_guard]
+    return [router]
+
+
+def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> Litestar:
+    """The HTTP (and, once :mod:`realtime.sync` lands, WebSocket) application serving ``system``."""
+    limits = limits or Limits.from_env(os.environ)
+    handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
+                *_sync_handlers(system), *_render_handlers()]
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={"user": Provide(provide_user)},
+        exception_handlers={Exception: _error_response},
+        before_send=[_count_response],
+        request_max_body_size=limits.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="World Narrative backend",
+            version="0.1.0",
+            path="/schema",
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
+                                         description="`wnm token create --project P --user U --role R`")}),
+            security=[{"bearer": []}],
+        ),
+        debug=debug,
+    )
+    app.state.wnm = AppState(system=system, limits=limits, rate=RateLimiter(limits.rate_per_s, limits.burst),
+                             metrics=Metrics(system))
+    return app

@@ -1,0 +1,366 @@
+"""The authorised way in: who may do what to which shot, and the writes built on the command service.
+
+HTTP handlers and the WebSocket both call these functions; they raise :mod:`realtime.errors` /
+:class:`realtime.commands.CommandError` and never choose a status themselves.
+
+* :func:`authenticate` — token → user. :func:`require_member` — 404 for non-members (a project's existence never
+  leaks), 403 for a viewer asked to write.
+* :func:`authorize` — per op, from the role (table in :mod:`realtime.access`): the entity's kind decides (for
+  ``entity.create`` the op's kind, otherwise the kind in the current world or earlier in the same command);
+  relations need rights on their subject; directives need director / owner, an agent scoped for "directive", or
+  the role matching the directive's agent (``camera``/``shot`` → camera, ``lighting``/``light`` → lighting,
+  ``layout`` → layout, ``motion``/``path`` → motion); ``shot.configure`` needs director / owner (or an agent
+  scoped for "shot"). An empty ``shot.configure`` — the marker a no-op undo or rollback records — needs only write.
+* :func:`submit_as`, :func:`create_shot_as`, :func:`rollback_as`, :func:`undo_as`, :func:`redo_as`,
+  :func:`fork_as` — writes. Rollback, undo, redo and fork compute ordinary ops (core/restore.py), are authorised
+  op by op like any command, and append ONE event (a fork of a large world: several, the first recording its
+  origin), with ``reason`` "rollback to N", "undo S", "redo U", "fork of P/S at N". Undo / redo state is derived
+  from the log: a user's applied events in order, where "undo S" pops S and "redo U" re-pushes; any other edit
+  clears the redo stack. Clients may not send these reasons themselves.
+
+Authorisation is decided when the command arrives, against the projection as it then stands; the reducer does
+not re-check it.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from core import ops as O
+from core.restore import describe, diff, revert
+from core.values import check_id
+from core.world import World
+from events.envelope import MAX_EVENT_BYTES, MAX_OPS, Actor, Command
+from projections.store import HISTORY_MAX
+
+from .access import SCOPES, Membership
+from .auth import bearer_token
+from .commands import CommandError, Result
+from .errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+
+__all__ = [
+    "authenticate",
+    "require_member",
+    "authorize",
+    "actor_for",
+    "submit_as",
+    "create_shot_as",
+    "current_reducer",
+    "world_at_as",
+    "rollback_as",
+    "undo_as",
+    "redo_as",
+    "fork_as",
+    "undo_stacks",
+    "ROLE_KINDS",
+    "DIRECTIVE_ROLES",
+]
+
+ROLE_KINDS = {"layout": {"prop", "environment"}, "camera": {"camera"}, "lighting": {"light"},
+              "motion": {"character"}}
+DIRECTIVE_ROLES = {"camera": "camera", "shot": "camera", "lighting": "lighting", "light": "lighting",
+                   "layout": "layout", "motion": "motion", "path": "motion"}
+_FULL = ("owner", "director")
+_RESERVED = re.compile(r"^(undo|redo|rollback|fork)\b")
+_UNDO = re.compile(r"^undo (\d+)$")
+_REDO = re.compile(r"^redo (\d+)$")
+_RETRIES = 3
+
+
+# ---------------------------------------------------------------- who
+
+
+def authenticate(system, authorization: str | None, query_token: str | None = None) -> str:
+    """The user named by a request's bearer token (or ``?token=``); raises Unauthorized."""
+    return system.tokens.verify(bearer_token(authorization, query_token))
+
+
+async def require_member(system, user: str, project: str, write: bool = False) -> Membership:
+    m = await system.access.membership(project, user)
+    if m is None:
+        raise NotFound(f"no project {project!r}")
+    if write and not m.can_write:
+        raise Forbidden(f"role {m.role} is read-only in project {project!r}")
+    return m
+
+
+def actor_for(m: Membership) -> Actor:
+    return Actor(kind="agent" if m.role == "agent" else "user", id=m.user)
+
+
+def _tag(op) -> str:
+    return type(op).__struct_config__.tag
+
+
+def authorize(m: Membership, world: World | None, ops: list) -> None:
+    """Raise Forbidden naming the first op ``m``'s role may not carry out on ``world``."""
+    if m.role in _FULL:
+        return
+    if not m.can_write:
+        raise Forbidden(f"role {m.role} is read-only")
+    scopes = set(m.scopes if m.scopes is not None else SCOPES) if m.role == "agent" else None
+    kinds = {eid: e.kind for eid, e in (world.entities.items() if world else ())}
+    agents = {did: d.agent for did, d in (world.directives.items() if world else ())}
+    subjects = {rid: r.subject for rid, r in (world.relations.items() if world else ())}
+
+    def kind_ok(kind: str | None) -> bool:
+        if kind is None:  # an unknown entity: the op cannot apply, validation says why
+            return True
+        return kind in scopes if scopes is not None else kind in ROLE_KINDS.get(m.role, ())
+
+    for i, op in enumerate(ops):
+        what: str | None = None
+        if isinstance(op, O.ShotConfigure):
+            if op != O.ShotConfigure() and not (scopes is not None and "shot" in scopes):
+                what = "configure the shot"
+        elif isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate, O.DirectiveRemove)):
+            agent = op.agent if isinstance(op, O.DirectiveAdd) else agents.get(op.id)
+            if agent is not None:
+                ok = ("directive" in scopes) if scopes is not None else DIRECTIVE_ROLES.get(agent) == m.role
+                if not ok:
+                    what = f"direct the {agent} agent"
+            if isinstance(op, O.DirectiveAdd):
+                agents[op.id] = op.agent
+        elif isinstance(op, (O.RelationAdd, O.RelationRemove)):
+            subject = op.subject if isinstance(op, O.RelationAdd) else subjects.get(op.id)
+            if subject is not None and not kind_ok(kinds.get(subject)):
+                what = f"relate {kinds.get(subject)} {subject!r}"
+            if isinstance(op, O.RelationAdd):
+                subjects[op.id] = op.subject
+        else:
+            kind = op.kind if isinstance(op, O.EntityCreate) else kinds.get(op.id)
+            if not kind_ok(kind):
+                what = f"edit {kind} {op.id!r}"
+            if isinstance(op, O.EntityCreate):
+                kinds.setdefault(op.id, op.kind)
+        if what is not None:
+            raise Forbidden(f"op {i} ({_tag(op)}): role {m.role} may not {what}", index=i)
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def current_reducer(system, project: str, shot: str):
+    """The shot's live reducer (the projector's in ``wnm up``); NotFound when the shot has no events."""
+    reducer = await system.commands.replica.reducer(project, shot)
+    if reducer.last_seq == 0:
+        raise NotFound(f"no shot {project}/{shot}")
+    return reducer
+
+
+async def world_at_as(system, user: str, project: str, shot: str, at: int | None = None):
+    """(reducer at ``at`` or the head) for a member; the live reducer at the head, a replay otherwise."""
+    await require_member(system, user, project)
+    live = await current_reducer(system, project, shot)
+    if at is None or at >= live.last_seq:
+        return live
+    if at < 0:
+        raise Invalid("at must be ≥ 0", field="at")
+    return await system.world_at(project, shot, at)
+
+
+# ---------------------------------------------------------------- writing
+
+
+async def submit_as(system, user: str, project: str, shot: str, command: Command, *,
+                    reason: str | None = None) -> Result:
+    """Authorise every op of ``command`` for ``user`` and submit it (the socket's command path too)."""
+    m = await require_member(system, user, project, write=True)
+    if command.reason and _RESERVED.match(command.reason):
+        raise Invalid(f"reason {command.reason!r} is reserved for the server's own rollback, undo, redo and fork",
+                      field="reason")
+    reducer = await current_reducer(system, project, shot)
+    authorize(m, reducer.world, command.ops)
+    return await system.commands.submit(project, shot, actor_for(m), command, reason=reason)
+
+
+async def create_shot_as(system, user: str, project: str, shot: str, *, command_id: str | None = None,
+                         **meta: Any) -> Result:
+    """A new shot: its first event is one ``shot.configure`` with ``meta`` (fps, frame_start, frame_end, name,
+    resolution, agents)."""
+    m = await require_member(system, user, project, write=True)
+    try:
+        check_id(shot, "shot id")
+    except ValueError as e:
+        raise Invalid(str(e), field="id") from None
+    op = O.ShotConfigure(**{k: v for k, v in meta.items() if v is not None})
+    if not (m.role in _FULL or (m.role == "agent" and "shot" in (m.scopes or SCOPES))):
+        raise Forbidden(f"role {m.role} may not create shots")
+    authorize(m, None, [op])
+    await system.log.ensure_project(project)
+    if system.projector is not None:
+        system.projector.watch_project(project)
+    if await system.log.last_seq(project, shot):
+        raise Conflict(f"shot {project}/{shot} already exists")
+    cmd = Command(command_id=command_id or f"create-shot-{shot}", ops=[op], expected_seq=0)
+    return await system.commands.submit(project, shot, actor_for(m), cmd, must_exist=False)
+
+
+async def _restore(system, m: Membership, project: str, shot: str, command_id: str, reason: str, plan):
+    """Append the ops ``plan(current_world)`` returns as one event, retrying when the shot moved on between
+    reading the world and appending (``expected_seq`` guards that). Returns (Result, plan's extra)."""
+    for attempt in range(_RETRIES):
+        reducer = await current_reducer(system, project, shot)
+        last = reducer.last_seq
+        current = copy.deepcopy(reducer.world)
+        ops, extra = await plan(current)
+        ops = ops or [O.ShotConfigure()]  # nothing to change: still recorded, so the history says it was asked
+        if len(ops) > MAX_OPS:
+            raise TooLarge(f"{reason} needs {len(ops)} ops; one event carries at most {MAX_OPS} "
+                           "(go back in smaller steps, or fork the shot at that offset)")
+        authorize(m, current, ops)
+        try:
+            result = await system.commands.submit(project, shot, actor_for(m),
+                                                  Command(command_id=command_id, ops=ops, expected_seq=last),
+                                                  reason=reason)
+            return result, extra
+        except CommandError as e:
+            if e.status != 409 or attempt == _RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def rollback_as(system, user: str, project: str, shot: str, command_id: str, to_seq: int) -> dict:
+    """One event that makes the shot equal to its world at ``to_seq``; the history stays as it was."""
+    m = await require_member(system, user, project, write=True)
+    head = await current_reducer(system, project, shot)
+    if to_seq < 0 or to_seq > head.last_seq:
+        raise Invalid(f"to_seq must be within 0–{head.last_seq}, got {to_seq}", field="to_seq")
+    target = (await system.world_at(project, shot, to_seq)).world
+
+    async def plan(current):
+        return diff(current, target), None
+
+    result, _ = await _restore(system, m, project, shot, command_id, f"rollback to {to_seq}", plan)
+    return {**result.to_json(), "to_seq": to_seq}
+
+
+def undo_stacks(entries) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """From one user's audit entries (seq order): the undo stack of (event to revert, the edit it stands for) and
+    the redo stack of (undo event to revert, the edit it undid)."""
+    undo: list[tuple[int, int]] = []
+    redo: list[tuple[int, int]] = []
+    for e in entries:
+        if not e.applied:
+            continue
+        reason = e.payload.get("reason") if isinstance(e.payload, dict) else None
+        mu = _UNDO.match(reason or "")
+        mr = _REDO.match(reason or "")
+        if mu:
+            target = int(mu.group(1))
+            hit = next((u for u in undo if u[0] == target), None)
+            if hit is not None:
+                undo.remove(hit)
+                redo.append((e.seq, hit[1]))
+        elif mr:
+            target = int(mr.group(1))
+            hit = next((r for r in redo if r[0] == target), None)
+            if hit is not None:
+                redo.remove(hit)
+                undo.append((e.seq, hit[1]))
+        else:
+            undo.append((e.seq, e.seq))
+            redo.clear()
+    return undo, redo
+
+
+async def _own_history(system, m: Membership, project: str, shot: str, command_id: str):
+    entries = await system.store.history(project, shot, actor=actor_for(m).label, limit=HISTORY_MAX)
+    for e in entries:
+        if e.command_id == command_id:  # a retried request: answer what the first one did
+            return entries, Result(e.seq, e.status, e.reason, duplicate=True)
+    return entries, None
+
+
+async def _revert_event(system, m, project, shot, command_id, seq: int, reason: str):
+    before = (await system.world_at(project, shot, seq - 1)).world
+    after = (await system.world_at(project, shot, seq)).world
+
+    async def plan(current):
+        r = revert(before, after, current)
+        return r.ops, r
+
+    result, r = await _restore(system, m, project, shot, command_id, reason, plan)
+    return {**result.to_json(), "restored": [describe(i) for i in r.restored],
+            "skipped": [describe(i) for i in r.skipped]}
+
+
+async def undo_as(system, user: str, project: str, shot: str, command_id: str) -> dict:
+    """Undo the caller's last edit not yet undone, leaving whatever others changed since (listed as skipped)."""
+    m = await require_member(system, user, project, write=True)
+    await current_reducer(system, project, shot)
+    entries, dup = await _own_history(system, m, project, shot, command_id)
+    if dup is not None:
+        return dup.to_json()
+    undo, _ = undo_stacks(entries)
+    if not undo:
+        raise Conflict(f"nothing to undo: {m.user} has no edit of {project}/{shot} left to undo")
+    seq, original = undo[-1]
+    return {**await _revert_event(system, m, project, shot, command_id, seq, f"undo {seq}"), "undone": original}
+
+
+async def redo_as(system, user: str, project: str, shot: str, command_id: str) -> dict:
+    """Redo the caller's last undone edit (undo it's undo), as long as no new edit of theirs came since."""
+    m = await require_member(system, user, project, write=True)
+    await current_reducer(system, project, shot)
+    entries, dup = await _own_history(system, m, project, shot, command_id)
+    if dup is not None:
+        return dup.to_json()
+    _, redo = undo_stacks(entries)
+    if not redo:
+        raise Conflict(f"nothing to redo: {m.user} has no undone edit of {project}/{shot}")
+    undo_seq, original = redo[-1]
+    out = await _revert_event(system, m, project, shot, command_id, undo_seq, f"redo {undo_seq}")
+    return {**out, "redone": original}
+
+
+def _chunks(ops: list, max_ops: int = MAX_OPS, max_bytes: int = MAX_EVENT_BYTES - 64_000) -> list[list]:
+    out: list[list] = [[]]
+    size = 0
+    for op in ops:
+        n = len(O.encode_ops([op]))
+        if out[-1] and (len(out[-1]) >= max_ops or size + n > max_bytes):
+            out.append([])
+            size = 0
+        out[-1].append(op)
+        size += n
+    return out
+
+
+async def fork_as(system, user: str, project: str, shot: str, new_shot: str, command_id: str,
+                  at_seq: int | None = None) -> dict:
+    """A new shot whose world equals ``shot``'s at ``at_seq`` (default: the head). Its first event records the
+    origin ("fork of P/S at N"); a world too big for one event continues in parts."""
+    m = await require_member(system, user, project, write=True)
+    try:
+        check_id(new_shot, "shot id")
+    except ValueError as e:
+        raise Invalid(str(e), field="shot") from None
+    head = await current_reducer(system, project, shot)
+    at = head.last_seq if at_seq is None else at_seq
+    if at < 0 or at > head.last_seq:
+        raise Invalid(f"at_seq must be within 0–{head.last_seq}, got {at}", field="at_seq")
+    reason = f"fork of {project}/{shot} at {at}"
+    if await system.log.last_seq(project, new_shot):
+        first = await system.store.history(project, new_shot, after=0, limit=1)
+        if first and first[0].command_id == command_id:
+            return {**Result(first[0].seq, first[0].status, first[0].reason, True).to_json(), "shot": new_shot}
+        raise Conflict(f"shot {project}/{new_shot} already exists")
+    source = (await system.world_at(project, shot, at)).world
+    ops = diff(World(project=project, shot=new_shot), source, full_meta=True)
+    authorize(m, World(project=project, shot=new_shot), ops)
+    parts = _chunks(ops)
+    actor = actor_for(m)
+    result = await system.commands.submit(
+        project, new_shot, actor, Command(command_id=command_id, ops=parts[0], expected_seq=0),
+        reason=reason, must_exist=False)
+    first_seq = result.seq
+    for k, part in enumerate(parts[1:], start=2):
+        if result.status != "applied":
+            break
+        result = await system.commands.submit(
+            project, new_shot, actor, Command(command_id=f"{command_id}/{k}", ops=part),
+            reason=f"{reason} (part {k}/{len(parts)})")
+    return {**result.to_json(), "shot": new_shot, "at_seq": at, "first_seq": first_seq, "events": len(parts)}

@@ -1,0 +1,50 @@
+"""Prometheus metrics (prometheus-client), one registry per app so several apps in one process never clash.
+
+``wnm_http_requests_total{method, status}`` · ``wnm_commands_total{kind, status}`` (kind: command, rollback,
+undo, redo, fork, shot; status: applied, rejected, or the HTTP status of a refusal) ·
+``wnm_command_seconds{kind}`` (from request to the local projector's verdict) · ``wnm_projector_*`` (the
+projector's own counters and each project's committed position, read at scrape time).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+__all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
+
+
+class _ProjectorCollector:
+    def __init__(self, system):
+        self.system = system
+
+    def collect(self):
+        projector = getattr(self.system, "projector", None)
+        if projector is None:
+            return
+        counts = CounterMetricFamily("wnm_projector_events", "Events and errors seen by the projector",
+                                     labels=["what"])
+        for what, n in sorted(projector.counts.items()):
+            counts.add_metric([what], n)
+        yield counts
+        pos = GaugeMetricFamily("wnm_projector_position", "Last seq committed per project", labels=["project"])
+        for p in projector.projects():
+            pos.add_metric([p], projector.position(p))
+        yield pos
+
+
+class Metrics:
+    def __init__(self, system=None):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("wnm_http_requests", "HTTP requests served", ["method", "status"],
+                                registry=self.registry)
+        self.commands = Counter("wnm_commands", "Writes by kind and outcome", ["kind", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("wnm_command_seconds", "Seconds from a write request to its verdict", ["kind"],
+                                 registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        if system is not None:
+            self.registry.register(_ProjectorCollector(system))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
