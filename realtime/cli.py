@@ -7,6 +7,7 @@ Contract forms (other tools depend on them):
     wnm world --project P --shot S [--at SEQ] [--frame F]
     wnm hash --project P --shot S [--at SEQ]
     wnm history --project P --shot S [--limit N]
+    wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]
 """
 
 from __future__ import annotations
@@ -179,6 +180,11 @@ async def _up(settings: Settings) -> int:
 
 _UP_HOOKS: list = []
 """Coroutine factories ``(system) -> awaitable`` that ``wnm up`` runs beside the projector (HTTP, agents, …)."""
+
+from . import http_serve as _http_serve  # noqa: E402  (the HTTP server and `wnm token create`)
+
+_EXTENSIONS.append(_http_serve.add_token_command)
+_UP_HOOKS.append(_http_serve.serve)
 
 
 def _register_agents() -> None:

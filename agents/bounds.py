@@ -1,0 +1,63 @@
+"""The ``bounds`` repair agent: an edited prop or character standing outside every walkable area (the footprints
+of box-room and plane-floor environments) is pulled back inside the nearest one, at every keyed frame of its
+placement. Shots without such environments have no bounds. One event per entity:
+``"pulled lamp-1 0.50 m +z back inside room-1 at frame 0"``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.world import World
+from events.envelope import Event
+
+from . import geometry as G
+from . import repair as R
+from .base import Proposal, register
+
+__all__ = ["BoundsAgent"]
+
+
+class BoundsAgent:
+    name = "bounds"
+    generative = False
+
+    def __init__(self, asset_size: G.AssetSize | None = None):
+        self.asset_size = asset_size
+
+    def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
+        out = []
+        w = world
+        actor = f"agent:{self.name}"
+        for eid in R.edited_entities(world, event):
+            if not R.movable(w, eid):
+                continue
+            e = w.entities[eid]
+            frames = R.keyed_frames(w, eid) if e.tracks.get(R.POSITION) else [R.keyed_frames(w, eid)[0]]
+            ops: list = []
+            first = None
+            for frame in frames:
+                shapes = G.shapes_at(w, [frame], asset_size=self.asset_size)[frame]
+                areas = G.walkable_areas(shapes)
+                if eid not in shapes or not areas:
+                    continue
+                moves = {aid: G.pull_inside(shapes[eid], area) for aid, area in areas.items()}
+                aid = min(sorted(moves), key=lambda a: float(np.linalg.norm(moves[a])))
+                delta = moves[aid]
+                if float(np.linalg.norm(delta)) <= G.CONTACT_TOL_M:
+                    continue
+                step = R.move_ops(w, eid, frame, delta)
+                w = R.simulate(w, step, actor)
+                ops += step
+                if first is None:
+                    first = (frame, delta, aid)
+            if ops:
+                frame, delta, aid = first
+                reason = f"pulled {eid} {R.describe_move(delta)} back inside {aid} at frame {R.fmt_frame(frame)}"
+                out.append(Proposal(R.merge_ops(ops), reason))
+        return out
+
+
+@register("bounds")
+def _make() -> BoundsAgent:
+    return BoundsAgent()

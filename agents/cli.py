@@ -1,0 +1,104 @@
+"""``wnm agents …`` and the in-process agents of ``wnm up``: build an :class:`~agents.runtime.AgentRunner` from a
+:class:`realtime.bootstrap.System`.
+
+    wnm agents list                      the agents this installation has
+    wnm agents run [NAMES] [--project P]  run agents (default all) as their own process until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from .base import available, create
+from .runtime import AgentRunner, FollowingReplica, MemoryCheckpoints, PgCheckpoints
+from .suggestions import MemorySuggestions, PgSuggestions
+
+__all__ = ["build_runner", "add_commands", "run_in_process", "stores_for"]
+
+
+def stores_for(system):
+    """(checkpoints, suggestions) on the system's PostgreSQL pool (in memory when the store has none)."""
+    pool = getattr(system.store, "pool", None)
+    if pool is None:
+        return MemoryCheckpoints(), MemorySuggestions()
+    return PgCheckpoints(pool), PgSuggestions(pool)
+
+
+def build_runner(system, names: list[str] | None = None, projects: list[str] | None = None,
+                 own_replica: bool = False, **kwargs) -> AgentRunner:
+    """A runner for ``names`` (default: every available agent) on the system's log. With ``own_replica`` (a process
+    without a projector) commands are validated against a replica that follows the log; otherwise through the
+    system's command service."""
+    from realtime.commands import CommandService
+
+    from projections.replay import world_at
+
+    async def load(project, shot, upto):
+        return await world_at(system.log, system.store, project, shot, upto)
+
+    commands = system.commands
+    if own_replica:
+        commands = CommandService(system.log, FollowingReplica(system.log, load),
+                                  outcome_timeout=system.settings.outcome_timeout_s)
+    checkpoints, suggestions = stores_for(system)
+    return AgentRunner(create(names), system.log, commands, load, checkpoints, suggestions, projects=projects,
+                       **kwargs)
+
+
+async def run_in_process(system) -> None:
+    """``wnm up``'s hook: every available agent, beside the projector, until cancelled."""
+    runner = build_runner(system)
+    print(f"wnm up: agents running: {', '.join(m.agent.name for m in runner.members)}", flush=True)
+    await runner.run()
+
+
+def add_commands(sub) -> None:
+    ag = sub.add_parser("agents", help="repair and generative agents").add_subparsers(dest="agents_command",
+                                                                                        required=True)
+    ls = ag.add_parser("list", help="list the available agents")
+    ls.set_defaults(func=_cmd_list)
+    run = ag.add_parser("run", help="run agents as their own process until Ctrl-C")
+    run.add_argument("names", nargs="*", help="agents to run (default: all)")
+    run.add_argument("--project", action="append", default=None, help="only these projects (repeatable)")
+    run.set_defaults(func=_cmd_run)
+
+
+def _cmd_list(args) -> int:
+    for name, factory in available().items():
+        a = factory()
+        print(f"{name}\t{'generative' if a.generative else 'repair'}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from realtime.bootstrap import open_system, resolve_endpoints
+    from realtime.cli import _settings
+
+    try:
+        create(args.names or None)
+    except KeyError as e:
+        raise SystemExit(f"error: {e.args[0]}") from None
+    settings = resolve_endpoints(_settings(args))
+
+    async def go() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_system(settings) as system:
+            runner = build_runner(system, args.names or None, args.project, own_replica=True)
+            print(f"wnm agents: running {', '.join(m.agent.name for m in runner.members)}", flush=True)
+            task = asyncio.create_task(runner.run())
+            waiter = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait([task, waiter], return_when=asyncio.FIRST_COMPLETED)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            waiter.cancel()
+        print("wnm agents: stopped", flush=True)
+        return 0
+
+    return asyncio.run(go())

@@ -1,0 +1,148 @@
+"""What the repair agents share: which entities an event edited, which of them an agent may move, the frames to
+check, how a move becomes ops (a static value or one key), simulating ops on a copy, and reason wording.
+
+All functions are pure and deterministic (sorted ids, fixed frame order).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+
+from core import edit, tracks
+from core import ops as O
+from core.tolerances import EPS_FRAME
+from core.world import World
+from events.envelope import Event
+
+__all__ = ["edited_entities", "movable", "keyed_frames", "check_frames", "touching_pairs", "move_ops", "simulate",
+           "merge_ops", "describe_move", "fmt_frame", "POSITION"]
+
+POSITION = "transform.position"
+_SHAPE_PATHS = ("transform.", "geometry", "joints.", "skeleton")
+MAX_SAMPLED_FRAMES = 33
+
+
+def edited_entities(world: World, event: Event) -> list[str]:
+    """Ids of the entities whose shape or placement ``event`` changed and that still exist, sorted."""
+    ids: set[str] = set()
+    for op in event.ops:
+        if isinstance(op, O.EntityCreate):
+            ids.add(op.id)
+        elif isinstance(op, (O.EntitySet, O.KeySet, O.KeyRemove, O.TrackClear, O.TrackShift)):
+            if op.path.startswith(_SHAPE_PATHS):
+                ids.add(op.id)
+        elif isinstance(op, O.SkeletonSet):
+            ids.add(op.id)
+        elif isinstance(op, O.RelationAdd) and op.kind == "supports":
+            ids.add(op.subject)
+    return sorted(i for i in ids if i in world.entities)
+
+
+def movable(world: World, eid: str) -> bool:
+    """A prop or character placed in world space: no parent and not attached to anything (moving one of those
+    would need its parent's frame; they move with what carries them)."""
+    e = world.entities.get(eid)
+    if e is None or e.kind not in ("prop", "character") or e.parent is not None:
+        return False
+    return not any(r.kind == "attached_to" and r.subject == eid for r in world.relations.values())
+
+
+def _is_animated(world: World, eid: str) -> bool:
+    e = world.entities[eid]
+    return any(p.startswith(("transform.", "joints.")) and len(keys) > 1 for p, keys in e.tracks.items())
+
+
+def keyed_frames(world: World, eid: str, paths: tuple[str, ...] = ("transform.", "joints.")) -> list[float]:
+    """Frames of the entity's keys on ``paths`` (prefixes), sorted; ``[frame_start]`` when it has none."""
+    e = world.entities[eid]
+    frames = {k.frame for p, keys in e.tracks.items() if p.startswith(paths) for k in keys}
+    return sorted(frames) if frames else [float(world.frame_start)]
+
+
+def check_frames(world: World, eid: str) -> list[float]:
+    """Frames at which to look for collisions of ``eid``: every keyed frame of it and of every animated solid,
+    plus evenly sampled frames over the shot when anything involved is animated (at most MAX_SAMPLED_FRAMES)."""
+    frames = set(keyed_frames(world, eid))
+    animated = [i for i in sorted(world.entities)
+                if world.entities[i].kind in ("prop", "character") and _is_animated(world, i)]
+    for i in animated:
+        frames.update(keyed_frames(world, i))
+    if animated:
+        start, end = float(world.frame_start), float(world.frame_end)
+        n = min(MAX_SAMPLED_FRAMES, int(math.floor(end - start)) + 1)
+        frames.update(float(round(f, 6)) for f in np.linspace(start, end, max(n, 2)))
+    return sorted(frames)
+
+
+def touching_pairs(world: World) -> set[frozenset]:
+    """Pairs of entities that may touch: parent and child, attached_to and supports relations."""
+    pairs = {frozenset((eid, e.parent)) for eid, e in world.entities.items() if e.parent is not None}
+    pairs |= {frozenset((r.subject, r.object)) for r in world.relations.values()
+              if r.kind in ("attached_to", "supports")}
+    return pairs
+
+
+def _clean(v) -> list[float]:
+    return [float(round(float(x), 6)) + 0.0 for x in v]
+
+
+def move_ops(world: World, eid: str, frame: float, delta) -> list:
+    """Ops that move ``eid`` by ``delta`` (3,) metres at ``frame``: the static position when it has no position
+    track (so the move holds at every frame), otherwise that frame's key (kept interpolation and tangents) or a
+    new key there (interpolated like the key before it)."""
+    e = world.entities[eid]
+    delta = np.asarray(delta, dtype=np.float64)
+    keys = e.tracks.get(POSITION) or []
+    if not keys:
+        current = tracks.value_at(e, POSITION, [frame])[0]
+        return [O.EntitySet(id=eid, path=POSITION, value=_clean(current + delta))]
+    for k in keys:
+        if abs(k.frame - frame) <= EPS_FRAME:
+            return [O.KeySet(id=eid, path=POSITION, frame=k.frame, value=_clean(np.asarray(k.value) + delta),
+                             interp=k.interp, in_tangent=k.in_tangent, out_tangent=k.out_tangent)]
+    before = [k for k in keys if k.frame < frame]
+    interp = before[-1].interp if before else keys[0].interp
+    current = tracks.value_at(e, POSITION, [frame])[0]
+    return [O.KeySet(id=eid, path=POSITION, frame=float(frame), value=_clean(current + delta), interp=interp)]
+
+
+def simulate(world: World, ops: list, actor: str) -> World:
+    """A copy of ``world`` with ``ops`` applied (the original is never touched)."""
+    w = copy.deepcopy(world)
+    edit.apply(w, ops, actor)
+    return w
+
+
+def merge_ops(ops: list) -> list:
+    """Collapse successive absolute writes to the same value (same op type, entity, path, frame) to the last one,
+    keeping first-seen order."""
+    order: list = []
+    last: dict = {}
+    for op in ops:
+        key = (type(op).__name__, op.id, getattr(op, "path", None), getattr(op, "frame", None))
+        if key not in last:
+            order.append(key)
+        last[key] = op
+    return [last[k] for k in order]
+
+
+def _signed(x: float) -> str:
+    return ("+" if x >= 0 else "\u2212") + f"{abs(x):.2f}"
+
+
+def describe_move(delta) -> str:
+    """``0.20 m −x``; ``0.28 m (−0.20 x, +0.20 z)`` when the move has several components."""
+    d = np.asarray(delta, dtype=np.float64)
+    norm = float(np.linalg.norm(d))
+    parts = [(axis, float(v)) for axis, v in zip("xyz", d) if abs(v) > 0.05 * norm and abs(v) >= 5e-4]
+    if len(parts) <= 1:
+        axis, v = parts[0] if parts else ("x", 0.0)
+        return f"{norm:.2f} m {'+' if v >= 0 else chr(0x2212)}{axis}"
+    return f"{norm:.2f} m (" + ", ".join(f"{_signed(v)} {axis}" for axis, v in parts) + ")"
+
+
+def fmt_frame(frame: float) -> str:
+    return f"{frame:g}"

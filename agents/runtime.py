@@ -1,0 +1,375 @@
+"""The agent runtime (SPEC §7): follow a project's log, keep a replica of every shot seen, ask each agent to decide
+on each applied event, and publish what it proposes.
+
+An :class:`AgentRunner` serves a group of agents (one in ``wnm agents run collision``, all of them in ``wnm up``).
+Per project it tails the log with the log port's ordered consumer (in stream order, never redelivered — JetStream
+redelivery reorders messages, which a replica cannot afford), folds each event into that shot's replica — the same
+:class:`~projections.reducer.ShotReducer` the server runs, loaded lazily (snapshot + tail) at the seq before the
+first event it needs — and hands ``(world after the event, event, seq)`` to each agent's pure ``decide``.
+
+Durability: each agent's position per project is a checkpoint (:class:`Checkpoints`, PostgreSQL in production),
+saved right after the agent published for an event and at least every ``checkpoint_every_s`` otherwise; a
+restarted runner resumes after it. What it publishes has ``command_id`` ``agent.<name>.<seq>.<i>``, sent as
+``Nats-Msg-Id``, so an event decided again after a crash between publishing and checkpointing is appended once.
+A project an agent has no checkpoint for is read from its start, but events older than ``fresh_s`` are only
+folded, not decided on (an agent added to an old project does not repair its history).
+
+Loop bounds: an agent never reacts to its own events, nor to rejected events, nor to an agent event at causation
+depth ≥ ``max_depth`` (a person's or system's event has depth 0, an agent's event one more than its cause's).
+
+Modes (``world.agent_mode(name)``, set by ``shot.configure``'s ``agents``): ``auto`` publishes each proposal as
+one event (actor ``agent:<name>``, ``causation`` = the triggering seq, ``reason``) through the command service —
+the one write path, so it is validated like anyone's edit; ``suggest`` stores it as a pending
+:class:`~agents.suggestions.Suggestion`; ``off`` decides nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter, OrderedDict
+from typing import Awaitable, Callable, Protocol
+
+import msgspec
+
+from core.ops import op_entity_ids
+from events.envelope import Actor, Command, Event, decode_event
+from events.log import EventLog, Stored
+from projections.reducer import Outcome, ShotReducer
+
+from .base import Agent
+from .suggestions import Suggestion, SuggestionStore
+
+__all__ = ["Checkpoints", "MemoryCheckpoints", "PgCheckpoints", "AgentRunner", "FollowingReplica",
+           "command_id_for", "MAX_DEPTH", "Loader"]
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 3
+"""Agent events caused (transitively) by this many agent events in a row trigger nothing more."""
+
+Loader = Callable[[str, str, int], Awaitable[ShotReducer]]
+"""``load(project, shot, upto)``: the shot's reducer after every event with seq ≤ upto (snapshot + tail)."""
+
+
+def command_id_for(agent: str, seq: int, index: int = 0) -> str:
+    """The command id of an agent's ``index``-th proposal for the event at ``seq`` (unique per project stream)."""
+    return f"agent.{agent}.{seq}.{index}"
+
+
+class Checkpoints(Protocol):
+    async def get(self, agent: str, project: str) -> int | None: ...
+
+    async def put(self, agent: str, project: str, seq: int) -> None: ...
+
+
+class MemoryCheckpoints:
+    def __init__(self):
+        self.positions: dict[tuple[str, str], int] = {}
+
+    async def get(self, agent, project):
+        return self.positions.get((agent, project))
+
+    async def put(self, agent, project, seq):
+        key = (agent, project)
+        self.positions[key] = max(seq, self.positions.get(key, 0))
+
+
+class PgCheckpoints:
+    """Checkpoints in ``agent_checkpoints`` (migrations/003_agents.sql); never moves backwards."""
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    async def get(self, agent, project):
+        return await self.pool.fetchval(
+            "SELECT seq FROM agent_checkpoints WHERE agent = $1 AND project = $2", agent, project)
+
+    async def put(self, agent, project, seq):
+        await self.pool.execute(
+            "INSERT INTO agent_checkpoints AS c (agent, project, seq) VALUES ($1, $2, $3) "
+            "ON CONFLICT (agent, project) DO UPDATE SET seq = GREATEST(c.seq, EXCLUDED.seq), updated_at = now()",
+            agent, project, seq)
+
+
+class FollowingReplica:
+    """A command-service replica for processes without a projector (``wnm agents run``): each shot is loaded once
+    and caught up with the log tail before every validation, so long-running processes validate against the head."""
+
+    def __init__(self, log: EventLog, load: Loader):
+        self.log, self._load = log, load
+        self._reducers: dict[tuple[str, str], ShotReducer] = {}
+        self._outcomes: OrderedDict[tuple[str, int], Outcome] = OrderedDict()
+
+    async def _catch_up(self, project, shot, until=None) -> ShotReducer:
+        key = (project, shot)
+        r = self._reducers.get(key)
+        if r is None:
+            r = self._reducers[key] = await self._load(project, shot, until) if until else \
+                await self._load(project, shot, await self.log.last_seq(project, shot))
+        async for stored in self.log.read(project, shot, after=r.last_seq, until=until):
+            self._outcomes[(project, stored.seq)] = r.apply_raw(stored.seq, stored.data)
+            while len(self._outcomes) > 10_000:
+                self._outcomes.popitem(last=False)
+        return r
+
+    async def reducer(self, project, shot) -> ShotReducer:
+        return await self._catch_up(project, shot)
+
+    async def outcome(self, project, shot, seq, timeout) -> Outcome:
+        async with asyncio.timeout(timeout):
+            await self._catch_up(project, shot, until=seq)
+        out = self._outcomes.get((project, seq))
+        return out if out is not None else Outcome(seq, True, "duplicate command: its verdict is in the history")
+
+
+class _Member:
+    """One agent inside a runner, with its per-project checkpoint state."""
+
+    def __init__(self, agent: Agent):
+        self.agent = agent
+        self.position: dict[str, int] = {}
+        self.saved: dict[str, int] = {}
+        self.fresh_after: dict[str, float | None] = {}
+
+
+class AgentRunner:
+    """Runs ``agents`` over ``projects`` (default: every project the log knows, rescanned every ``rescan_s``).
+
+    ``commands`` is a :class:`realtime.commands.CommandService`; ``load`` builds a shot's reducer at a seq;
+    ``suggestions`` keeps proposals of agents in ``suggest`` mode. ``counts`` tallies what happened.
+    """
+
+    def __init__(self, agents: list[Agent], log: EventLog, commands, load: Loader, checkpoints: Checkpoints,
+                 suggestions: SuggestionStore, *, projects: list[str] | None = None, max_depth: int = MAX_DEPTH,
+                 fresh_s: float | None = 300.0, checkpoint_every_s: float = 1.0, max_shots: int = 256,
+                 rescan_s: float = 2.0):
+        names = [a.name for a in agents]
+        if len(set(names)) != len(names):
+            raise ValueError(f"agent names must be unique, got {names}")
+        self.members = [_Member(a) for a in sorted(agents, key=lambda a: a.name)]
+        self.log, self.commands, self.load = log, commands, load
+        self.checkpoints, self.suggestions = checkpoints, suggestions
+        self.projects, self.max_depth, self.fresh_s = projects, max_depth, fresh_s
+        self.checkpoint_every_s, self.max_shots, self.rescan_s = checkpoint_every_s, max_shots, rescan_s
+        self.counts: Counter[str] = Counter()
+        self._replicas: dict[str, OrderedDict[str, ShotReducer]] = {}
+        self._depths: dict[str, OrderedDict[int, int]] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._last_save = time.monotonic()
+        self.positions: dict[str, int] = {}  # project -> last seq handled (for tests and metrics)
+        self._advanced = asyncio.Event()
+
+    # ------------------------------------------------------------ running
+
+    async def run(self) -> None:
+        """Follow the projects until cancelled."""
+        try:
+            while True:
+                try:
+                    wanted = self.projects if self.projects is not None else await self.log.projects()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    self.counts["log_errors"] += 1
+                    log.exception("agents: listing projects failed")
+                    wanted = []
+                for p in wanted:
+                    t = self._tasks.get(p)
+                    if t is None or t.done():
+                        self._tasks[p] = asyncio.get_running_loop().create_task(self._follow(p),
+                                                                                name=f"agents:{p}")
+                await asyncio.sleep(self.rescan_s)
+        finally:
+            await self.stop()
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
+
+    async def wait_for(self, project: str, seq: int, timeout: float = 10.0) -> None:
+        """Until this runner has handled ``seq`` of ``project`` (for tests and tools)."""
+        async with asyncio.timeout(timeout):
+            while self.positions.get(project, 0) < seq:
+                self._advanced.clear()
+                await self._advanced.wait()
+
+    async def _start(self, project: str) -> int:
+        start = None
+        for m in self.members:
+            cp = await self.checkpoints.get(m.agent.name, project)
+            m.position[project] = m.saved[project] = cp or 0
+            m.fresh_after[project] = None if cp is not None or self.fresh_s is None else time.time() - self.fresh_s
+            start = (cp or 0) if start is None else min(start, cp or 0)
+        return start or 0
+
+    async def _follow(self, project: str) -> None:
+        delay = 0.05
+        while True:
+            after = await self._start(project)
+            self._replicas.pop(project, None)
+            self.positions[project] = max(self.positions.get(project, 0), after)
+            self._advanced.set()
+            try:
+                async for stored in self.log.follow(project, after=after):
+                    if stored.seq <= after:
+                        continue
+                    await self.handle(project, stored)
+                    after = stored.seq
+                    delay = 0.05
+            except asyncio.CancelledError:
+                await self._save(project, force=True)
+                raise
+            except Exception as e:
+                self.counts["errors"] += 1
+                log.warning("agents: following %s failed (%s: %s); retrying in %.2fs", project, type(e).__name__, e,
+                            delay)
+                await self._save(project, force=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _save(self, project: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_save < self.checkpoint_every_s:
+            return
+        self._last_save = now
+        for m in self.members:
+            pos = m.position.get(project, 0)
+            if pos > m.saved.get(project, 0):
+                await self.checkpoints.put(m.agent.name, project, pos)
+                m.saved[project] = pos
+
+    # ------------------------------------------------------------ one event
+
+    async def _replica(self, project: str, shot: str, seq: int) -> ShotReducer:
+        shots = self._replicas.setdefault(project, OrderedDict())
+        r = shots.get(shot)
+        if r is None or r.last_seq >= seq:
+            r = await self.load(project, shot, seq - 1)
+            shots[shot] = r
+            while len(shots) > self.max_shots:
+                shots.popitem(last=False)
+        shots.move_to_end(shot)
+        return r
+
+    async def _depth(self, project: str, shot: str, event: Event, seq: int) -> int:
+        depths = self._depths.setdefault(project, OrderedDict())
+        if seq in depths:
+            return depths[seq]
+        if event.actor.kind != "agent":
+            d = 0
+        elif event.causation is None:
+            d = 1
+        else:
+            d = 1 + await self._depth_of(project, shot, event.causation, budget=self.max_depth + 1)
+        depths[seq] = d
+        while len(depths) > 100_000:
+            depths.popitem(last=False)
+        return d
+
+    async def _depth_of(self, project: str, shot: str, seq: int, budget: int) -> int:
+        depths = self._depths.setdefault(project, OrderedDict())
+        if seq in depths:
+            return depths[seq]
+        if budget <= 0:
+            return self.max_depth
+        found = None
+        async for stored in self.log.read(project, shot, after=seq - 1, until=seq):
+            if stored.seq == seq:
+                found = stored
+        if found is None:
+            return 0
+        try:
+            ev = decode_event(found.data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return 0
+        if ev.actor.kind != "agent":
+            return 0
+        if ev.causation is None:
+            return 1
+        return 1 + await self._depth_of(project, shot, ev.causation, budget - 1)
+
+    async def handle(self, project: str, stored: Stored) -> None:
+        """Fold one stored event into its replica and let every agent decide on it."""
+        seq = stored.seq
+        reducer = await self._replica(project, stored.shot, seq)
+        outcome = reducer.apply_raw(seq, stored.data)
+        acted = False
+        if outcome.applied:
+            event = decode_event(stored.data)
+            depth = await self._depth(project, stored.shot, event, seq)
+            for m in self.members:
+                if seq <= m.position.get(project, 0):
+                    continue
+                fresh = m.fresh_after.get(project)
+                if fresh is not None and event.ts < fresh:
+                    continue
+                acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth)
+        for m in self.members:
+            m.position[project] = max(m.position.get(project, 0), seq)
+        self.positions[project] = seq
+        await self._save(project, force=acted)
+        self._advanced.set()
+
+    async def _stale(self, project: str, shot: str, reducer: ShotReducer, ops: list) -> bool:
+        """Whether an entity the ops write has changed since the event decided on (a later event moved it): the
+        proposal was computed from values that are no longer there, and the agent will decide again on that later
+        event instead. (Agents write whole values — a position is one vec3 — so publishing would undo the change.)"""
+        replica = getattr(self.commands, "replica", None)
+        if replica is None:
+            return False
+        head = await replica.reducer(project, shot)
+        if head.last_seq <= reducer.last_seq:
+            return False
+        ids = sorted({i for op in ops for i in op_entity_ids(op)})
+        return any(reducer.world.entities.get(i) != head.world.entities.get(i) for i in ids)
+
+    async def _decide(self, agent: Agent, project: str, shot: str, reducer: ShotReducer, event: Event, seq: int,
+                      depth: int) -> bool:
+        if event.actor.kind == "agent" and event.actor.id == agent.name:
+            return False
+        if depth >= self.max_depth:
+            self.counts["depth_limited"] += 1
+            return False
+        mode = reducer.world.agent_mode(agent.name)
+        if mode == "off":
+            return False
+        try:
+            proposals = agent.decide(reducer.world, event, seq)
+        except Exception:
+            self.counts["decide_errors"] += 1
+            log.exception("agent %s failed deciding on %s/%s seq %d", agent.name, project, shot, seq)
+            return False
+        from realtime.commands import CommandError
+
+        for i, p in enumerate(proposals):
+            if not p.ops:
+                continue
+            cid = command_id_for(agent.name, seq, i)
+            if mode == "suggest":
+                await self.suggestions.propose(Suggestion(
+                    id=cid, project=project, shot=shot, agent=agent.name, trigger_seq=seq, ops=list(p.ops),
+                    reason=p.reason))
+                self.counts["suggested"] += 1
+                continue
+            if await self._stale(project, shot, reducer, p.ops):
+                self.counts["stale"] += 1
+                continue
+            try:
+                res = await self.commands.submit(project, shot, Actor(kind="agent", id=agent.name),
+                                                 Command(command_id=cid, ops=list(p.ops), reason=p.reason),
+                                                 causation=seq, reason=p.reason)
+            except CommandError as e:
+                self.counts["refused"] += 1
+                log.info("agent %s: proposal for %s/%s seq %d refused: %s", agent.name, project, shot, seq, e.reason)
+                continue
+            self.counts["duplicates" if res.duplicate else res.status] += 1
+        return bool(proposals)

@@ -1,0 +1,75 @@
+"""The ``support`` repair agent (gravity): an edited prop or character that floats above, or is sunk into, the
+surface below it is put onto that surface, at every keyed frame of its position (or once, at the shot's first
+frame, when its position is static).
+
+The surface is the ``supports`` relation's object when the entity has one, otherwise the highest prop top or
+environment floor under its footprint centre that is not above its mid-height, otherwise the ground y = 0
+(:func:`agents.geometry.support_surface_below`). One event per entity:
+``"put cup-1 0.05 m down onto table-1 at frame 0"``.
+"""
+
+from __future__ import annotations
+
+from core.world import World
+from events.envelope import Event
+
+from . import geometry as G
+from . import repair as R
+from .base import Proposal, register
+
+__all__ = ["SupportAgent", "TOLERANCE_M"]
+
+TOLERANCE_M = 2e-3
+"""Gaps or overlaps up to this are already resting."""
+
+
+class SupportAgent:
+    name = "support"
+    generative = False
+
+    def __init__(self, asset_size: G.AssetSize | None = None):
+        self.asset_size = asset_size
+
+    def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
+        out = []
+        w = world
+        actor = f"agent:{self.name}"
+        for eid in R.edited_entities(world, event):
+            if not R.movable(w, eid):
+                continue
+            e = w.entities[eid]
+            frames = R.keyed_frames(w, eid, paths=(R.POSITION,)) if e.tracks.get(R.POSITION) else \
+                [R.keyed_frames(w, eid)[0]]
+            carried = {i for i, other in w.entities.items() if other.parent == eid} | \
+                {r.subject for r in w.relations.values() if r.kind in ("attached_to", "supports") and r.object == eid}
+            only = next((r.object for _, r in sorted(w.relations.items())
+                         if r.kind == "supports" and r.subject == eid and r.object in w.entities), None)
+            ops: list = []
+            first = None
+            for frame in frames:
+                shapes = G.shapes_at(w, [frame], asset_size=self.asset_size)[frame]
+                if eid not in shapes:
+                    break
+                surface = G.support_surface_below(shapes[eid], shapes, exclude=carried, only=only)
+                dy = surface.top - shapes[eid].base_y
+                if abs(dy) <= TOLERANCE_M:
+                    continue
+                step = R.move_ops(w, eid, frame, [0.0, dy, 0.0])
+                w = R.simulate(w, step, actor)
+                ops += step
+                if first is None:
+                    first = (frame, dy, surface)
+            if ops:
+                frame, dy, surface = first
+                onto = "the ground" if surface.id is None else surface.id
+                how = f"{abs(dy):.2f} m {'down' if dy < 0 else 'up'}"
+                merged = R.merge_ops(ops)
+                more = f" (and {len(merged) - 1} more keyed frames)" if len(merged) > 1 else ""
+                reason = f"put {eid} {how} onto {onto} at frame {R.fmt_frame(frame)}{more}"
+                out.append(Proposal(merged, reason))
+        return out
+
+
+@register("support")
+def _make() -> SupportAgent:
+    return SupportAgent()

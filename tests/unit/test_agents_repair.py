@@ -1,0 +1,131 @@
+"""Geometry and the repair agents' pure decisions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agents import geometry as G
+from agents.bounds import BoundsAgent
+from agents.collision import CollisionAgent
+from agents.support import SupportAgent
+from core import edit
+from core import ops as O
+from core.world import World
+from events.envelope import Actor, Event
+
+BOX = lambda w, h, d: {"primitive": "box", "size": [w, h, d]}  # noqa: E731
+
+
+def _world(*ops) -> World:
+    w = World("p", "s", frame_start=0, frame_end=48)
+    edit.apply(w, list(ops), "user:alice")
+    return w
+
+
+def _edit(w: World, *ops) -> Event:
+    edit.apply(w, list(ops), "user:alice")
+    return Event(event_id="e", command_id="c", project="p", shot="s", actor=Actor(kind="user", id="alice"),
+                 ops=list(ops))
+
+
+def _prop(eid, geometry, pos, **props):
+    return O.EntityCreate(id=eid, kind="prop", props={"geometry": geometry, "transform.position": pos, **props})
+
+
+def test_separation_is_the_smallest_horizontal_move():
+    w = _world(_prop("a", BOX(1, 1, 1), [0, 0, 0]), _prop("b", BOX(1, 1, 1), [0.8, 0.5, 0.1]))
+    s = G.shapes_at(w, [0])[0.0]
+    depth, push = G.separation(s["b"], s["a"])
+    assert depth == pytest.approx(0.2) and push == pytest.approx([0.2, 0, 0])
+    w2 = _world(_prop("a", BOX(1, 1, 1), [0, 0, 0]), _prop("b", BOX(1, 1, 1), [0.5, 1.0, 0]))
+    s2 = G.shapes_at(w2, [0])[0.0]
+    assert G.separation(s2["b"], s2["a"])[0] <= 0  # stacked: touching, not intersecting
+
+
+def test_rotated_boxes_use_their_own_axes():
+    q45 = [0.0, np.sin(np.pi / 8), 0.0, np.cos(np.pi / 8)]
+    w = _world(_prop("a", BOX(1, 1, 1), [0, 0, 0], **{"transform.rotation": q45}),
+               _prop("b", BOX(1, 1, 1), [1.1, 0, 0]))
+    s = G.shapes_at(w, [0])[0.0]
+    depth, push = G.separation(s["b"], s["a"])
+    assert depth == pytest.approx(np.sqrt(0.5) + 0.5 - 1.1, abs=1e-6)
+    assert push[0] > 0 and push[1] == 0
+
+
+def test_support_surface_below_and_walkable_areas():
+    w = _world(O.EntityCreate(id="room", kind="environment", props={"geometry": BOX(4, 3, 4)}),
+               _prop("table", BOX(1, 0.75, 1), [0, 0, 0]), _prop("cup", BOX(0.1, 0.1, 0.1), [0.1, 0.9, 0]))
+    s = G.shapes_at(w, [0])[0.0]
+    assert G.support_surface_below(s["cup"], s) == G.Surface("table", 0.75)
+    assert G.support_surface_below(s["table"], s) == G.Surface("room", 0.0)
+    assert set(G.walkable_areas(s)) == {"room"}
+    assert G.pull_inside(s["table"], G.walkable_areas(s)["room"]) == pytest.approx([0, 0, 0])
+
+
+def test_collision_moves_the_edited_entity_with_a_reason():
+    w = _world(_prop("table-1", BOX(1.2, 0.75, 0.8), [0, 0, 0]), _prop("sofa-1", BOX(2, 0.8, 0.9), [3, 0, 0]))
+    ev = _edit(w, O.EntitySet(id="table-1", path="transform.position", value=[2.0, 0, 0]))
+    [p] = CollisionAgent().decide(w, ev, 7)
+    assert p.reason == "moved table-1 0.60 m \u2212x: intersected sofa-1 at frame 0"
+    edit.apply(w, p.ops, "agent:collision")
+    s = G.shapes_at(w, [0])[0.0]
+    assert G.intersections({"table-1": s["table-1"]}, s) == []
+    assert CollisionAgent().decide(w, ev, 7) == []  # repaired world: nothing to do
+
+
+def test_collision_keys_an_animated_entity_at_the_contact_frame():
+    w = _world(_prop("box", BOX(1, 1, 1), [0, 0, 0]), O.EntityCreate(id="cart", kind="prop",
+                                                                    props={"geometry": BOX(1, 1, 1)}))
+    ev = _edit(w, O.KeySet(id="cart", path="transform.position", frame=0, value=[-3, 0, 0], interp="linear"),
+               O.KeySet(id="cart", path="transform.position", frame=48, value=[-3, 0, 3], interp="linear"))
+    assert CollisionAgent().decide(w, ev, 3) == []
+    ev = _edit(w, O.KeySet(id="cart", path="transform.position", frame=48, value=[0.5, 0, 0.2], interp="linear"))
+    [p] = CollisionAgent().decide(w, ev, 4)
+    assert all(isinstance(op, O.KeySet) for op in p.ops)
+    assert p.reason.endswith("intersected box at frame 48")
+    assert p.ops[0].frame == 48 and p.ops[0].value != [0.5, 0, 0.2]
+    edit.apply(w, p.ops, "agent:collision")
+    at48 = G.shapes_at(w, [48])[48.0]
+    assert G.intersections({"cart": at48["cart"]}, at48) == []
+
+
+def test_collision_ignores_attached_and_environments_and_is_deterministic():
+    w = _world(O.EntityCreate(id="room", kind="environment", props={"geometry": BOX(4, 3, 4)}),
+               _prop("hand", BOX(0.2, 0.2, 0.2), [0, 1, 0]), _prop("cup", BOX(0.1, 0.1, 0.1), [0, 0, 0]),
+               O.RelationAdd(id="r", kind="attached_to", subject="cup", object="hand"))
+    ev = _edit(w, O.EntitySet(id="hand", path="transform.position", value=[0.05, 1, 0]))
+    assert CollisionAgent().decide(w, ev, 5) == []
+    w2 = _world(_prop("a", BOX(1, 1, 1), [0, 0, 0]), _prop("b", BOX(1, 1, 1), [5, 0, 0]))
+    ev2 = _edit(w2, O.EntitySet(id="b", path="transform.position", value=[0.5, 0, 0.5]))
+    assert CollisionAgent().decide(w2, ev2, 9) == CollisionAgent().decide(w2, ev2, 9)
+
+
+def test_support_puts_floating_and_sunk_props_on_the_surface_below():
+    w = _world(_prop("table-1", BOX(1.2, 0.75, 0.8), [0, 0, 0]))
+    ev = _edit(w, _prop("cup-1", BOX(0.1, 0.1, 0.1), [0.2, 0.8, 0]))
+    [p] = SupportAgent().decide(w, ev, 3)
+    assert p.reason == "put cup-1 0.05 m down onto table-1 at frame 0"
+    assert p.ops == [O.EntitySet(id="cup-1", path="transform.position", value=[0.2, 0.75, 0.0])]
+    ev = _edit(w, _prop("chair-1", BOX(0.5, 0.9, 0.5), [2, -0.1, 0]))
+    [p] = SupportAgent().decide(w, ev, 4)
+    assert p.reason == "put chair-1 0.10 m up onto the ground at frame 0"
+
+
+def test_support_fixes_every_keyed_frame():
+    w = _world(_prop("table-1", BOX(1, 0.75, 1), [0, 0, 0]))
+    ev = _edit(w, O.EntityCreate(id="ball", kind="prop", props={"geometry": {"primitive": "sphere", "radius": 0.1}}),
+               O.KeySet(id="ball", path="transform.position", frame=0, value=[0, 1.0, 0]),
+               O.KeySet(id="ball", path="transform.position", frame=24, value=[2, 0.5, 0]))
+    [p] = SupportAgent().decide(w, ev, 2)
+    assert [(op.frame, op.value) for op in p.ops] == [(0.0, [0.0, 0.75, 0.0]), (24.0, [2.0, 0.0, 0.0])]
+    assert "(and 1 more keyed frames)" in p.reason
+
+
+def test_bounds_pulls_back_inside_the_room():
+    w = _world(O.EntityCreate(id="room-1", kind="environment", props={"geometry": BOX(4, 3, 4)}))
+    ev = _edit(w, _prop("lamp-1", BOX(0.4, 1.5, 0.4), [0, 0, 2.3]))
+    [p] = BoundsAgent().decide(w, ev, 2)
+    assert p.reason == "pulled lamp-1 0.50 m \u2212z back inside room-1 at frame 0"
+    assert p.ops[0].value == pytest.approx([0, 0, 1.8])
+    assert BoundsAgent().decide(_world(), ev, 2) == []  # no environment, no bounds

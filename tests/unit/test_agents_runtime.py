@@ -1,0 +1,175 @@
+"""The agent runtime on the in-memory log: publishing, idempotent restarts, modes, loop bounds."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agents.base import Proposal
+from agents.collision import CollisionAgent
+from agents.runtime import AgentRunner, FollowingReplica, MemoryCheckpoints, command_id_for
+from agents.suggestions import MemorySuggestions, accept, dismiss, SuggestionError
+from agents.support import SupportAgent
+from core import ops as O
+from events.envelope import Actor, Command, decode_event
+from events.log import MemoryLog
+from projections.replay import rebuild
+from realtime.commands import CommandService
+
+P, S = "proj", "shot"
+ALICE = Actor(kind="user", id="alice")
+BOX = lambda w, h, d: {"primitive": "box", "size": [w, h, d]}  # noqa: E731
+
+
+class Rig:
+    def __init__(self):
+        self.log = MemoryLog()
+        self.checkpoints = MemoryCheckpoints()
+        self.suggestions = MemorySuggestions()
+
+        async def load(project, shot, upto):
+            return await rebuild(self.log, project, shot, upto)
+
+        self.load = load
+        self.commands = CommandService(self.log, FollowingReplica(self.log, load), outcome_timeout=2.0)
+        self.n = 0
+
+    def runner(self, agents, **kw) -> AgentRunner:
+        return AgentRunner(agents, self.log, self.commands, self.load, self.checkpoints, self.suggestions,
+                           projects=[P], rescan_s=0.05, **kw)
+
+    async def submit(self, *ops, actor=ALICE):
+        self.n += 1
+        res = await self.commands.submit(P, S, actor, Command(command_id=f"c{self.n}", ops=list(ops)),
+                                         must_exist=False)
+        assert res.status == "applied", res
+        return res.seq
+
+    async def events(self):
+        return [(s.seq, decode_event(s.data)) async for s in self.log.read(P, S)]
+
+
+async def _scene(rig: Rig, mode: str | None = None) -> int:
+    await rig.log.ensure_project(P)
+    ops = [O.ShotConfigure(fps=24, frame_start=0, frame_end=48)]
+    if mode:
+        ops = [O.ShotConfigure(fps=24, frame_start=0, frame_end=48, agents={"collision": mode})]
+    await rig.submit(*ops)
+    return await rig.submit(O.EntityCreate(id="table-1", kind="prop",
+                                           props={"geometry": BOX(1.2, 0.75, 0.8), "transform.position": [0, 0, 0]}),
+                            O.EntityCreate(id="chair-1", kind="prop",
+                                           props={"geometry": BOX(0.5, 0.9, 0.5),
+                                                  "transform.position": [2.0, 0, 0]}))
+
+
+async def _run_until(runner: AgentRunner, seq: int):
+    task = asyncio.create_task(runner.run())
+    try:
+        await runner.wait_for(P, seq, timeout=5)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_auto_mode_publishes_a_repair_caused_by_the_command():
+    rig = Rig()
+    await _scene(rig)
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0, 0]))
+    await _run_until(rig.runner([CollisionAgent()]), push + 1)
+    evs = await rig.events()
+    seq, repair = evs[-1]
+    assert seq == push + 1
+    assert repair.actor == Actor(kind="agent", id="collision")
+    assert repair.causation == push
+    assert repair.command_id == command_id_for("collision", push, 0)
+    assert repair.reason == "moved chair-1 0.15 m +x: intersected table-1 at frame 0"
+    r = await rebuild(rig.log, P, S)
+    assert r.world.entities["chair-1"].props["transform.position"][0] == pytest.approx(0.852)
+
+
+async def test_restart_over_the_same_log_publishes_nothing_new():
+    rig = Rig()
+    await _scene(rig)
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0, 0]))
+    await _run_until(rig.runner([CollisionAgent()]), push + 1)
+    n = len(await rig.events())
+    await _run_until(rig.runner([CollisionAgent()]), push + 1)  # checkpoint kept
+    assert len(await rig.events()) == n
+    rig.checkpoints = MemoryCheckpoints()  # checkpoints lost: decided again, de-duplicated by command id
+    await _run_until(rig.runner([CollisionAgent()]), push + 1)
+    assert len(await rig.events()) == n
+
+
+async def test_suggest_mode_changes_nothing_until_accepted_and_then_exactly_the_proposal():
+    rig = Rig()
+    await _scene(rig, mode="suggest")
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0, 0]))
+    await _run_until(rig.runner([CollisionAgent()]), push)
+    assert [s for s, _ in await rig.events()][-1] == push  # nothing published
+    [sug] = await rig.suggestions.list(P, S)
+    assert sug.agent == "collision" and sug.trigger_seq == push and sug.reason.startswith("moved chair-1")
+    res = await accept(rig.suggestions, rig.commands, P, S, sug.id, ALICE)
+    assert res.status == "applied"
+    seq, ev = (await rig.events())[-1]
+    assert seq == res.seq and ev.actor == ALICE and ev.ops == sug.ops and ev.causation == push
+    assert (await rig.suggestions.get(P, S, sug.id)).status == "accepted"
+    again = await accept(rig.suggestions, rig.commands, P, S, sug.id, ALICE)
+    assert again.seq == res.seq and len(await rig.events()) == seq
+    with pytest.raises(SuggestionError) as e:
+        await dismiss(rig.suggestions, P, S, sug.id, ALICE)
+    assert e.value.status == 409
+
+
+async def test_off_mode_decides_nothing():
+    rig = Rig()
+    await _scene(rig, mode="off")
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0, 0]))
+    await _run_until(rig.runner([CollisionAgent()]), push)
+    assert [s for s, _ in await rig.events()][-1] == push
+    assert await rig.suggestions.list(P, S) == []
+
+
+class _Echo:
+    """Moves the edited entity 1 cm every time: two of them would ping-pong forever without the depth bound."""
+
+    generative = False
+
+    def __init__(self, name):
+        self.name = name
+
+    def decide(self, world, event, seq):
+        ids = sorted({op.id for op in event.ops if isinstance(op, O.EntitySet)})
+        return [Proposal([O.EntitySet(id=i, path="transform.position",
+                                      value=[world.entities[i].props["transform.position"][0] + 0.01, 0, 0])],
+                         f"nudged {i}") for i in ids]
+
+
+async def test_agents_ignore_their_own_events_and_causation_depth_is_bounded():
+    rig = Rig()
+    await _scene(rig)
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[3.0, 0, 0]))
+    runner = rig.runner([_Echo("a"), _Echo("b")], max_depth=3)
+    task = asyncio.create_task(runner.run())
+    await asyncio.sleep(0.5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    agent_events = [(s, e) for s, e in await rig.events() if e.actor.kind == "agent"]
+    # a reacts to alice (depth 1); b's proposal from the same world is stale once a moved the chair; then they
+    # answer each other (depth 2, 3) and an event at depth 3 triggers nothing
+    assert [e.actor.id for _, e in agent_events] == ["a", "b", "a"]
+    assert [e.causation for _, e in agent_events] == [push, push + 1, push + 2]
+    assert runner.counts["stale"] == 1
+    assert runner.counts["depth_limited"] > 0
+
+
+async def test_collision_then_support_chain_settles():
+    rig = Rig()
+    await _scene(rig)
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0.3, 0]))
+    await _run_until(rig.runner([CollisionAgent(), SupportAgent()]), push + 2)
+    r = await rebuild(rig.log, P, S)
+    assert r.world.entities["chair-1"].props["transform.position"] == pytest.approx([0.852, 0.0, 0.0])
+    reasons = sorted(e.reason for _, e in await rig.events() if e.actor.kind == "agent")
+    assert reasons == ["moved chair-1 0.15 m +x: intersected table-1 at frame 0",
+                       "put chair-1 0.30 m down onto the ground at frame 0"]
