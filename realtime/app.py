@@ -17,7 +17,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import http_health, http_projects, http_restore, http_shots
+from . import http_agents, http_health, http_projects, http_restore, http_shots
 from .errors import ApiError, http_error
 from .gateway import require_member
 from .http_common import AppState, provide_user, state_of
@@ -81,6 +81,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     """The HTTP (and, once :mod:`realtime.sync` lands, WebSocket) application serving ``system``."""
     limits = limits or Limits.from_env(os.environ)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
+                *http_agents.ROUTES,
                 *_sync_handlers(system), *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

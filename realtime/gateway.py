@@ -165,7 +165,7 @@ async def world_at_as(system, user: str, project: str, shot: str, at: int | None
 
 
 async def submit_as(system, user: str, project: str, shot: str, command: Command, *,
-                    reason: str | None = None) -> Result:
+                    reason: str | None = None, causation: int | None = None) -> Result:
     """Authorise every op of ``command`` for ``user`` and submit it (the socket's command path too)."""
     m = await require_member(system, user, project, write=True)
     if command.reason and _RESERVED.match(command.reason):
@@ -173,7 +173,7 @@ async def submit_as(system, user: str, project: str, shot: str, command: Command
                       field="reason")
     reducer = await current_reducer(system, project, shot)
     authorize(m, reducer.world, command.ops)
-    return await system.commands.submit(project, shot, actor_for(m), command, reason=reason)
+    return await system.commands.submit(project, shot, actor_for(m), command, reason=reason, causation=causation)
 
 
 async def create_shot_as(system, user: str, project: str, shot: str, *, command_id: str | None = None,

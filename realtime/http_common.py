@@ -35,6 +35,7 @@ class AppState:
     limits: Limits
     rate: RateLimiter
     metrics: Metrics
+    suggestions: Any = None
 
 
 def state_of(request: Request) -> AppState:
