@@ -10,14 +10,12 @@ import time
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar, Response
 
-from agents.cli import build_runner, stores_for
+from agents.cli import build_runner
 from core import ops as O
 from events.envelope import Actor, Command, decode_event
 from realtime.bootstrap import open_system
-from realtime.errors import http_error
-from realtime.http_agents import suggestions_router
+from realtime.app import create_app
 from realtime.settings import Settings
 
 ALICE = Actor(kind="user", id="alice")
@@ -103,11 +101,11 @@ async def test_suggest_mode_waits_for_a_person_over_http(system, unique):
     await _stop(task)
     assert (await _events(system, unique))[-1][0] == push  # nothing changed
 
-    _, suggestions = stores_for(system)
-    app = Litestar(route_handlers=[suggestions_router()], middleware=[_user_middleware(ALICE)],
-                   exception_handlers={Exception: _error_response})
-    app.state.suggestions, app.state.commands = suggestions, system.commands
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+    await system.access.create_project(unique, unique, owner="alice")
+    app = create_app(system)
+    headers = {"Authorization": f"Bearer {system.tokens.issue('alice')}"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t",
+                                 headers=headers) as client:
         r = await client.get(f"/v1/projects/{unique}/shots/s1/suggestions")
         assert r.status_code == 200, r.text
         listed = r.json()["suggestions"]
@@ -126,21 +124,6 @@ async def test_suggest_mode_waits_for_a_person_over_http(system, unique):
         assert r.status_code == 409
         r = await client.post(f"/v1/projects/{unique}/shots/s1/suggestions/nope/accept")
         assert r.status_code == 404
-
-
-def _error_response(request, exc):
-    """What the application's one error handler does (realtime.errors.http_error)."""
-    status, body, headers = http_error(exc)
-    return Response(body, status_code=status, headers=headers)
-
-
-def _user_middleware(actor):
-    def factory(app):
-        async def mw(scope, receive, send):
-            scope["user"] = actor
-            await app(scope, receive, send)
-        return mw
-    return factory
 
 
 async def test_wnm_agents_run_repairs_as_its_own_process(system, unique, nats_url, database_url, tmp_path):
