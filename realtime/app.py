@@ -23,6 +23,7 @@ from .gateway import require_member
 from .http_common import AppState, provide_user, state_of
 from .limits import Limits, RateLimiter
 from .metrics import Metrics
+from .sync import sync_route
 
 __all__ = ["create_app"]
 
@@ -43,17 +44,6 @@ async def _count_response(message, scope) -> None:
         wnm = getattr(scope["app"].state, "wnm", None)
         if wnm is not None:
             wnm.metrics.requests.labels(scope.get("method", "?"), str(message["status"])).inc()
-
-
-def _sync_handlers(system) -> list:
-    try:
-        from . import sync
-    except ImportError as e:
-        if getattr(e, "name", None) not in ("realtime.sync",):
-            log.warning("WebSocket sync not mounted: %s", e)
-        return []
-    factory = getattr(sync, "sync_route", None)
-    return [factory(system)] if factory is not None else []
 
 
 async def _render_guard(connection, _handler) -> None:
@@ -78,16 +68,18 @@ def _render_handlers() -> list:
 
 
 def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> Litestar:
-    """The HTTP (and, once :mod:`realtime.sync` lands, WebSocket) application serving ``system``."""
+    """The HTTP and WebSocket application serving ``system``."""
     limits = limits or Limits.from_env(os.environ)
+    sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
                 *http_agents.ROUTES,
-                *_sync_handlers(system), *_render_handlers()]
+                sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,
         dependencies={"user": Provide(provide_user)},
         exception_handlers={Exception: _error_response},
         before_send=[_count_response],
+        on_shutdown=[sync_handler.opt["hub"].aclose],  # sockets close with 1001; the awareness bus lets go
         request_max_body_size=limits.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="World Narrative backend",

@@ -19,6 +19,7 @@ code        when
 4403        authenticated, but the role may not do this
 4404        no such project or shot, or not a member (never says which)
 4400        malformed message that cannot be answered per message
+4410        the client holds a document of another reducer version: drop it and resync
 1009        a frame over the size limit (standard "message too big")
 1013        rate limit exceeded (standard "try again later": reconnect)
 1011        server error (NATS / PostgreSQL unavailable): reconnect

@@ -1,0 +1,430 @@
+"""The sync socket under load: edit→peer latency, sustained ingest, initial sync of a big shot, fan-out.
+
+    python bench/bench_sync.py [--editors 20] [--rate 10] [--seconds 5] [--keys 100000] [--fanout 200]
+
+One ``wnm up`` process serves (embedded NATS and PostgreSQL started here unless WNM_NATS_URL / WNM_DATABASE_URL are
+set); the clients run in this process, speaking the socket's frames directly (no Yjs decoding on the hot path: a
+client records when each sync-update frame arrives, and since every applied event is exactly one update frame, in
+stream order, the j-th frame is the event with the j-th smallest seq). Reported in the same run:
+
+* floor — nats-py core publish → subscribe latency between two connections of this process, same pacing;
+* latency — ``--editors`` sockets each send a command every 1/``--rate`` s; p50 / p99 of command sent → the Yjs
+  update arriving at each *other* editor's socket, and the ratio to the floor;
+* ingest — the same editors pipelining commands (a window each) for ``--seconds``: applied edits/s for one shot;
+* initial sync — a fresh client of a shot with ``--keys`` keyframes: connect → step 2 received and applied to a
+  pycrdt Doc; beside pycrdt-websocket (0.16) serving the same document bytes, same client code;
+* fan-out — ``--fanout`` sockets on one shot, one editor: command sent → update at every socket.
+
+Goals (SPEC issue 3, this 2-core machine): latency p50 ≤ 3 ms, p99 ≤ 15 ms; ingest ≥ 5,000 edits/s per shot.
+The server runs with the socket rate limit lifted (WNM_SOCKET_RATE_PER_S) so the limit is not what is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from realtime import yprotocol as Y  # noqa: E402
+from realtime.auth import Tokens  # noqa: E402
+from realtime.embedded import free_port  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "bench-sync-secret-0123456789abcdef"
+TOKENS = Tokens(SECRET)
+AGENTS_OFF = {name: "off" for name in ("bounds", "collision", "layout", "support")}
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q / 100 * len(xs)))] if xs else float("nan")
+
+
+def ms(x: float) -> str:
+    return f"{x * 1000:.2f} ms"
+
+
+class Raw:
+    """A minimal client: arrival times of update frames, command results by id."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.arrivals: list[float] = []
+        self.results: dict[str, tuple[float, dict]] = {}
+        self.synced = asyncio.Event()
+        self.step2 = b""
+        self.result_event = asyncio.Event()
+        self.reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def open(cls, url: str) -> "Raw":
+        ws = await connect(url, compression=None, max_size=None, ping_interval=None, open_timeout=30)
+        c = cls(ws)
+        await ws.send(Y.sync_step1(b"\x00"))
+        await asyncio.wait_for(c.synced.wait(), 60)
+        return c
+
+    async def _read(self) -> None:
+        try:
+            async for frame in self.ws:
+                t = time.perf_counter()
+                k = frame[0]
+                if k == 0:
+                    if frame[1] == 2:
+                        self.arrivals.append(t)
+                    elif frame[1] == 1:
+                        self.step2 = frame
+                        self.synced.set()
+                elif k == 101:
+                    r = json.loads(Y.parse(frame).payload)
+                    self.results[r["command_id"]] = (t, r)
+                    self.result_event.set()
+        except Exception:  # closed
+            pass
+
+    async def command(self, cid: str, ops: list) -> float:
+        t = time.perf_counter()
+        await self.ws.send(Y.command(json.dumps({"command_id": cid, "ops": ops}).encode()))
+        return t
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self.reader.cancel()
+
+
+def key_op(eid: str, k: int) -> dict:
+    return {"type": "key.set", "id": eid, "path": "transform.position", "frame": k % 2000, "value": [k % 97, 0, 0],
+            "interp": "linear"}
+
+
+def box(eid: str) -> dict:
+    return {"type": "entity.create", "id": eid, "kind": "prop",
+            "props": {"geometry": {"primitive": "box", "size": [1, 1, 1]}}}
+
+
+class Server:
+    def __init__(self, nats_url: str, database_url: str, data_dir: Path):
+        self.port = free_port()
+        self.http = f"http://127.0.0.1:{self.port}"
+        self.ws = f"ws://127.0.0.1:{self.port}"
+        env = dict(os.environ, WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, WNM_PORT=str(self.port),
+                   WNM_SECRET=SECRET, WNM_DATA_DIR=str(data_dir), WNM_SOCKET_RATE_PER_S="1000000",
+                   WNM_SOCKET_BURST="1000000", WNM_RATE_PER_S="100000", WNM_RATE_BURST="100000",
+                   PYTHONPATH=str(REPO))
+        self.log = open(data_dir / "server.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "realtime.cli", "up"], env=env, cwd=REPO,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient() as c:
+            for _ in range(600):
+                try:
+                    if (await c.get(self.http + "/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if self.proc.poll() is not None:
+                    raise SystemExit("wnm up exited; see server.log")
+                await asyncio.sleep(0.1)
+        raise SystemExit("wnm up did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def sync_url(server: Server, p: str, s: str, user: str = "bench") -> str:
+    return f"{server.ws}/v1/projects/{p}/shots/{s}/sync?token={TOKENS.issue(user)}"
+
+
+async def http_setup(server: Server, p: str, shots: list[str]) -> httpx.AsyncClient:
+    c = httpx.AsyncClient(base_url=server.http, headers={"Authorization": f"Bearer {TOKENS.issue('bench')}"},
+                          timeout=120)
+    r = await c.post("/v1/projects", json={"id": p})
+    assert r.status_code == 201, r.text
+    for s in shots:
+        r = await c.post(f"/v1/projects/{p}/shots", json={"id": s, "agents": AGENTS_OFF})
+        assert r.status_code == 201, r.text
+    return c
+
+
+async def command_http(c: httpx.AsyncClient, p: str, s: str, cid: str, ops: list) -> dict:
+    r = await c.post(f"/v1/projects/{p}/shots/{s}/commands", json={"command_id": cid, "ops": ops})
+    assert r.status_code == 200 and r.json()["status"] == "applied", r.text
+    return r.json()
+
+
+# ---------------------------------------------------------------- floor
+
+
+async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
+    import nats
+
+    a, b = await nats.connect(nats_url), await nats.connect(nats_url)
+    got: list[float] = []
+    done = asyncio.Event()
+
+    async def on_msg(msg):
+        got.append(time.perf_counter() - float(msg.data))
+        if len(got) >= n:
+            done.set()
+
+    await b.subscribe("bench.floor", cb=on_msg)
+    await b.flush()
+    for _ in range(n):
+        await a.publish("bench.floor", repr(time.perf_counter()).encode())
+        await asyncio.sleep(interval)
+    await asyncio.wait_for(done.wait(), 30)
+    await a.close()
+    await b.close()
+    return got
+
+
+# ---------------------------------------------------------------- latency and ingest
+
+
+async def latency(server: Server, p: str, s: str, editors: int, rate: float, seconds: float):
+    clients = [await Raw.open(sync_url(server, p, s)) for _ in range(editors)]
+    per = max(1, int(rate * seconds))
+    sent: dict[str, tuple[int, float]] = {}
+
+    async def editor(i: int) -> None:
+        await asyncio.sleep(i / editors / rate)  # spread the editors over one period
+        for k in range(per):
+            cid = f"lat-{i}-{k}"
+            sent[cid] = (i, await clients[i].command(cid, [key_op(f"e{i}", k)]))
+            await asyncio.sleep(1 / rate)
+
+    await asyncio.gather(*(editor(i) for i in range(editors)))
+    total = editors * per
+    async with asyncio.timeout(60):
+        while sum(len(c.results) for c in clients) < total or min(len(c.arrivals) for c in clients) < total:
+            await asyncio.sleep(0.05)
+    by_seq = sorted((r["seq"], cid) for c in clients for cid, (_, r) in c.results.items())
+    assert all(r["status"] == "applied" for c in clients for _, r in c.results.values())
+    lat = []
+    for peer, c in enumerate(clients):
+        for (seq, cid), t in zip(by_seq, c.arrivals):
+            who, t0 = sent[cid]
+            if who != peer:
+                lat.append(t - t0)
+    own = [t - sent[cid][1] for c in clients for cid, (t, _) in c.results.items()]
+    for c in clients:
+        await c.close()
+    return lat, own
+
+
+async def ingest(server: Server, p: str, s: str, editors: int, seconds: float, window: int):
+    observer = await Raw.open(sync_url(server, p, s))
+    clients = [await Raw.open(sync_url(server, p, s)) for _ in range(editors)]
+    stop = time.perf_counter() + seconds
+    counts = [0] * editors
+
+    async def editor(i: int) -> None:
+        c, k = clients[i], 0
+        while time.perf_counter() < stop:
+            while k - len(c.results) < window and time.perf_counter() < stop:
+                await c.command(f"ing-{i}-{k}", [key_op(f"e{i}", 10_000 + k)])
+                k += 1
+            c.result_event.clear()
+            await c.result_event.wait()
+        counts[i] = k
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(editor(i) for i in range(editors)))
+    total = sum(counts)
+    async with asyncio.timeout(120):
+        while sum(len(c.results) for c in clients) < total:
+            await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - t0
+    applied = sum(1 for c in clients for _, r in c.results.values() if r["status"] == "applied")
+    async with asyncio.timeout(60):
+        while len(observer.arrivals) < applied:
+            await asyncio.sleep(0.01)
+    for c in clients + [observer]:
+        await c.close()
+    return applied, elapsed
+
+
+# ---------------------------------------------------------------- initial sync
+
+
+async def time_sync(url: str) -> float:
+    from pycrdt import Doc
+
+    t0 = time.perf_counter()
+    ws = await connect(url, compression=None, max_size=None, ping_interval=None)
+    await ws.send(Y.sync_step1(b"\x00"))
+    async for frame in ws:
+        m = Y.parse(frame)
+        if m.type is Y.MessageType.SYNC and m.sub is Y.SyncType.STEP2:
+            Doc().apply_update(m.payload)
+            break
+    t = time.perf_counter() - t0
+    await ws.close()
+    return t
+
+
+def serve_pycrdt_websocket(port: int, doc_path: str) -> None:
+    """``--serve-pycrdt PORT FILE``: pycrdt-websocket serving the document in FILE at every path."""
+    import uvicorn
+    from pycrdt import Doc
+    from pycrdt.websocket import ASGIServer, WebsocketServer, YRoom
+
+    async def main():
+        doc = Doc()
+        doc.apply_update(Path(doc_path).read_bytes())
+        async with WebsocketServer(auto_clean_rooms=False) as server:
+            room = YRoom(ydoc=doc)
+            server.rooms["/big"] = room
+            await server.start_room(room)
+            config = uvicorn.Config(ASGIServer(server), host="127.0.0.1", port=port, log_level="warning",
+                                    ws="websockets", ws_max_size=1 << 30)
+            await uvicorn.Server(config).serve()
+
+    asyncio.run(main())
+
+
+async def initial_sync(server: Server, c: httpx.AsyncClient, p: str, s: str, keys: int, tmp: Path):
+    per_entity = 1000
+    n_entities = max(1, keys // per_entity)
+    await command_http(c, p, s, "big-entities", [box(f"b{i}") for i in range(n_entities)])
+    for i in range(n_entities):
+        ops = [{"type": "key.set", "id": f"b{i}", "path": "transform.position", "frame": f, "value": [f, i, 0],
+                "interp": "linear"} for f in range(per_entity)]
+        await command_http(c, p, s, f"big-{i}", ops)
+    url = sync_url(server, p, s)
+    ours = [await time_sync(url) for _ in range(5)]
+    probe = await Raw.open(url)
+    update = Y.parse(probe.step2).payload
+    await probe.close()
+    doc_file = tmp / "big.update"
+    doc_file.write_bytes(update)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-pycrdt", str(port), str(doc_file)], cwd=REPO,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        for _ in range(300):
+            try:
+                async with connect(f"ws://127.0.0.1:{port}/big", ping_interval=None):
+                    break
+            except OSError:
+                await asyncio.sleep(0.1)
+        theirs = [await time_sync(f"ws://127.0.0.1:{port}/big") for _ in range(5)]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return ours, theirs, len(update), n_entities * per_entity
+
+
+# ---------------------------------------------------------------- fan-out
+
+
+async def fanout(server: Server, p: str, s: str, n: int, commands: int, rate: float):
+    url = sync_url(server, p, s)
+    clients = []
+    for i in range(0, n, 20):
+        clients += await asyncio.gather(*(Raw.open(url) for _ in range(min(20, n - i))))
+    editor = await Raw.open(url)
+    sent = []
+    for k in range(commands):
+        sent.append(await editor.command(f"fan-{k}", [key_op("f0", k)]))
+        await asyncio.sleep(1 / rate)
+    async with asyncio.timeout(60):
+        while min(len(c.arrivals) for c in clients) < commands:
+            await asyncio.sleep(0.02)
+    each = [c.arrivals[k] - sent[k] for c in clients for k in range(commands)]
+    last = [max(c.arrivals[k] for c in clients) - sent[k] for k in range(commands)]
+    for c in clients + [editor]:
+        await c.close()
+    return each, last
+
+
+# ---------------------------------------------------------------- main
+
+
+async def run(args) -> None:
+    from realtime.bootstrap import services
+    from realtime.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    settings = Settings.from_env(data_dir=tmp)
+    print(f"load average at start: {os.getloadavg()}; cpus: {os.cpu_count()}")
+    with services(settings) as resolved:
+        server = Server(resolved.nats_url, resolved.database_url, tmp)
+        try:
+            await server.ready()
+            p = "bench" + os.urandom(3).hex()
+            c = await http_setup(server, p, ["lat", "ing", "big", "fan"])
+            for s, n in (("lat", args.editors), ("ing", args.editors), ("fan", 1)):
+                await command_http(c, p, s, f"{s}-boxes", [box(f"{'f' if s == 'fan' else 'e'}{i}")
+                                                           for i in range(n)])
+
+            floor = await nats_floor(resolved.nats_url, 1000, 1 / (args.rate * args.editors))
+            lat, own = await latency(server, p, "lat", args.editors, args.rate, args.seconds)
+            f50, f99 = pct(floor, 50), pct(floor, 99)
+            l50, l99 = pct(lat, 50), pct(lat, 99)
+            print(f"\nfloor  nats-py core publish→subscribe: p50 {ms(f50)}  p99 {ms(f99)}  (n={len(floor)})")
+            print(f"latency edit→peer, {args.editors} editors × {args.rate:g} cmd/s: p50 {ms(l50)}  p99 {ms(l99)}  "
+                  f"(n={len(lat)}; goal p50 ≤ 3 ms, p99 ≤ 15 ms)")
+            print(f"        ratio to the floor: p50 ×{l50 / f50:.1f}  p99 ×{l99 / f99:.1f}")
+            print(f"        command → own result: p50 {ms(pct(own, 50))}  p99 {ms(pct(own, 99))}")
+
+            applied, elapsed = await ingest(server, p, "ing", args.editors, args.seconds, args.window)
+            print(f"\ningest one shot, {args.editors} editors pipelining (window {args.window}): {applied} edits in "
+                  f"{elapsed:.2f} s = {applied / elapsed:,.0f} edits/s (goal ≥ 5,000)")
+
+            ours, theirs, size, keys = await initial_sync(server, c, p, "big", args.keys, tmp)
+            print(f"\ninitial sync, {keys:,} keyframes ({size / 1e6:.1f} MB update), connect → applied:")
+            print(f"        this server:      first {ms(ours[0])}, median of next 4 {ms(statistics.median(ours[1:]))}")
+            print(f"        pycrdt-websocket: first {ms(theirs[0])}, median of next 4 "
+                  f"{ms(statistics.median(theirs[1:]))}")
+
+            each, last = await fanout(server, p, "fan", args.fanout, 50, 10)
+            print(f"\nfan-out to {args.fanout} sockets (10 cmd/s): per socket p50 {ms(pct(each, 50))}  "
+                  f"p99 {ms(pct(each, 99))}; all {args.fanout} reached p50 {ms(pct(last, 50))}  "
+                  f"p99 {ms(pct(last, 99))}")
+            await c.aclose()
+            print(f"\nload average at end: {os.getloadavg()}")
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--serve-pycrdt":
+        serve_pycrdt_websocket(int(sys.argv[2]), sys.argv[3])
+        return
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--editors", type=int, default=20)
+    ap.add_argument("--rate", type=float, default=10.0, help="commands per second per editor (latency)")
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--window", type=int, default=32, help="commands in flight per editor (ingest)")
+    ap.add_argument("--keys", type=int, default=100_000)
+    ap.add_argument("--fanout", type=int, default=200)
+    args = ap.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Per-socket and per-shot state of the sync socket: a :class:`Connection` (its send queue and writer, rate bucket,
+awareness ids, command queue) and a :class:`Room` (a shot's sockets on this instance and the awareness states known
+for it), with the socket's close codes and limits. The behaviour is in :mod:`realtime.sync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+from litestar import WebSocket
+
+from projections.reducer import client_id_for
+
+from . import yprotocol as Y
+from .limits import Limits, TokenBucket
+
+__all__ = ["Close", "Refused", "SyncLimits", "Principal", "Connection", "Presence", "Room", "close_reason"]
+
+log = logging.getLogger(__name__)
+
+
+class Close(IntEnum):
+    """Socket close codes (the table in :mod:`realtime.errors`, plus 4410 and 1001). Stock y-websocket clients
+    reconnect after any code outside 4400–4499 and stop for good inside it, so 44xx is used exactly where
+    reconnecting as-is cannot help."""
+
+    GOING_AWAY = 1001  # server shutting down: reconnect (to any instance)
+    TOO_LARGE = 1009  # a frame or awareness state over the limit
+    INTERNAL = 1011  # server error: reconnect
+    TRY_AGAIN = 1013  # rate limit exceeded, or the socket fell too far behind: reconnect and resync
+    BAD_MESSAGE = 4400  # malformed frame, unknown message type, text frame
+    UNAUTHORIZED = 4401  # missing, expired or forged token
+    FORBIDDEN = 4403  # the role may not do this
+    NOT_FOUND = 4404  # no such project or shot, or not a member
+    RESYNC = 4410  # the client's document is from another reducer version: drop it, resync with a fresh Y.Doc
+
+
+class Refused(Exception):
+    """Close the socket with ``code`` and ``reason``."""
+
+    def __init__(self, code: int, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = int(code), reason
+
+
+@dataclass(frozen=True)
+class SyncLimits:
+    max_frame_bytes: int = 1_000_000  # a command's event is at most 900 kB (events.envelope.MAX_EVENT_BYTES)
+    max_awareness_bytes: int = 64 << 10
+    rate_per_s: float = 200.0  # sustained messages per second per socket ...
+    burst: int = 400  # ... beyond an initial burst of this many
+    send_queue: int = 8192  # frames waiting for a slow socket before it is closed with 1013
+    pending_commands: int = 1000  # commands queued per socket before more are refused with 429
+    keepalive_s: float = 10.0  # an idle socket gets an empty awareness message this often (stock watchdog: 30 s)
+    awareness_timeout_s: float = 30.0  # a state not renewed for this long is dropped (the Yjs default)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> "SyncLimits":
+        """``WNM_MAX_FRAME_BYTES`` (shared with :class:`realtime.limits.Limits`), ``WNM_SOCKET_RATE_PER_S``,
+        ``WNM_SOCKET_BURST``. The socket's message rate is its own (not ``WNM_RATE_PER_S``, which counts HTTP
+        writes): it counts awareness too, which a drag streams."""
+        d = cls()
+        return cls(max_frame_bytes=Limits.from_env(env).max_frame_bytes,
+                   rate_per_s=float(env.get("WNM_SOCKET_RATE_PER_S", d.rate_per_s)),
+                   burst=int(env.get("WNM_SOCKET_BURST", d.burst)))
+
+
+class Principal(NamedTuple):
+    """Who is on a socket: ``user`` and their ``role`` in the project."""
+
+    user: str
+    role: str
+
+
+_CLOSE = object()
+
+
+def close_reason(text: str) -> str:
+    """A close reason fits in 123 UTF-8 bytes."""
+    raw = text.encode()
+    return text if len(raw) <= 123 else raw[:120].decode("utf-8", "ignore") + "..."
+
+
+class Connection:
+    """One accepted socket: its outgoing queue and writer, its awareness ids, its command queue."""
+
+    def __init__(self, socket: WebSocket, room: "Room", principal: Principal, limits: SyncLimits):
+        self.socket, self.room, self.principal, self.limits = socket, room, principal, limits
+        self.out: asyncio.Queue = asyncio.Queue()
+        self.bucket = TokenBucket(limits.rate_per_s, limits.burst)
+        self.awareness_ids: set[int] = set()
+        self.commands: asyncio.Queue[bytes] | None = None
+        self.command_task: asyncio.Task | None = None
+        self.closing: tuple[int, str] | None = None
+        self.told_read_only = False
+        self.last_sent = time.monotonic()
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame (never blocks). A socket that has ``send_queue`` frames waiting is closed with 1013."""
+        if self.closing is not None:
+            return
+        if self.out.qsize() >= self.limits.send_queue:
+            self.close_soon(Close.TRY_AGAIN, f"too slow: {self.limits.send_queue} messages waiting; "
+                                             "reconnect to resync")
+            return
+        self.out.put_nowait(frame)
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Drop what is still queued and close the socket with ``code`` and ``reason``."""
+        if self.closing is not None:
+            return
+        self.closing = (int(code), close_reason(reason))
+        while not self.out.empty():
+            self.out.get_nowait()
+        self.out.put_nowait(_CLOSE)
+
+    async def write_loop(self) -> None:
+        send, out = self.socket.send, self.out
+        try:
+            while True:
+                frame = await out.get()
+                if frame is _CLOSE:
+                    code, reason = self.closing
+                    await send({"type": "websocket.close", "code": code, "reason": reason})
+                    return
+                await send({"type": "websocket.send", "bytes": frame})
+                self.last_sent = time.monotonic()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the peer went away mid-send: the reader sees the disconnect
+            log.debug("socket send failed: %r", e)
+            self.closing = self.closing or (Close.GOING_AWAY, "send failed")
+
+
+class Presence(NamedTuple):
+    clock: int
+    state: str
+    owner: Connection | None  # None: a client of another instance
+    seen: float
+
+
+class Room:
+    """The sockets of one shot on this instance and the awareness states known for the shot."""
+
+    def __init__(self, project: str, shot: str):
+        self.project, self.shot = project, shot
+        self.server_id = client_id_for(project, shot)
+        self.conns: set[Connection] = set()
+        self.presence: dict[int, Presence] = {}
+
+    def broadcast(self, frame: bytes) -> None:
+        for c in self.conns:
+            c.send(frame)
+
+    def note(self, entries: list[Y.AwarenessEntry], owner: Connection | None, now: float) -> None:
+        for e in entries:
+            cur = self.presence.get(e.client_id)
+            if cur is not None and e.clock < cur.clock:
+                continue
+            if e.removed:
+                self.presence.pop(e.client_id, None)
+                if owner is not None:
+                    owner.awareness_ids.discard(e.client_id)
+            else:
+                self.presence[e.client_id] = Presence(e.clock, e.state, owner, now)
+                if owner is not None:
+                    owner.awareness_ids.add(e.client_id)
+
+    def states(self, now: float, timeout: float, local_only: bool = False) -> list[Y.AwarenessEntry]:
+        """Live states (expired ones are forgotten), as awareness entries."""
+        out = []
+        for cid, p in list(self.presence.items()):
+            if now - p.seen > timeout:
+                del self.presence[cid]
+            elif not local_only or p.owner is not None:
+                out.append(Y.AwarenessEntry(cid, p.clock, p.state))
+        return out
+
+    def forget(self, conn: Connection) -> list[Y.AwarenessEntry]:
+        """Remove the states ``conn`` announced; returns the null-state entries that tell the others."""
+        gone = []
+        for cid in conn.awareness_ids:
+            p = self.presence.get(cid)
+            if p is not None and p.owner is conn:
+                del self.presence[cid]
+                gone.append(Y.AwarenessEntry(cid, p.clock, "null"))
+        conn.awareness_ids.clear()
+        return gone
