@@ -261,3 +261,9 @@ class PgStore:
         row = await self._fetchrow(f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE project = $1 AND seq = $2",
                                    project, seq)
         return None if row is None else _audit_from(row)
+
+    async def command_entry(self, project, shot, command_id):
+        row = await self._fetchrow(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE project = $1 AND shot = $2 AND command_id = $3"
+            " ORDER BY seq LIMIT 1", project, shot, command_id)
+        return None if row is None else _audit_from(row)

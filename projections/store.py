@@ -167,6 +167,9 @@ class ProjectionStore(Protocol):
 
     async def audit_entry(self, project: str, seq: int) -> AuditEntry | None: ...
 
+    async def command_entry(self, project: str, shot: str, command_id: str) -> AuditEntry | None:
+        """The first audited event of ``command_id`` on ``shot`` (how a retried command finds its verdict)."""
+
 
 def reducer_version_or_current(reducer_version: int | None) -> int:
     if reducer_version is not None:
@@ -273,3 +276,7 @@ class MemoryStore:
 
     async def audit_entry(self, project, seq):
         return self._audit.get(project, {}).get(seq)
+
+    async def command_entry(self, project, shot, command_id):
+        found = [e for e in self._audit.get(project, {}).values() if e.shot == shot and e.command_id == command_id]
+        return min(found, key=lambda e: e.seq) if found else None

@@ -126,7 +126,8 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
             replica = ProjectorReplica(projector)
         else:
             replica = LocalReplica(log, lambda p, s: world_at(log, store, p, s))
-        commands = CommandService(log, replica, outcome_timeout=settings.outcome_timeout_s)
+        commands = CommandService(log, replica, outcome_timeout=settings.outcome_timeout_s,
+                                  find_command=store.command_entry)
         from .access import PgAccess
         from .auth import Tokens, secret_for
 

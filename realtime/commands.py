@@ -59,8 +59,21 @@ class Replica(Protocol):
 
 
 class CommandService:
-    def __init__(self, log: EventLog, replica: Replica, outcome_timeout: float = 10.0):
+    """``find_command(project, shot, command_id)`` (optional) returns the audit entry of a command already in the
+    log: a retry whose ops no longer validate against the moved-on world (a second ``entity.create``) or whose
+    ``expected_seq`` no longer matches is answered with the first verdict instead of a refusal."""
+
+    def __init__(self, log: EventLog, replica: Replica, outcome_timeout: float = 10.0, find_command=None):
         self.log, self.replica, self.outcome_timeout = log, replica, outcome_timeout
+        self.find_command = find_command
+
+    async def _earlier(self, project: str, shot: str, command_id: str) -> Result | None:
+        if self.find_command is None:
+            return None
+        entry = await self.find_command(project, shot, command_id)
+        if entry is None:
+            return None
+        return Result(entry.seq, entry.status, entry.reason, duplicate=True)
 
     async def submit(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
@@ -73,10 +86,16 @@ class CommandService:
         if must_exist and reducer.last_seq == 0:
             raise CommandError(404, f"no shot {project}/{shot}")
         if command.expected_seq is not None and command.expected_seq != await self.log.last_seq(project, shot):
+            earlier = await self._earlier(project, shot, command.command_id)
+            if earlier is not None:
+                return earlier
             raise CommandError(409, f"shot moved on: expected last seq {command.expected_seq}")
         try:
             edit.check(reducer.world, command.ops, actor.label)
         except edit.OpError as e:
+            earlier = await self._earlier(project, shot, command.command_id)
+            if earlier is not None:
+                return earlier
             raise CommandError(422, str(e), e.index, e.field) from None
         event = Event(
             event_id=event_id_for(project, shot, command.command_id),

@@ -282,3 +282,21 @@ async def test_health_readiness_metrics_and_openapi(env, unique):
     schema = (await api.client.get("/schema/openapi.json")).json()
     assert "/v1/projects/{project}/shots/{shot}/commands" in schema["paths"]
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+async def test_a_retried_create_answers_with_the_first_verdict(env, unique):
+    """A client that lost the answer to an entity.create and retries with the same command_id gets the original
+    seq back (not a 422 'already exists'), and the log holds the command once."""
+    system, api = env
+    await project_with_shot(api, unique)
+    base = f"/v1/projects/{unique}/shots/s1"
+    cmd = {"command_id": "create-cube", "ops": [box("cube")]}
+    first = await api.ok("POST", f"{base}/commands", cmd)
+    again = await api.ok("POST", f"{base}/commands", cmd)
+    assert again["seq"] == first["seq"] and again["status"] == "applied" and again.get("duplicate") is True
+    stale = await api.ok("POST", f"{base}/commands", {**cmd, "expected_seq": 1})
+    assert stale["seq"] == first["seq"]
+    history = (await api.ok("GET", f"{base}/history"))["entries"]
+    assert [e["command_id"] for e in history].count("create-cube") == 1
+    other = await api.post(f"{base}/commands", {"command_id": "create-cube-2", "ops": [box("cube")]})
+    assert other.status_code == 422 and "already exists" in other.json()["reason"]
