@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from litestar import Litestar, Request, Response
 from litestar.di import Provide
@@ -67,6 +68,25 @@ def _render_handlers() -> list:
     return [router]
 
 
+async def _connect_render_farm(app: Litestar) -> None:
+    """The render routes' queue: the farm's work-queue stream and status bucket on the system's NATS. A farm that
+    cannot connect leaves the render routes answering 503, not the whole server down."""
+    from renderers.farm import RenderFarm
+
+    system = app.state.wnm.system
+    try:
+        app.state.render_farm = await RenderFarm.connect(system.settings.nats_url,
+                                                         root=Path(system.settings.data_dir) / "packs")
+    except Exception as e:  # noqa: BLE001 - the rest of the API serves on
+        log.warning("render farm not connected: %s", e)
+
+
+async def _close_render_farm(app: Litestar) -> None:
+    farm = getattr(app.state, "render_farm", None)
+    if farm is not None:
+        await farm.close()
+
+
 def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> Litestar:
     """The HTTP and WebSocket application serving ``system``."""
     limits = limits or Limits.from_env(os.environ)
@@ -79,7 +99,9 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
         dependencies={"user": Provide(provide_user)},
         exception_handlers={Exception: _error_response},
         before_send=[_count_response],
-        on_shutdown=[sync_handler.opt["hub"].aclose],  # sockets close with 1001; the awareness bus lets go
+        on_startup=[_connect_render_farm],
+        on_shutdown=[sync_handler.opt["hub"].aclose,  # sockets close with 1001; the awareness bus lets go
+                     _close_render_farm],
         request_max_body_size=limits.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="World Narrative backend",
