@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import signal
 
 from .base import available, create
@@ -46,9 +47,24 @@ def build_runner(system, names: list[str] | None = None, projects: list[str] | N
                        **kwargs)
 
 
+async def with_imported_assets(system, runner: AgentRunner) -> None:
+    """Give the runner's layout agent an index that also holds the assets users imported (read at start)."""
+    pool = getattr(system.store, "pool", None)
+    if pool is None:
+        return
+    from .assets.imports import PgAssetStore, load_index
+    from .layout.agent import LayoutAgent
+
+    index = await load_index(PgAssetStore(pool))
+    for member in runner.members:
+        if member.agent.name == "layout":
+            member.agent = LayoutAgent(index)
+
+
 async def run_in_process(system) -> None:
     """``wnm up``'s hook: every available agent, beside the projector, until cancelled."""
     runner = build_runner(system)
+    await with_imported_assets(system, runner)
     print(f"wnm up: agents running: {', '.join(m.agent.name for m in runner.members)}", flush=True)
     await runner.run()
 
@@ -62,6 +78,85 @@ def add_commands(sub) -> None:
     run.add_argument("names", nargs="*", help="agents to run (default: all)")
     run.add_argument("--project", action="append", default=None, help="only these projects (repeatable)")
     run.set_defaults(func=_cmd_run)
+
+    assets = sub.add_parser("assets", help="the asset library").add_subparsers(dest="assets_command", required=True)
+    imp = assets.add_parser("import", help="import a GLB/glTF/OBJ file as an asset (normalised to metres, "
+                                           "ground pivot at the bottom centre)")
+    imp.add_argument("file")
+    imp.add_argument("--id", required=True, help="asset id")
+    imp.add_argument("--name", default=None)
+    imp.add_argument("--unit", default=None, help="the file's unit when it has none: m, cm, mm, in, ft")
+    imp.add_argument("--category", default="props")
+    imp.add_argument("--support", default="floor", help="floor, wall, table or ceiling")
+    imp.add_argument("--synonyms", default="", help="comma-separated other names")
+    imp.add_argument("--description", default="")
+    imp.set_defaults(func=_cmd_import)
+    find = assets.add_parser("search", help="the best assets for a text query")
+    find.add_argument("query")
+    find.add_argument("-k", type=int, default=5)
+    find.set_defaults(func=_cmd_search)
+
+
+def _with_store(args, work):
+    from realtime.bootstrap import resolve_endpoints
+    from realtime.cli import _settings
+
+    settings = resolve_endpoints(_settings(args))
+
+    async def go():
+        import asyncpg
+
+        from projections.migrate import migrate
+
+        from .assets.imports import PgAssetStore
+
+        pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+        try:
+            await migrate(pool)
+            return await work(PgAssetStore(pool))
+        finally:
+            await pool.close()
+
+    return asyncio.run(go())
+
+
+def _cmd_import(args) -> int:
+    from pathlib import Path
+
+    from .assets.imports import AssetImportError, import_asset
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no such file {path}", file=sys.stderr)
+        return 2
+    kind = path.suffix.lower().lstrip(".")
+
+    async def work(store):
+        try:
+            item = await import_asset(store, path.read_bytes(), kind, args.id, args.name or path.stem, unit=args.unit,
+                                      category=args.category, support=args.support,
+                                      synonyms=tuple(x.strip() for x in args.synonyms.split(",") if x.strip()),
+                                      description=args.description)
+        except (AssetImportError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        w, h, d = item.asset.dims
+        print(f"imported {item.asset.id}: {w:.3f} × {h:.3f} × {d:.3f} m (scale {item.scale:g} to metres)")
+        return 0
+
+    return _with_store(args, work)
+
+
+def _cmd_search(args) -> int:
+    from .assets.imports import load_index
+
+    async def work(store):
+        index = await load_index(store)
+        for hit in index.search(args.query, k=args.k):
+            print(f"{hit.asset.id}\t{hit.score:.3f}\t{hit.asset.name}")
+        return 0
+
+    return _with_store(args, work)
 
 
 def _cmd_list(args) -> int:

@@ -12,7 +12,7 @@ newest snapshot at or below the position the projector has folded to, plus the l
 
 Other parts of the server use :meth:`Projector.wait_for` (a command handler answers once the seq it appended is
 projected), :meth:`Projector.reducer` (the live document and world of a shot) and :meth:`Projector.add_listener`
-(called once per projected event, in stream order, after its batch committed).
+(called once per projected event, in stream order, as soon as it is folded — before its batch commits).
 """
 
 from __future__ import annotations
@@ -171,10 +171,11 @@ class Projector:
             raise LookupError(f"no event at seq {seq} in project {project!r}")
         return Outcome(seq, entry.applied, entry.reason)
 
-    async def run(self) -> None:
-        """Follow every project the log knows, rescanning for new ones, until cancelled."""
+    async def run(self, discover: bool = True) -> None:
+        """Follow every project the log knows, rescanning for new ones, until cancelled. With ``discover`` off,
+        follow only the projects asked for (:meth:`watch_project`, :meth:`load`, :meth:`wait_for`)."""
         try:
-            while True:
+            while discover:
                 try:
                     for project in await self.log.projects():
                         self.watch_project(project)
@@ -184,6 +185,7 @@ class Projector:
                     self.counts["log_errors"] += 1
                     log.exception("projector: listing projects failed")
                 await asyncio.sleep(self.rescan_s)
+            await asyncio.Event().wait()
         finally:
             await self.stop()
 
@@ -295,6 +297,12 @@ class Projector:
                 effects.append((stored.shot, outcome, update, event))
         updates = [ShotUpdate(shot, sh.reducer.world.head_seq, sh.reducer.last_seq, sh.reducer.state_hash())
                    for shot, sh in touched.items()]
+        # Listeners (socket broadcasts, agents) hear of each event as soon as it is folded: it is durable in the
+        # log already, and folding is deterministic, so a crash before the commit below re-folds the same events
+        # and notifies them again (a Yjs update applied twice is a no-op). Verdicts (wait_for) still wait for
+        # the commit, so a client that reads its history right after a command finds the entry.
+        for shot, outcome, update, event in effects:
+            await self._notify(st.name, shot, outcome, update, event)
         new_checkpoint = batch[-1].seq
         await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, new_checkpoint))
         self.counts["commits"] += 1
@@ -307,8 +315,6 @@ class Projector:
             st.outcomes.popitem(last=False)
         advanced, st.advanced = st.advanced, asyncio.Event()
         advanced.set()
-        for shot, outcome, update, event in effects:
-            await self._notify(st.name, shot, outcome, update, event)
 
     def _snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:
         """A world snapshot every ``snapshot_every`` applied events; a document snapshot as often while the

@@ -235,3 +235,46 @@ class PgAccess:
 
     async def member_count(self):
         return await self._call("fetchval", "SELECT count(*) FROM members")
+
+
+class CachedAccess:
+    """An access store whose membership reads are kept for ``ttl_s`` seconds: every command checks the caller's
+    membership, and a round trip to PostgreSQL per command was a large share of a busy shot's time. Changes made
+    through this instance take effect at once; changes made by another instance within ``ttl_s``."""
+
+    def __init__(self, inner, ttl_s: float = 1.0, clock=None):
+        import time
+
+        self.inner, self.ttl_s = inner, ttl_s
+        self._clock = clock or time.monotonic
+        self._memberships: dict[tuple[str, str], tuple[float, Membership | None]] = {}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def membership(self, project, user):
+        now = self._clock()
+        hit = self._memberships.get((project, user))
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        m = await self.inner.membership(project, user)
+        if len(self._memberships) > 10_000:
+            self._memberships.clear()
+        self._memberships[(project, user)] = (now, m)
+        return m
+
+    def _forget(self, project):
+        for key in [k for k in self._memberships if k[0] == project]:
+            del self._memberships[key]
+
+    async def create_project(self, project, name, owner):
+        self._forget(project)
+        return await self.inner.create_project(project, name, owner)
+
+    async def set_member(self, project, user, role, scopes=None, added_by=None):
+        self._forget(project)
+        return await self.inner.set_member(project, user, role, scopes, added_by)
+
+    async def remove_member(self, project, user):
+        self._forget(project)
+        return await self.inner.remove_member(project, user)

@@ -112,7 +112,7 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
         projector = None
         if run_projector:
             projector = Projector(log, store, snapshot_every=settings.snapshot_every)
-            task = asyncio.create_task(projector.run(), name="projector")
+            task = asyncio.create_task(projector.run(discover=settings.follow_all_projects), name="projector")
 
             async def stop_projector():
                 await projector.stop()
@@ -128,8 +128,8 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
             replica = LocalReplica(log, lambda p, s: world_at(log, store, p, s))
         commands = CommandService(log, replica, outcome_timeout=settings.outcome_timeout_s,
                                   find_command=store.command_entry)
-        from .access import PgAccess
+        from .access import CachedAccess, PgAccess
         from .auth import Tokens, secret_for
 
-        yield System(settings, log, store, commands, projector, access=PgAccess(store.pool),
+        yield System(settings, log, store, commands, projector, access=CachedAccess(PgAccess(store.pool)),
                      tokens=Tokens(secret_for(settings)))

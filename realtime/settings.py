@@ -20,6 +20,7 @@ class Settings:
     duplicate_window_s: float = 2 * 3600
     outcome_timeout_s: float = 10.0
     secret: str | None = None
+    follow_all_projects: bool = True
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -33,6 +34,7 @@ class Settings:
             port=int(env.get("WNM_PORT", "8000")),
             snapshot_every=int(env.get("WNM_SNAPSHOT_EVERY", "1000")),
             secret=env.get("WNM_SECRET") or None,
+            follow_all_projects=env.get("WNM_FOLLOW_ALL_PROJECTS", "1") not in ("0", "false", "no"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

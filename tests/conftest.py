@@ -7,6 +7,7 @@ when unset, embedded servers are started on free ports under a temporary directo
 from __future__ import annotations
 
 import os
+import re
 import uuid
 
 import pytest
@@ -31,10 +32,41 @@ def pytest_collection_modifyitems(config, items):
 def nats_url(tmp_path_factory):
     url = os.environ.get("WNM_TEST_NATS_URL")
     if url:
+        # a shared server: streams this session makes are removed at its end, and test streams an interrupted
+        # earlier session left behind are removed first (a projector following every project would replay them)
+        before = _streams(url, delete=lambda name: _TEST_STREAM.match(name) is not None)
         yield url
+        _streams(url, delete=lambda name: name not in before)
         return
     with embedded.nats_server(tmp_path_factory.mktemp("nats")) as url:
         yield url
+
+
+_TEST_STREAM = re.compile(r"^(WNM_t[0-9a-f]{10}|KV_WNM_t[0-9a-f]{10}).*")
+
+
+def _streams(url: str, delete) -> set[str]:
+    """The stream names on ``url`` after deleting those ``delete(name)`` selects."""
+    import asyncio
+
+    import nats
+
+    async def go():
+        nc = await nats.connect(url)
+        try:
+            js = nc.jetstream()
+            kept = set()
+            for info in await js.streams_info():
+                name = info.config.name
+                if delete(name):
+                    await js.delete_stream(name)
+                else:
+                    kept.add(name)
+            return kept
+        finally:
+            await nc.close()
+
+    return asyncio.run(go())
 
 
 @pytest.fixture(scope="session")

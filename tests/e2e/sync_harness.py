@@ -57,12 +57,14 @@ async def serve_sync(settings: Settings, limits: SyncLimits | None = None) -> As
     """The whole app (``create_app``: HTTP and the sync socket) of one instance on a free port, in this loop."""
     from realtime.app import create_app
 
-    async with open_system(settings, run_projector=True) as system:
+    from dataclasses import replace
+
+    # follow only the projects this instance is asked about: a shared test server holds many
+    async with open_system(replace(settings, follow_all_projects=False), run_projector=True) as system:
         app = create_app(system)
         hub = hub_of(app)
         if limits is not None:
             hub.limits = limits
-        app.on_shutdown.append(hub.aclose)
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                               ws="websockets", lifespan="on", ws_max_size=16 << 20))

@@ -24,7 +24,8 @@ BOX = lambda w, h, d: {"primitive": "box", "size": [w, h, d]}  # noqa: E731
 
 @pytest.fixture
 async def system(nats_url, database_url, tmp_path):
-    settings = Settings(nats_url=nats_url, database_url=database_url, data_dir=tmp_path)
+    # follow only this test's projects: a shared test server holds many
+    settings = Settings(nats_url=nats_url, database_url=database_url, data_dir=tmp_path, follow_all_projects=False)
     async with open_system(settings, run_projector=True) as system:
         yield system
 

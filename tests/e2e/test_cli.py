@@ -14,10 +14,19 @@ import pytest
 WNM = [sys.executable, "-m", "realtime.cli"]
 
 
+@pytest.fixture(scope="module")
+def own_nats(tmp_path_factory):
+    """A NATS of its own: `wnm up` projects every stream it finds, and a shared server may hold many."""
+    from realtime import embedded
+
+    with embedded.nats_server(tmp_path_factory.mktemp("nats-cli")) as url:
+        yield url
+
+
 @pytest.fixture
-def env(nats_url, database_url, tmp_path):
+def env(own_nats, database_url, tmp_path):
     e = dict(os.environ)
-    e.update(WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, WNM_DATA_DIR=str(tmp_path / "var"),
+    e.update(WNM_NATS_URL=own_nats, WNM_DATABASE_URL=database_url, WNM_DATA_DIR=str(tmp_path / "var"),
              WNM_PORT=str(_free_port()), USER="alice")
     return e
 
@@ -132,3 +141,16 @@ def test_cli_without_services_says_how_to_start_them(tmp_path):
 def test_bad_ids_are_refused_by_the_parser(env):
     p = wnm(env, "hash", "--project", "bad id!", "--shot", "s", check=False)
     assert p.returncode == 2 and "must match" in p.stderr
+
+
+def test_assets_import_and_search(env, tmp_path):
+    import trimesh
+
+    obj = tmp_path / "rack.obj"
+    obj.write_text(trimesh.exchange.obj.export_obj(trimesh.creation.box(extents=[50, 120, 30])))
+    p = wnm(env, "assets", "import", str(obj), "--id", "shoe-rack-t", "--name", "shoe rack", "--unit", "cm")
+    assert "0.500 × 1.200 × 0.300 m" in p.stdout
+    hits = wnm(env, "assets", "search", "a rack to keep shoes", "-k", "3").stdout.splitlines()
+    assert hits[0].split("\t")[0] == "shoe-rack-t"
+    bad = wnm(env, "assets", "import", str(tmp_path / "missing.glb"), "--id", "x", check=False)
+    assert bad.returncode == 2 and "no such file" in bad.stderr

@@ -3,7 +3,6 @@ projects a test touches, an app client, and a tiny API wrapper that speaks as a 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from contextlib import asynccontextmanager
 
@@ -11,7 +10,6 @@ import httpx
 
 from events.jetstream import JetStreamLog
 from events.log import stream_for
-from projections.projector import Projector
 from realtime.app import create_app
 from realtime.bootstrap import open_system
 from realtime.limits import Limits
@@ -21,20 +19,12 @@ SECRET = "integration-test-secret-0123456789"
 ROLES = ("owner", "director", "layout", "camera", "lighting", "motion", "viewer", "agent")
 
 
-async def _touched_only(self: Projector) -> None:
-    """Replaces ``Projector.run``: follow only the projects the test touches (a shared NATS holds many)."""
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await self.stop()
-
-
 @asynccontextmanager
 async def http_system(nats_url: str, database_url: str, data_dir, monkeypatch, limits: Limits | None = None):
     """(system, client) with a fresh app; the streams of projects created through it are deleted afterwards
     (after the system closed: deleting a stream under a live follower can stall its shutdown)."""
-    monkeypatch.setattr(Projector, "run", _touched_only)
-    settings = Settings(nats_url=nats_url, database_url=database_url, data_dir=data_dir, secret=SECRET)
+    settings = Settings(nats_url=nats_url, database_url=database_url, data_dir=data_dir, secret=SECRET,
+                        follow_all_projects=False)  # only the projects a test touches: a shared server holds many
     projects: list[str] = []
     try:
         async with open_system(settings, run_projector=True) as system:

@@ -148,3 +148,32 @@ def test_errors_map_to_one_status_and_close_code_each():
     assert close_code(Forbidden("no"))[0] == 4403 and close_code(NotFound("no"))[0] == 4404
     assert close_code(RateLimited("slow down", 2.0))[0] == 1013
     assert close_code(RuntimeError("boom")) == (1011, "internal server error")
+
+
+async def test_cached_access_keeps_memberships_briefly_and_forgets_on_change():
+    from realtime.access import CachedAccess, MemoryAccess
+
+    now = [0.0]
+    inner = MemoryAccess()
+    calls = []
+    real = inner.membership
+
+    async def counted(project, user):
+        calls.append((project, user))
+        return await real(project, user)
+
+    inner.membership = counted
+    access = CachedAccess(inner, ttl_s=1.0, clock=lambda: now[0])
+    await access.create_project("p", "P", owner="alice")
+    assert (await access.membership("p", "alice")).role == "owner"
+    assert (await access.membership("p", "alice")).role == "owner"
+    assert len(calls) == 1  # the second read came from the cache
+    await access.set_member("p", "bob", "viewer")
+    assert (await access.membership("p", "bob")).role == "viewer"
+    await access.remove_member("p", "bob")
+    assert await access.membership("p", "bob") is None  # a change through this instance is seen at once
+    assert await access.membership("p", "carol") is None
+    await inner.set_member("p", "carol", "layout")  # as if by another instance
+    assert await access.membership("p", "carol") is None  # within the TTL the cached answer stands
+    now[0] += 1.5
+    assert (await access.membership("p", "carol")).role == "layout"  # seen once the entry expired
