@@ -28,26 +28,32 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+SESSION = uuid.uuid4().hex[:6]
+"""Every name the ``unique`` fixture gives starts with ``t<SESSION>``, so a session can tell its own streams."""
+
+
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory):
     url = os.environ.get("WNM_TEST_NATS_URL")
     if url:
-        # a shared server: streams this session makes are removed at its end, and test streams an interrupted
-        # earlier session left behind are removed first (a projector following every project would replay them)
-        before = _streams(url, delete=lambda name: _TEST_STREAM.match(name) is not None)
+        # a shared server (other test sessions may be using it right now): test streams older than an hour are
+        # leftovers of an interrupted session; this session removes its own streams when it ends (a projector that
+        # follows every project would otherwise replay them all)
+        _delete_streams(url, lambda name, age_s: _TEST_STREAM.match(name) is not None and age_s > 3600)
         yield url
-        _streams(url, delete=lambda name: name not in before)
+        _delete_streams(url, lambda name, age_s: name.startswith(f"WNM_t{SESSION}"))
         return
     with embedded.nats_server(tmp_path_factory.mktemp("nats")) as url:
         yield url
 
 
-_TEST_STREAM = re.compile(r"^(WNM_t[0-9a-f]{10}|KV_WNM_t[0-9a-f]{10}).*")
+_TEST_STREAM = re.compile(r"^WNM_t[0-9a-f]{14}")
 
 
-def _streams(url: str, delete) -> set[str]:
-    """The stream names on ``url`` after deleting those ``delete(name)`` selects."""
+def _delete_streams(url: str, select) -> None:
+    """Delete the streams on ``url`` for which ``select(name, age in seconds)`` is true."""
     import asyncio
+    import datetime
 
     import nats
 
@@ -55,18 +61,20 @@ def _streams(url: str, delete) -> set[str]:
         nc = await nats.connect(url)
         try:
             js = nc.jetstream()
-            kept = set()
+            now = datetime.datetime.now(datetime.timezone.utc)
             for info in await js.streams_info():
-                name = info.config.name
-                if delete(name):
-                    await js.delete_stream(name)
-                else:
-                    kept.add(name)
-            return kept
+                # e.g. 2026-11-25T21:05:03.123456789Z: Python reads at most microseconds
+                created = re.sub(r"(\.\d{6})\d+", r"\1", str(getattr(info, "created", ""))).replace("Z", "+00:00")
+                try:
+                    age = (now - datetime.datetime.fromisoformat(created)).total_seconds()
+                except ValueError:
+                    age = 0.0
+                if select(info.config.name, age):
+                    await js.delete_stream(info.config.name)
         finally:
             await nc.close()
 
-    return asyncio.run(go())
+    asyncio.run(go())
 
 
 @pytest.fixture(scope="session")
@@ -109,4 +117,4 @@ def _with_database(url: str, name: str) -> str:
 @pytest.fixture
 def unique() -> str:
     """A short unique id for project and shot names, so tests sharing a NATS server never collide."""
-    return "t" + uuid.uuid4().hex[:10]
+    return "t" + SESSION + uuid.uuid4().hex[:8]
