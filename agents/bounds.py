@@ -26,36 +26,29 @@ class BoundsAgent:
         self.asset_size = asset_size
 
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
-        out = []
-        w = world
-        actor = f"agent:{self.name}"
-        for eid in R.edited_entities(world, event):
-            if not R.movable(w, eid):
+        return R.repair_each(world, event, self.name, self._pull_inside)
+
+    def _pull_inside(self, mv: R.Mover, eid: str) -> str | None:
+        e = mv.world.entities[eid]
+        frames = R.keyed_frames(mv.world, eid) if e.tracks.get(R.POSITION) else [R.keyed_frames(mv.world, eid)[0]]
+        first = None
+        for frame in frames:
+            shapes = G.shapes_at(mv.world, [frame], asset_size=self.asset_size)[frame]
+            areas = G.walkable_areas(shapes)
+            if eid not in shapes or not areas:
                 continue
-            e = w.entities[eid]
-            frames = R.keyed_frames(w, eid) if e.tracks.get(R.POSITION) else [R.keyed_frames(w, eid)[0]]
-            ops: list = []
-            first = None
-            for frame in frames:
-                shapes = G.shapes_at(w, [frame], asset_size=self.asset_size)[frame]
-                areas = G.walkable_areas(shapes)
-                if eid not in shapes or not areas:
-                    continue
-                moves = {aid: G.pull_inside(shapes[eid], area) for aid, area in areas.items()}
-                aid = min(sorted(moves), key=lambda a: float(np.linalg.norm(moves[a])))
-                delta = moves[aid]
-                if float(np.linalg.norm(delta)) <= G.CONTACT_TOL_M:
-                    continue
-                step = R.move_ops(w, eid, frame, delta)
-                w = R.simulate(w, step, actor)
-                ops += step
-                if first is None:
-                    first = (frame, delta, aid)
-            if ops:
-                frame, delta, aid = first
-                reason = f"pulled {eid} {R.describe_move(delta)} back inside {aid} at frame {R.fmt_frame(frame)}"
-                out.append(Proposal(R.merge_ops(ops), reason))
-        return out
+            moves = {aid: G.pull_inside(shapes[eid], area) for aid, area in areas.items()}
+            aid = min(sorted(moves), key=lambda a: float(np.linalg.norm(moves[a])))
+            delta = moves[aid]
+            if float(np.linalg.norm(delta)) <= G.CONTACT_TOL_M:
+                continue
+            mv.move(eid, frame, delta)
+            if first is None:
+                first = (frame, delta, aid)
+        if first is None:
+            return None
+        frame, delta, aid = first
+        return f"pulled {eid} {R.describe_move(delta)} back inside {aid} at frame {R.fmt_frame(frame)}"
 
 
 @register("bounds")

@@ -34,36 +34,29 @@ class CollisionAgent:
         self.asset_size = asset_size
 
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
-        out = []
-        w = world
-        actor = f"agent:{self.name}"
-        for eid in R.edited_entities(world, event):
-            if not R.movable(w, eid):
-                continue
-            ops: list = []
-            hits: list[str] = []
-            first_frame = None
-            total = np.zeros(3)
-            for _ in range(MAX_ITERATIONS):
-                contact = self._first_contact(w, eid)
-                if contact is None:
-                    break
-                if first_frame is None:
-                    first_frame = contact.frame
-                if contact.frame == first_frame and contact.b not in hits:
-                    hits.append(contact.b)
-                direction = contact.push / np.linalg.norm(contact.push)
-                delta = direction * (contact.depth + CLEARANCE_M)
-                step = R.move_ops(w, eid, contact.frame, delta)
-                w = R.simulate(w, step, actor)
-                ops += step
-                if contact.frame == first_frame:
-                    total += delta
-            if ops:
-                reason = (f"moved {eid} {R.describe_move(total)}: intersected {', '.join(hits)} "
-                          f"at frame {R.fmt_frame(first_frame)}")
-                out.append(Proposal(R.merge_ops(ops), reason))
-        return out
+        return R.repair_each(world, event, self.name, self._separate)
+
+    def _separate(self, mv: R.Mover, eid: str) -> str | None:
+        hits: list[str] = []
+        first_frame = None
+        total = np.zeros(3)
+        for _ in range(MAX_ITERATIONS):
+            contact = self._first_contact(mv.world, eid)
+            if contact is None:
+                break
+            if first_frame is None:
+                first_frame = contact.frame
+            if contact.frame == first_frame and contact.b not in hits:
+                hits.append(contact.b)
+            direction = contact.push / np.linalg.norm(contact.push)
+            delta = direction * (contact.depth + CLEARANCE_M)
+            mv.move(eid, contact.frame, delta)
+            if contact.frame == first_frame:
+                total += delta
+        if first_frame is None:
+            return None
+        return (f"moved {eid} {R.describe_move(total)}: intersected {', '.join(hits)} "
+                f"at frame {R.fmt_frame(first_frame)}")
 
     def _first_contact(self, world: World, eid: str) -> G.Contact | None:
         ignore = R.touching_pairs(world)

@@ -18,7 +18,7 @@ from core.world import World
 from events.envelope import Event
 
 __all__ = ["edited_entities", "movable", "keyed_frames", "check_frames", "touching_pairs", "move_ops", "simulate",
-           "merge_ops", "describe_move", "fmt_frame", "POSITION"]
+           "merge_ops", "describe_move", "fmt_frame", "POSITION", "Mover", "repair_each"]
 
 POSITION = "transform.position"
 _SHAPE_PATHS = ("transform.", "geometry", "joints.", "skeleton")
@@ -114,6 +114,38 @@ def simulate(world: World, ops: list, actor: str) -> World:
     w = copy.deepcopy(world)
     edit.apply(w, ops, actor)
     return w
+
+
+class Mover:
+    """Moves of one entity, each applied to a simulated copy of the world so the next decision sees it."""
+
+    def __init__(self, world: World, actor: str):
+        self.world, self.actor = world, actor
+        self.ops: list = []
+
+    def move(self, eid: str, frame: float, delta) -> None:
+        step = move_ops(self.world, eid, frame, delta)
+        self.world = simulate(self.world, step, self.actor)
+        self.ops += step
+
+
+def repair_each(world: World, event: Event, agent: str, repair_one) -> list:
+    """The decision every repair agent shares: for each entity ``event`` edited that may be moved,
+    ``repair_one(mover, eid)`` makes its moves through ``mover`` and returns the reason; each entity that moved
+    becomes one proposal. Entities are visited in order, each seeing the moves made for the ones before."""
+    from .base import Proposal
+
+    out = []
+    w = world
+    for eid in edited_entities(world, event):
+        if not movable(w, eid):
+            continue
+        mover = Mover(w, f"agent:{agent}")
+        reason = repair_one(mover, eid)
+        w = mover.world
+        if mover.ops:
+            out.append(Proposal(merge_ops(mover.ops), reason))
+    return out
 
 
 def merge_ops(ops: list) -> list:

@@ -31,43 +31,37 @@ class SupportAgent:
         self.asset_size = asset_size
 
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
-        out = []
-        w = world
-        actor = f"agent:{self.name}"
-        for eid in R.edited_entities(world, event):
-            if not R.movable(w, eid):
+        return R.repair_each(world, event, self.name, self._ground)
+
+    def _ground(self, mv: R.Mover, eid: str) -> str | None:
+        w = mv.world
+        e = w.entities[eid]
+        frames = R.keyed_frames(w, eid, paths=(R.POSITION,)) if e.tracks.get(R.POSITION) else \
+            [R.keyed_frames(w, eid)[0]]
+        carried = {i for i, other in w.entities.items() if other.parent == eid} | \
+            {r.subject for r in w.relations.values() if r.kind in ("attached_to", "supports") and r.object == eid}
+        only = next((r.object for _, r in sorted(w.relations.items())
+                     if r.kind == "supports" and r.subject == eid and r.object in w.entities), None)
+        first = None
+        for frame in frames:
+            shapes = G.shapes_at(mv.world, [frame], asset_size=self.asset_size)[frame]
+            if eid not in shapes:
+                break
+            surface = G.support_surface_below(shapes[eid], shapes, exclude=carried, only=only)
+            dy = surface.top - shapes[eid].base_y
+            if abs(dy) <= TOLERANCE_M:
                 continue
-            e = w.entities[eid]
-            frames = R.keyed_frames(w, eid, paths=(R.POSITION,)) if e.tracks.get(R.POSITION) else \
-                [R.keyed_frames(w, eid)[0]]
-            carried = {i for i, other in w.entities.items() if other.parent == eid} | \
-                {r.subject for r in w.relations.values() if r.kind in ("attached_to", "supports") and r.object == eid}
-            only = next((r.object for _, r in sorted(w.relations.items())
-                         if r.kind == "supports" and r.subject == eid and r.object in w.entities), None)
-            ops: list = []
-            first = None
-            for frame in frames:
-                shapes = G.shapes_at(w, [frame], asset_size=self.asset_size)[frame]
-                if eid not in shapes:
-                    break
-                surface = G.support_surface_below(shapes[eid], shapes, exclude=carried, only=only)
-                dy = surface.top - shapes[eid].base_y
-                if abs(dy) <= TOLERANCE_M:
-                    continue
-                step = R.move_ops(w, eid, frame, [0.0, dy, 0.0])
-                w = R.simulate(w, step, actor)
-                ops += step
-                if first is None:
-                    first = (frame, dy, surface)
-            if ops:
-                frame, dy, surface = first
-                onto = "the ground" if surface.id is None else surface.id
-                how = f"{abs(dy):.2f} m {'down' if dy < 0 else 'up'}"
-                merged = R.merge_ops(ops)
-                more = f" (and {len(merged) - 1} more keyed frames)" if len(merged) > 1 else ""
-                reason = f"put {eid} {how} onto {onto} at frame {R.fmt_frame(frame)}{more}"
-                out.append(Proposal(merged, reason))
-        return out
+            mv.move(eid, frame, [0.0, dy, 0.0])
+            if first is None:
+                first = (frame, dy, surface)
+        if first is None:
+            return None
+        frame, dy, surface = first
+        onto = "the ground" if surface.id is None else surface.id
+        how = f"{abs(dy):.2f} m {'down' if dy < 0 else 'up'}"
+        moved = len(R.merge_ops(mv.ops))
+        more = f" (and {moved - 1} more keyed frames)" if moved > 1 else ""
+        return f"put {eid} {how} onto {onto} at frame {R.fmt_frame(frame)}{more}"
 
 
 @register("support")

@@ -289,31 +289,29 @@ async def _revert_event(system, m, project, shot, command_id, seq: int, reason: 
 
 async def undo_as(system, user: str, project: str, shot: str, command_id: str) -> dict:
     """Undo the caller's last edit not yet undone, leaving whatever others changed since (listed as skipped)."""
-    m = await require_member(system, user, project, write=True)
-    await current_reducer(system, project, shot)
-    entries, dup = await _own_history(system, m, project, shot, command_id)
-    if dup is not None:
-        return dup.to_json()
-    undo, _ = undo_stacks(entries)
-    if not undo:
-        raise Conflict(f"nothing to undo: {m.user} has no edit of {project}/{shot} left to undo")
-    seq, original = undo[-1]
-    return {**await _revert_event(system, m, project, shot, command_id, seq, f"undo {seq}"), "undone": original}
+    return await _step(system, user, project, shot, command_id, redo=False)
 
 
 async def redo_as(system, user: str, project: str, shot: str, command_id: str) -> dict:
-    """Redo the caller's last undone edit (undo it's undo), as long as no new edit of theirs came since."""
+    """Redo the caller's last undone edit (undo its undo), as long as no new edit of theirs came since."""
+    return await _step(system, user, project, shot, command_id, redo=True)
+
+
+async def _step(system, user: str, project: str, shot: str, command_id: str, redo: bool) -> dict:
     m = await require_member(system, user, project, write=True)
     await current_reducer(system, project, shot)
     entries, dup = await _own_history(system, m, project, shot, command_id)
     if dup is not None:
         return dup.to_json()
-    _, redo = undo_stacks(entries)
-    if not redo:
-        raise Conflict(f"nothing to redo: {m.user} has no undone edit of {project}/{shot}")
-    undo_seq, original = redo[-1]
-    out = await _revert_event(system, m, project, shot, command_id, undo_seq, f"redo {undo_seq}")
-    return {**out, "redone": original}
+    undo, redone = undo_stacks(entries)
+    stack = redone if redo else undo
+    if not stack:
+        raise Conflict(f"nothing to redo: {m.user} has no undone edit of {project}/{shot}" if redo else
+                       f"nothing to undo: {m.user} has no edit of {project}/{shot} left to undo")
+    seq, original = stack[-1]
+    word = "redo" if redo else "undo"
+    out = await _revert_event(system, m, project, shot, command_id, seq, f"{word} {seq}")
+    return {**out, ("redone" if redo else "undone"): original}
 
 
 def _chunks(ops: list, max_ops: int = MAX_OPS, max_bytes: int = MAX_EVENT_BYTES - 64_000) -> list[list]:
