@@ -33,10 +33,13 @@ def build_runner(system, names: list[str] | None = None, projects: list[str] | N
     system's command service."""
     from realtime.commands import CommandService
 
-    from projections.replay import world_at
+    from projections.fold import WorldFold
+    from projections.replay import plain_world_at
 
     async def load(project, shot, upto):
-        return await world_at(system.log, system.store, project, shot, upto)
+        # agents read plain worlds: the same decisions as the reducer without a CRDT document to write
+        world, last = await plain_world_at(system.log, system.store, project, shot, upto)
+        return WorldFold(project, shot, world, last)
 
     commands = system.commands
     if own_replica:

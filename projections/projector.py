@@ -45,6 +45,9 @@ rejected), ``event`` the decoded event (None when undecodable). Keep it quick: h
 
 _OUTCOMES_KEPT = 50_000
 
+HASH_EVERY_S = 0.5
+"""Under a sustained stream, a shot's catalogue hash is refreshed at most this often (always once caught up)."""
+
 DOC_SNAPSHOT_BYTES = 1 << 20
 """Document snapshots of a shot whose document is k MiB are taken every k × ``snapshot_every`` applied events."""
 
@@ -54,13 +57,15 @@ class _Shot:
     snapshot."""
 
     __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "touched", "_updates",
-                 "_subscription")
+                 "_subscription", "hashed", "hashed_at")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
         self.since_snapshot = since_snapshot
         self.since_doc_snapshot = since_snapshot
         self.doc_bytes = 0
+        self.hashed: tuple[int, str] | None = None  # (head_seq, state hash) last written to the catalogue
+        self.hashed_at = 0.0
         self.touched = time.monotonic()
         self._updates: list[bytes] = []
         # Observers must not touch the doc: only collect the bytes.
@@ -230,7 +235,7 @@ class Projector:
                 batch = [await queue.get()]
                 while len(batch) < self.batch_max and not queue.empty():
                     batch.append(queue.get_nowait())
-                await self._project(st, batch)
+                await self._project(st, batch, caught_up=queue.empty())
         finally:
             reader.cancel()
             try:
@@ -278,7 +283,7 @@ class Projector:
         self.counts["shots_loaded"] += 1
         return sh
 
-    async def _project(self, st: _Project, batch: list[Stored]) -> None:
+    async def _project(self, st: _Project, batch: list[Stored], caught_up: bool = True) -> None:
         rows, snapshots, effects = [], [], []
         touched: dict[str, _Shot] = {}
         async with st.lock:
@@ -295,8 +300,7 @@ class Projector:
                         snapshots.extend(self._snapshots(st.name, stored.shot, stored.seq, sh))
                 touched[stored.shot] = sh
                 effects.append((stored.shot, outcome, update, event))
-        updates = [ShotUpdate(shot, sh.reducer.world.head_seq, sh.reducer.last_seq, sh.reducer.state_hash())
-                   for shot, sh in touched.items()]
+        updates = [self._catalogue_row(shot, sh, caught_up) for shot, sh in touched.items()]
         # Listeners (socket broadcasts, agents) hear of each event as soon as it is folded: it is durable in the
         # log already, and folding is deterministic, so a crash before the commit below re-folds the same events
         # and notifies them again (a Yjs update applied twice is a no-op). Verdicts (wait_for) still wait for
@@ -315,6 +319,19 @@ class Projector:
             st.outcomes.popitem(last=False)
         advanced, st.advanced = st.advanced, asyncio.Event()
         advanced.set()
+
+    def _catalogue_row(self, shot: str, sh: _Shot, caught_up: bool) -> ShotUpdate:
+        """The shot's catalogue row. Hashing hashes the whole document, so under a sustained stream the row's
+        (head_seq, state_hash) pair is refreshed at most every ``HASH_EVERY_S`` (the pair stays consistent, a
+        moment behind; ``last_seq`` and the event count are always current) and always once the projector has
+        caught up with the log."""
+        now = time.monotonic()
+        head = sh.reducer.world.head_seq
+        if sh.hashed is None or caught_up or now - sh.hashed_at >= HASH_EVERY_S or sh.hashed[0] == head:
+            if sh.hashed is None or sh.hashed[0] != head:
+                sh.hashed = (head, sh.reducer.state_hash())
+            sh.hashed_at = now
+        return ShotUpdate(shot, sh.hashed[0], sh.reducer.last_seq, sh.hashed[1])
 
     def _snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:
         """A world snapshot every ``snapshot_every`` applied events; a document snapshot as often while the

@@ -8,14 +8,12 @@ same events give a byte-identical document on every machine. Beside the document
 from __future__ import annotations
 
 import hashlib
-from typing import NamedTuple
 
-import msgspec
 from pycrdt import Array, Doc, Map
 
-from core import edit
 from core.world import World, key_to_row
-from events.envelope import Event, decode_event
+
+from .fold import Outcome, WorldFold
 
 __all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "state_hash", "ROOTS"]
 
@@ -31,12 +29,6 @@ def client_id_for(project: str, shot: str, version: int = REDUCER_VERSION) -> in
     """A client id ≥ 2³² (never a Yjs client's uint32) and < 2⁵³ (exact in JavaScript)."""
     h = int.from_bytes(hashlib.sha256(f"wnm/{version}/{project}/{shot}".encode()).digest()[:8], "big")
     return 2**32 + h % (2**53 - 2**32)
-
-
-class Outcome(NamedTuple):
-    seq: int
-    applied: bool
-    reason: str | None = None
 
 
 def crdt_value(value):
@@ -60,13 +52,12 @@ def state_hash(doc: Doc) -> str:
     return hashlib.sha256(doc.get_update()).hexdigest()
 
 
-class ShotReducer:
+class ShotReducer(WorldFold):
     """Holds one shot's document and world; ``apply(seq, event)`` folds one event into both, or neither."""
 
     def __init__(self, project: str, shot: str, snapshot: bytes | None = None, world: World | None = None):
-        self.project, self.shot = project, shot
+        super().__init__(project, shot)
         self.doc = Doc(client_id=client_id_for(project, shot))
-        self.last_seq = 0
         if snapshot is not None:
             from .decode import world_from_doc
 
@@ -75,7 +66,6 @@ class ShotReducer:
             self.last_seq = self.world.head_seq
             self._roots()
         else:
-            self.world = World(project=project, shot=shot)
             with self.doc.transaction():
                 for name in ROOTS:
                     self.doc[name] = Map()
@@ -93,29 +83,11 @@ class ShotReducer:
 
     # ------------------------------------------------------------ folding
 
-    def apply_raw(self, seq: int, data: bytes) -> Outcome:
-        """Fold an event as it came off the log; an undecodable event is rejected like an invalid one."""
-        try:
-            event = decode_event(data)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            self.last_seq = max(self.last_seq, seq)
-            return Outcome(seq, False, f"undecodable event: {e}")
-        return self.apply(seq, event)
-
-    def apply(self, seq: int, event: Event) -> Outcome:
-        self.last_seq = max(self.last_seq, seq)
-        if event.project != self.project or event.shot != self.shot:
-            return Outcome(seq, False, f"event belongs to {event.project}/{event.shot}")
-        try:
-            changes = edit.apply(self.world, event.ops, event.actor.label)
-        except edit.OpError as e:
-            return Outcome(seq, False, str(e))
-        self.world.head_seq = seq
+    def _write(self, seq: int, changes: list) -> None:
         with self.doc.transaction():
             for c in changes:
                 _WRITERS[c.target](self, *c.args)
             self.meta["head_seq"] = seq
-        return Outcome(seq, True)
 
     def state_hash(self) -> str:
         return state_hash(self.doc)

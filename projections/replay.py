@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from contextlib import aclosing
 
-import msgspec
-
-from core import edit
 from core.world import World
-from events.envelope import decode_event
 from events.log import EventLog
 
+from .fold import WorldFold
 from .reducer import ShotReducer
 from .store import ProjectionStore
 from .world_codec import decode_world
@@ -64,18 +61,8 @@ async def plain_world_at(log: EventLog, store: ProjectionStore, project: str, sh
         world, last = decode_world(snap.world), snap.seq
     if seq is not None and seq <= last:
         return world, last
+    fold = WorldFold(project, shot, world, last)
     async with aclosing(log.read(project, shot, after=last, until=seq)) as tail:
         async for stored in tail:
-            last = stored.seq
-            try:
-                event = decode_event(stored.data)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                continue
-            if event.project != project or event.shot != shot:
-                continue
-            try:
-                edit.apply(world, event.ops, event.actor.label)
-            except edit.OpError:
-                continue
-            world.head_seq = stored.seq
-    return world, last
+            fold.apply_raw(stored.seq, stored.data)
+    return fold.world, fold.last_seq

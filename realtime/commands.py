@@ -13,7 +13,7 @@ import msgspec
 
 from core import edit
 from events.envelope import MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, encode_event, event_id_for, now
-from events.log import ConflictError, EventLog
+from events.log import Appended, ConflictError, EventLog
 from projections.reducer import Outcome, ShotReducer
 
 __all__ = ["CommandError", "Result", "Replica", "CommandService", "LocalReplica"]
@@ -78,6 +78,26 @@ class CommandService:
     async def submit(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
                      must_exist: bool = True) -> Result:
+        """Check, append, and answer once the event's verdict is known."""
+        accepted = await self.accept(project, shot, actor, command, causation, reason, must_exist)
+        if isinstance(accepted, Result):
+            return accepted
+        return await self.verdict(project, shot, accepted)
+
+    async def verdict(self, project: str, shot: str, accepted: Appended) -> Result:
+        """The verdict of an event :meth:`accept` appended, once the replica has folded it."""
+        try:
+            out = await self.replica.outcome(project, shot, accepted.seq, self.outcome_timeout)
+        except asyncio.TimeoutError:
+            raise CommandError(504, f"event {accepted.seq} appended but not yet applied; "
+                                    "its verdict will be in the history") from None
+        return Result(accepted.seq, "applied" if out.applied else "rejected", out.reason, accepted.duplicate)
+
+    async def accept(self, project: str, shot: str, actor: Actor, command: Command,
+                     causation: int | None = None, reason: str | None = None,
+                     must_exist: bool = True) -> Appended | Result:
+        """Check the command and append its event: the log's :class:`Appended`, or — for a retry of a command
+        already in the log that no longer validates — that command's first verdict. Raises CommandError."""
         if not command.ops:
             raise CommandError(422, "a command needs at least one op")
         if len(command.ops) > MAX_OPS:
@@ -112,15 +132,9 @@ class CommandService:
         if len(data) > MAX_EVENT_BYTES:
             raise CommandError(413, f"event is {len(data)} bytes; at most {MAX_EVENT_BYTES}")
         try:
-            appended = await self.log.append(project, shot, data, command.command_id, command.expected_seq)
+            return await self.log.append(project, shot, data, command.command_id, command.expected_seq)
         except ConflictError as e:
             raise CommandError(409, str(e)) from None
-        try:
-            out = await self.replica.outcome(project, shot, appended.seq, self.outcome_timeout)
-        except asyncio.TimeoutError:
-            raise CommandError(504, f"event {appended.seq} appended but not yet applied; "
-                                    "its verdict will be in the history") from None
-        return Result(appended.seq, "applied" if out.applied else "rejected", out.reason, appended.duplicate)
 
 
 class LocalReplica:

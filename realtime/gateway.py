@@ -166,14 +166,24 @@ async def world_at_as(system, user: str, project: str, shot: str, at: int | None
 
 async def submit_as(system, user: str, project: str, shot: str, command: Command, *,
                     reason: str | None = None, causation: int | None = None) -> Result:
-    """Authorise every op of ``command`` for ``user`` and submit it (the socket's command path too)."""
+    """Authorise every op of ``command`` for ``user`` and submit it; answers once its verdict is known."""
+    accepted = await accept_as(system, user, project, shot, command, reason=reason, causation=causation)
+    if isinstance(accepted, Result):
+        return accepted
+    return await system.commands.verdict(project, shot, accepted)
+
+
+async def accept_as(system, user: str, project: str, shot: str, command: Command, *,
+                    reason: str | None = None, causation: int | None = None):
+    """Authorise and append, without waiting for the verdict (the socket pipelines its commands with it):
+    the log's ``Appended``, or the first verdict of a retried command."""
     m = await require_member(system, user, project, write=True)
     if command.reason and _RESERVED.match(command.reason):
         raise Invalid(f"reason {command.reason!r} is reserved for the server's own rollback, undo, redo and fork",
                       field="reason")
     reducer = await current_reducer(system, project, shot)
     authorize(m, reducer.world, command.ops)
-    return await system.commands.submit(project, shot, actor_for(m), command, reason=reason, causation=causation)
+    return await system.commands.accept(project, shot, actor_for(m), command, reason=reason, causation=causation)
 
 
 async def create_shot_as(system, user: str, project: str, shot: str, *, command_id: str | None = None,

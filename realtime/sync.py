@@ -10,8 +10,9 @@ message types) and carries commands and their results on the same socket:
 * Awareness is relayed to every socket of the shot (the sender included, as the stock server does: it keeps the
   stock client's 30-second watchdog fed) and to the other instances through :class:`AwarenessBus`; when a socket
   goes, the states it announced are removed everywhere (a null-state update with the same clock).
-* A command (type 100) is submitted as the socket's user, one at a time per socket, in the order sent; its result
-  (type 101) goes back to that socket only, normally just after the event's update was pushed.
+* A command (type 100) is submitted as the socket's user, appended in the order sent and pipelined (the next is
+  checked while earlier verdicts are pending); its result (type 101) goes back to that socket only, in order,
+  normally just after the event's update was pushed.
 * A client whose state vector holds another reducer version's document (a server client id ≥ 2³² that is not this
   shot's current one) is closed with 4410: drop the document and resync with a fresh ``Y.Doc``.
 
@@ -40,7 +41,7 @@ from events.envelope import Command
 
 from . import yprotocol as Y
 from .awareness_bus import QUERY, UPDATE, AwarenessBus
-from .commands import Result, decode_command
+from .commands import CommandError, Result, decode_command
 from .errors import ApiError, BadRequest, Forbidden, NotFound, RateLimited, close_code, error_body
 from .limits import check_size
 from .sync_room import Close, Connection, Principal, Refused, Room, SyncLimits, close_reason
@@ -55,8 +56,9 @@ SYNC_PATH = "/v1/projects/{project:str}/shots/{shot:str}/sync"
 Authorize = Callable[[WebSocket, str, str], Awaitable[Principal]]
 """``authorize(socket, project, shot) -> Principal``; raises :mod:`realtime.errors` (401 / 404 → 4401 / 4404)."""
 
-Submit = Callable[[Principal, str, str, Command], Awaitable[Result]]
-"""``submit(principal, project, shot, command) -> Result``; raises ``CommandError`` (or ``PermissionError``)."""
+Submit = Callable[[Principal, str, str, Command], Awaitable["Result | Awaitable[Result]"]]
+"""``submit(principal, project, shot, command)``: returns once the command is appended — its ``Result`` when already
+known (a retry), else an awaitable of it; raises ``CommandError`` (or ``PermissionError``) for a refusal."""
 
 
 _FULL_CACHED = 8  # shots whose full update is kept for the next fresh client
@@ -328,23 +330,69 @@ class SyncHub:
         conn.commands.put_nowait(payload)
 
     async def _command_loop(self, conn: Connection) -> None:
+        """Commands of one socket, pipelined: each is checked and appended in the order sent while the verdicts
+        of earlier ones are still coming; results go back in the same order. A command that fails validation while
+        earlier ones of the socket are in flight is checked once more after they are applied (it may build on
+        them: create, then key)."""
         room = conn.room
+        pending: asyncio.Queue = asyncio.Queue()
+        idle = asyncio.Event()
+        idle.set()
+        in_flight = [0]
+        sender = asyncio.get_running_loop().create_task(self._send_verdicts(conn, pending, idle, in_flight))
+        try:
+            while True:
+                payload = await conn.commands.get()
+                try:
+                    command = decode_command(payload)
+                    try:
+                        got = await self.submit(conn.principal, room.project, room.shot, command)
+                    except CommandError as e:
+                        if e.status != 422 or idle.is_set():
+                            raise
+                        await idle.wait()
+                        got = await self.submit(conn.principal, room.project, room.shot, command)
+                except asyncio.CancelledError:
+                    raise
+                except PermissionError as e:
+                    item = (None, _refusal(_command_id(payload), Forbidden(str(e))))
+                except Exception as e:
+                    item = (None, _refusal(_command_id(payload), e))
+                else:
+                    item = (command, got if isinstance(got, Result) else asyncio.ensure_future(got))
+                in_flight[0] += 1
+                idle.clear()
+                pending.put_nowait(item)
+        finally:
+            sender.cancel()
+            while not pending.empty():
+                _, got = pending.get_nowait()
+                if isinstance(got, asyncio.Future):
+                    got.cancel()
+
+    async def _send_verdicts(self, conn: Connection, pending: asyncio.Queue, idle: asyncio.Event,
+                             in_flight: list[int]) -> None:
         while True:
-            payload = await conn.commands.get()
-            try:
-                command = decode_command(payload)
-                result = await self.submit(conn.principal, room.project, room.shot, command)
-            except asyncio.CancelledError:
-                raise
-            except PermissionError as e:
-                frame = _refusal(_command_id(payload), Forbidden(str(e)))
-            except Exception as e:
-                frame = _refusal(_command_id(payload), e)
+            command, got = await pending.get()
+            if command is None:
+                frame = got
             else:
-                self.counts["commands_" + result.status] += 1
-                body = {"command_id": command.command_id, **result.to_json()}
-                frame = Y.command_result(_encoder.encode(body))
+                try:
+                    result = got if isinstance(got, Result) else await got
+                except asyncio.CancelledError:
+                    raise
+                except PermissionError as e:
+                    frame = _refusal(command.command_id, Forbidden(str(e)))
+                except Exception as e:
+                    frame = _refusal(command.command_id, e)
+                else:
+                    self.counts["commands_" + result.status] += 1
+                    frame = Y.command_result(_encoder.encode({"command_id": command.command_id,
+                                                              **result.to_json()}))
             conn.send(frame)
+            in_flight[0] -= 1
+            if in_flight[0] == 0:
+                idle.set()
 
 
 _encoder = msgspec.json.Encoder()
@@ -394,8 +442,11 @@ def _default_authorize(system) -> Authorize:
 def _default_submit(system) -> Submit:
     from . import gateway
 
-    async def submit(principal: Principal, project: str, shot: str, command: Command) -> Result:
-        return await gateway.submit_as(system, principal.user, project, shot, command)
+    async def submit(principal: Principal, project: str, shot: str, command: Command):
+        accepted = await gateway.accept_as(system, principal.user, project, shot, command)
+        if isinstance(accepted, Result):
+            return accepted
+        return system.commands.verdict(project, shot, accepted)
 
     return submit
 

@@ -154,3 +154,29 @@ async def test_reconnecting_with_the_document_it_holds_gets_only_what_it_missed(
     await back.wait(lambda c: "two" in entities(c))
     assert hashlib.sha256(back.doc.get_update()).hexdigest() == served.system.projector.reducer(p, s).state_hash()
     await back.close()
+
+
+async def test_pipelined_commands_keep_their_order_and_may_build_on_each_other(served, unique):
+    """Commands sent back to back without waiting: each may use what the one before created (it is checked again
+    once those are applied), results come back in the order sent, and a bad one is refused without stopping the
+    rest."""
+    p, s = unique, "s1"
+    await create_shot(served.system, p, s)
+    async with await SyncClient.connect(served.base, p, s, served.token("owner")) as c:
+        order: list[str] = []
+        futures = []
+        for i in range(20):
+            ops = [cube(f"b{i}")] if i % 2 == 0 else [
+                {"type": "key.set", "id": f"b{i - 1}", "path": "transform.position", "frame": 0, "value": [i, 0, 0]}]
+            if i == 11:
+                ops = [{"type": "key.set", "id": "nobody", "path": "transform.position", "frame": 0,
+                        "value": [0, 0, 0]}]
+            fut = await c.send_command(ops, command_id=f"p{i}")
+            fut.add_done_callback(lambda f: order.append(f.result()["command_id"]))
+            futures.append(fut)
+        results = [await asyncio.wait_for(f, 10) for f in futures]
+    assert order == [f"p{i}" for i in range(20)]
+    assert [r["status"] for r in results] == ["rejected" if i == 11 else "applied" for i in range(20)]
+    assert results[11]["status_code"] == 422 and "unknown entity 'nobody'" in results[11]["reason"]
+    seqs = [r["seq"] for r in results if r["status"] == "applied"]
+    assert seqs == sorted(seqs)
