@@ -120,7 +120,10 @@ class JetStreamLog:
 
     async def close(self) -> None:
         if self._owns and not self._nc.is_closed:
-            await self._nc.close()
+            try:
+                await self._nc.close()
+            except OSError as e:  # the server went first (e.g. shutting down together): nothing left to flush
+                log.info("closing the NATS connection: %s", e)
 
     # -- streams ---------------------------------------------------------------------------------------------
 

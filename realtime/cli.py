@@ -171,6 +171,7 @@ async def _up(settings: Settings) -> int:
         done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
         for t in tasks:
             t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # let each runner finish its own shutdown
         for t in done:
             if t is not waiter and t.exception():
                 raise t.exception()

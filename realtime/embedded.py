@@ -62,7 +62,9 @@ def nats_server(data_dir: str | Path, port: int | None = None, sync_always: bool
     )
     log = data_dir / "nats.log"
     with open(log, "ab") as logf:
-        proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=logf, stderr=subprocess.STDOUT)
+        # its own session: a Ctrl-C in the terminal reaches `wnm up`, which stops the server after its clients
+        proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=logf, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     try:
         _wait_port(port, 15, proc, log)
         yield f"nats://127.0.0.1:{port}"

@@ -58,10 +58,15 @@ async def serve(system) -> None:
                                     log_level=os.environ.get("WNM_LOG_LEVEL", "warning"), lifespan="on",
                                     ws_max_size=16 << 20))
     print(f"wnm up: HTTP on http://{settings.host}:{settings.port} (OpenAPI at /schema)", flush=True)
+    serving = asyncio.ensure_future(server.serve())
     try:
-        await server.serve()
+        await asyncio.shield(serving)
     except asyncio.CancelledError:
+        # a graceful stop: sockets are closed with 1001 and the app's shutdown hooks run before `wnm up` closes
+        # the connections underneath
         server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(serving, 15)
         raise
     if not server.started:
         raise SystemExit(f"wnm up: could not serve HTTP on {settings.host}:{settings.port}")

@@ -111,7 +111,13 @@ class RenderFarm:
         return cls(nc, js, kv, config, store, load_world)
 
     async def close(self):
-        await self.nc.drain()
+        try:
+            await self.nc.drain()
+        except Exception:  # noqa: BLE001 - the server may already be gone; closing must not fail
+            try:
+                await self.nc.close()
+            except Exception:  # noqa: BLE001
+                pass
 
     # -------------------------------------------------------------- status
 
