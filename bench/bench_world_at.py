@@ -30,7 +30,7 @@ from core import ops as O  # noqa: E402
 from core.world import World  # noqa: E402
 from events.envelope import Actor, Event, encode_event  # noqa: E402
 from events.jetstream import JetStreamLog  # noqa: E402
-from events.log import subject_for  # noqa: E402
+from events.log import stream_for, subject_for  # noqa: E402
 from projections.pgstore import PgStore  # noqa: E402
 from projections.reducer import REDUCER_VERSION  # noqa: E402
 from projections.replay import plain_world_at  # noqa: E402
@@ -118,7 +118,10 @@ async def run(args, nats_url: str, db_url: str) -> None:
               f"snapshots are {b50 / p50:.0f}× faster")
     finally:
         await store.close()
-        await log.close()
+        try:  # a million events do not stay behind on a shared server
+            await log._js.delete_stream(stream_for(project))
+        finally:
+            await log.close()
 
 
 class _NoSnapshots:
@@ -143,20 +146,27 @@ def main(argv=None):
             nats_url = stack.enter_context(embedded.nats_server(tmp / "nats"))
         if not db_url:
             db_url = stack.enter_context(embedded.postgres_server(tmp / "pg", "delete"))
-        db_url = asyncio.run(_fresh_database(db_url))
-        asyncio.run(run(args, nats_url, db_url))
+        name = "wnm_bench_" + uuid.uuid4().hex[:8]
+        asyncio.run(_admin(db_url, f'CREATE DATABASE "{name}"'))
+        try:
+            asyncio.run(run(args, nats_url, _with_database(db_url, name)))
+        finally:
+            asyncio.run(_admin(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _fresh_database(url: str) -> str:
+async def _admin(url: str, sql: str) -> None:
     import asyncpg
-    from urllib.parse import urlsplit, urlunsplit
 
-    name = "wnm_bench_" + uuid.uuid4().hex[:8]
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(sql)
     finally:
         await conn.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
     p = urlsplit(url)
     return urlunsplit((p.scheme, p.netloc, "/" + name, p.query, p.fragment))
 

@@ -6,8 +6,5 @@ EPS_NORM = 1e-12
 EPS_FRAME = 1e-9
 """Two keyframe times closer than this are the same frame."""
 
-EPS_DISTANCE_M = 1e-6
-"""Geometric comparisons in metres."""
-
 MAX_ABS_COORD_M = 1e6
 """Positions beyond a thousand kilometres are rejected as typos."""

@@ -7,7 +7,6 @@ import math
 import re
 from typing import Any
 
-import numpy as np
 
 from . import quat
 from .tolerances import MAX_ABS_COORD_M
@@ -145,7 +144,3 @@ def geometry(value: Any, what: str = "geometry") -> dict:
         else:
             out[name] = vec(value[name], n, f"{what}.{name}", positive=True)
     return out
-
-
-def as_array(value: Any) -> np.ndarray:
-    return np.asarray(value, dtype=np.float64)

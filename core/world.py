@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Key", "Entity", "Relation", "Directive", "World", "key_to_dict", "key_from_dict", "key_to_row",
+__all__ = ["Key", "Entity", "Relation", "Directive", "World", "key_to_dict", "key_to_row",
            "key_from_row"]
 
 
@@ -33,10 +33,6 @@ def key_to_dict(k: Key) -> dict:
     if k.out_tangent is not None:
         d["out_tangent"] = k.out_tangent
     return d
-
-
-def key_from_dict(d: dict) -> Key:
-    return Key(float(d["frame"]), d["value"], d["interp"], d.get("by", ""), d.get("in_tangent"), d.get("out_tangent"))
 
 
 def key_to_row(k: Key) -> list:

@@ -6,8 +6,6 @@ directory, so a restart of ``wnm up`` finds the same log and database.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -88,19 +86,3 @@ def postgres_server(data_dir: str | Path, cleanup_mode: str = "stop") -> Iterato
         yield server.get_uri()
     finally:
         server.cleanup()
-
-
-async def wait_ready(check, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            await check()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-
-
-def env_or(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name) or default

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = ["Settings"]
@@ -21,7 +21,6 @@ class Settings:
     outcome_timeout_s: float = 10.0
     secret: str | None = None
     follow_all_projects: bool = True
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
