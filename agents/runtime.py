@@ -33,7 +33,7 @@ from typing import Awaitable, Callable, Protocol
 
 import msgspec
 
-from core.ops import op_entity_ids
+from core.ops import ShotConfigure, op_entity_ids
 from events.envelope import Actor, Command, Event, decode_event
 from events.log import EventLog, Stored
 from projections.reducer import Outcome, ShotReducer
@@ -155,6 +155,7 @@ class AgentRunner:
         self.checkpoint_every_s, self.max_shots, self.rescan_s = checkpoint_every_s, max_shots, rescan_s
         self.counts: Counter[str] = Counter()
         self._replicas: dict[str, OrderedDict[str, ShotReducer]] = {}
+        self._asleep: set[tuple[str, str]] = set()  # shots whose agents are all off: no replica is kept
         self._depths: dict[str, OrderedDict[int, int]] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._last_save = time.monotonic()
@@ -216,6 +217,7 @@ class AgentRunner:
         while True:
             after = await self._start(project)
             self._replicas.pop(project, None)
+            self._asleep = {k for k in self._asleep if k[0] != project}
             self.positions[project] = max(self.positions.get(project, 0), after)
             self._advanced.set()
             try:
@@ -300,8 +302,15 @@ class AgentRunner:
     async def handle(self, project: str, stored: Stored) -> None:
         """Fold one stored event into its replica and let every agent decide on it."""
         seq = stored.seq
+        if (project, stored.shot) in self._asleep and not _may_set_modes(stored.data):
+            self._advance(project, seq)  # every agent is off on this shot, and this event cannot change that
+            return
+        self._asleep.discard((project, stored.shot))
         reducer = await self._replica(project, stored.shot, seq)
         outcome = reducer.apply_raw(seq, stored.data)
+        if all(reducer.world.agent_mode(m.agent.name) == "off" for m in self.members):
+            self._asleep.add((project, stored.shot))  # reloaded from a snapshot when an agent is turned on
+            self._replicas.get(project, {}).pop(stored.shot, None)
         acted = False
         if outcome.applied:
             event = decode_event(stored.data)
@@ -313,10 +322,13 @@ class AgentRunner:
                 if fresh is not None and event.ts < fresh:
                     continue
                 acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth)
+        self._advance(project, seq)
+        await self._save(project, force=acted)
+
+    def _advance(self, project: str, seq: int) -> None:
         for m in self.members:
             m.position[project] = max(m.position.get(project, 0), seq)
         self.positions[project] = seq
-        await self._save(project, force=acted)
         self._advanced.set()
 
     async def _stale(self, project: str, shot: str, reducer: ShotReducer, ops: list) -> bool:
@@ -373,3 +385,15 @@ class AgentRunner:
                 continue
             self.counts["duplicates" if res.duplicate else res.status] += 1
         return bool(proposals)
+
+
+def _may_set_modes(data: bytes) -> bool:
+    """Whether an event may change a shot's agent modes (a ``shot.configure`` op with ``agents``); a cheap test of
+    the raw bytes first, since almost no event does."""
+    if b'"shot.configure"' not in data and b"\\u" not in data:  # an escaped tag would hide from the first test
+        return False
+    try:
+        event = decode_event(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return False
+    return any(isinstance(op, ShotConfigure) and op.agents is not None for op in event.ops)

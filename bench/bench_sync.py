@@ -3,9 +3,12 @@
     python bench/bench_sync.py [--editors 20] [--rate 10] [--seconds 5] [--keys 100000] [--fanout 200]
 
 One ``wnm up`` process serves (embedded NATS and PostgreSQL started here unless WNM_NATS_URL / WNM_DATABASE_URL are
-set); the clients run in this process, speaking the socket's frames directly (no Yjs decoding on the hot path: a
-client records when each sync-update frame arrives, and since every applied event is exactly one update frame, in
-stream order, the j-th frame is the event with the j-th smallest seq). Reported in the same run:
+set); the clients run in this process, speaking the socket's frames directly. No Yjs document is kept on the hot
+path: a client records, for each sync-update frame, when it arrived and the server clock its update starts at (read
+from the update's header); the server may merge the updates of several events into one frame, and frames cover the
+server's clock in order without gaps. Afterwards the shot's log is replayed here with the same deterministic
+reducer, which gives the clock each event ends at: an event with end clock E reached a socket with the last frame
+starting below E (a sentinel command sent last makes sure a later frame exists). Reported in the same run:
 
 * floor — nats-py core publish → subscribe latency between two connections of this process, same pacing;
 * latency — ``--editors`` sockets each send a command every 1/``--rate`` s; p50 / p99 of command sent → the Yjs
@@ -36,7 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
+from projections.reducer import client_id_for  # noqa: E402
 from realtime import yprotocol as Y  # noqa: E402
 from realtime.auth import Tokens  # noqa: E402
 from realtime.embedded import free_port  # noqa: E402
@@ -57,11 +62,11 @@ def ms(x: float) -> str:
 
 
 class Raw:
-    """A minimal client: arrival times of update frames, command results by id."""
+    """A minimal client: (arrival time, server clock reached) of update frames, command results by id."""
 
-    def __init__(self, ws):
-        self.ws = ws
-        self.arrivals: list[float] = []
+    def __init__(self, ws, server_id: int):
+        self.ws, self.server_id = ws, server_id
+        self.arrivals: list[tuple[float, int]] = []
         self.results: dict[str, tuple[float, dict]] = {}
         self.synced = asyncio.Event()
         self.step2 = b""
@@ -69,12 +74,16 @@ class Raw:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, url: str) -> "Raw":
+    async def open(cls, url: str, server_id: int) -> "Raw":
         ws = await connect(url, compression=None, max_size=None, ping_interval=None, open_timeout=30)
-        c = cls(ws)
+        c = cls(ws, server_id)
         await ws.send(Y.sync_step1(b"\x00"))
         await asyncio.wait_for(c.synced.wait(), 60)
         return c
+
+    def clock(self) -> int:
+        """The start clock of the last update frame (0 before any): everything below it has arrived."""
+        return self.arrivals[-1][1] if self.arrivals else 0
 
     async def _read(self) -> None:
         try:
@@ -83,7 +92,9 @@ class Raw:
                 k = frame[0]
                 if k == 0:
                     if frame[1] == 2:
-                        self.arrivals.append(t)
+                        start = start_clock(Y.parse(frame).payload, self.server_id)
+                        if start is not None:
+                            self.arrivals.append((t, start))
                     elif frame[1] == 1:
                         self.step2 = frame
                         self.synced.set()
@@ -91,8 +102,16 @@ class Raw:
                     r = json.loads(Y.parse(frame).payload)
                     self.results[r["command_id"]] = (t, r)
                     self.result_event.set()
-        except Exception:  # closed
+        except ConnectionClosed:
             pass
+
+    def arrival(self, end: int, start: int = 0) -> tuple[float, int]:
+        """When the event ending at clock ``end`` arrived — the last frame starting below ``end`` — searching from
+        index ``start``; and that frame's index."""
+        i = start
+        while self.arrivals[i + 1][1] < end:
+            i += 1
+        return self.arrivals[i][0], i
 
     async def command(self, cid: str, ops: list) -> float:
         t = time.perf_counter()
@@ -102,6 +121,35 @@ class Raw:
     async def close(self) -> None:
         await self.ws.close()
         self.reader.cancel()
+
+
+def start_clock(update: bytes, client: int) -> int | None:
+    """The clock at which ``client``'s structs in a Yjs v1 update start (None: the update has none — a deletion
+    only). The shot's document has one writer, the server, so its section comes first."""
+    n, pos = Y.read_var_uint(update, 0)
+    if n == 0:
+        return None
+    _, pos = Y.read_var_uint(update, pos)  # number of structs
+    cid, pos = Y.read_var_uint(update, pos)
+    clock, _ = Y.read_var_uint(update, pos)
+    return clock if cid == client else None
+
+
+async def clocks(nats_url: str, p: str, s: str) -> dict[int, int]:
+    """seq → the server clock of the shot's document once that event is folded, by replaying the log here."""
+    from events.jetstream import JetStreamLog
+    from projections.reducer import ShotReducer
+
+    jlog = await JetStreamLog.connect(nats_url, name="bench-replay")
+    try:
+        r = ShotReducer(p, s)
+        out = {}
+        async for stored in jlog.read(p, s):
+            r.apply_raw(stored.seq, stored.data)
+            out[stored.seq] = Y.decode_state_vector(r.doc.get_state()).get(r.doc.client_id, 0)
+        return out
+    finally:
+        await jlog.close()
 
 
 def key_op(eid: str, k: int) -> dict:
@@ -116,7 +164,7 @@ def box(eid: str) -> dict:
 
 class Server:
     def __init__(self, nats_url: str, database_url: str, data_dir: Path):
-        self.port = free_port()
+        self.port, self.nats_url = free_port(), nats_url
         self.http = f"http://127.0.0.1:{self.port}"
         self.ws = f"ws://127.0.0.1:{self.port}"
         env = dict(os.environ, WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, WNM_PORT=str(self.port),
@@ -198,8 +246,35 @@ async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
 # ---------------------------------------------------------------- latency and ingest
 
 
+async def reach(clients: list[Raw], clock: int, timeout: float = 60) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while min(c.clock() for c in clients) < clock:
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise SystemExit(f"updates never reached clock {clock}: sockets at {sorted({c.clock() for c in clients})}")
+
+
+async def sentinel(c: Raw, cid: str, entity: str = "e0") -> None:
+    """One more applied command, so that a frame after the last measured event's exists."""
+    await c.command(cid, [key_op(entity, 1999)])
+    async with asyncio.timeout(60):
+        while cid not in c.results:
+            await asyncio.sleep(0.01)
+
+
+def arrivals(c: Raw, ends: list[int]) -> list[float]:
+    """When each event (by its end clock, ascending) reached ``c``."""
+    out, i = [], 0
+    for clock in ends:
+        t, i = c.arrival(clock, i)
+        out.append(t)
+    return out
+
+
 async def latency(server: Server, p: str, s: str, editors: int, rate: float, seconds: float):
-    clients = [await Raw.open(sync_url(server, p, s)) for _ in range(editors)]
+    url, sid = sync_url(server, p, s), client_id_for(p, s)
+    clients = [await Raw.open(url, sid) for _ in range(editors)]
     per = max(1, int(rate * seconds))
     sent: dict[str, tuple[int, float]] = {}
 
@@ -213,25 +288,31 @@ async def latency(server: Server, p: str, s: str, editors: int, rate: float, sec
     await asyncio.gather(*(editor(i) for i in range(editors)))
     total = editors * per
     async with asyncio.timeout(60):
-        while sum(len(c.results) for c in clients) < total or min(len(c.arrivals) for c in clients) < total:
+        while sum(len(c.results) for c in clients) < total:
             await asyncio.sleep(0.05)
-    by_seq = sorted((r["seq"], cid) for c in clients for cid, (_, r) in c.results.items())
     assert all(r["status"] == "applied" for c in clients for _, r in c.results.values())
+    by_seq = sorted((r["seq"], cid) for c in clients for cid, (_, r) in c.results.items())
+    await sentinel(clients[0], "lat-sentinel")
+    clock = await clocks(server.nats_url, p, s)
+    ends = [clock[seq] for seq, _ in by_seq]
+    await reach(clients, ends[-1])
     lat = []
     for peer, c in enumerate(clients):
-        for (seq, cid), t in zip(by_seq, c.arrivals):
+        for (_, cid), t in zip(by_seq, arrivals(c, ends)):
             who, t0 = sent[cid]
             if who != peer:
                 lat.append(t - t0)
-    own = [t - sent[cid][1] for c in clients for cid, (t, _) in c.results.items()]
+    own = [t - sent[cid][1] for c in clients for cid, (t, _) in c.results.items() if cid in sent]
+    frames = statistics.mean(len(c.arrivals) for c in clients)
     for c in clients:
         await c.close()
-    return lat, own
+    return lat, own, total / frames
 
 
 async def ingest(server: Server, p: str, s: str, editors: int, seconds: float, window: int):
-    observer = await Raw.open(sync_url(server, p, s))
-    clients = [await Raw.open(sync_url(server, p, s)) for _ in range(editors)]
+    url, sid = sync_url(server, p, s), client_id_for(p, s)
+    observer = await Raw.open(url, sid)
+    clients = [await Raw.open(url, sid) for _ in range(editors)]
     stop = time.perf_counter() + seconds
     counts = [0] * editors
 
@@ -252,13 +333,14 @@ async def ingest(server: Server, p: str, s: str, editors: int, seconds: float, w
         while sum(len(c.results) for c in clients) < total:
             await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - t0
-    applied = sum(1 for c in clients for _, r in c.results.values() if r["status"] == "applied")
-    async with asyncio.timeout(60):
-        while len(observer.arrivals) < applied:
-            await asyncio.sleep(0.01)
+    applied = [r["seq"] for c in clients for _, r in c.results.values() if r["status"] == "applied"]
+    await sentinel(observer, "ing-sentinel")
+    clock = await clocks(server.nats_url, p, s)
+    await reach([observer], clock[max(applied)])  # every applied edit reached a peer
+    frames = len(observer.arrivals)
     for c in clients + [observer]:
         await c.close()
-    return applied, elapsed
+    return len(applied), elapsed, frames
 
 
 # ---------------------------------------------------------------- initial sync
@@ -310,7 +392,7 @@ async def initial_sync(server: Server, c: httpx.AsyncClient, p: str, s: str, key
         await command_http(c, p, s, f"big-{i}", ops)
     url = sync_url(server, p, s)
     ours = [await time_sync(url) for _ in range(5)]
-    probe = await Raw.open(url)
+    probe = await Raw.open(url, client_id_for(p, s))
     update = Y.parse(probe.step2).payload
     await probe.close()
     doc_file = tmp / "big.update"
@@ -336,20 +418,27 @@ async def initial_sync(server: Server, c: httpx.AsyncClient, p: str, s: str, key
 
 
 async def fanout(server: Server, p: str, s: str, n: int, commands: int, rate: float):
-    url = sync_url(server, p, s)
+    url, sid = sync_url(server, p, s), client_id_for(p, s)
     clients = []
     for i in range(0, n, 20):
-        clients += await asyncio.gather(*(Raw.open(url) for _ in range(min(20, n - i))))
-    editor = await Raw.open(url)
-    sent = []
+        clients += await asyncio.gather(*(Raw.open(url, sid) for _ in range(min(20, n - i))))
+    editor = await Raw.open(url, sid)
+    sent = {}
     for k in range(commands):
-        sent.append(await editor.command(f"fan-{k}", [key_op("f0", k)]))
+        sent[f"fan-{k}"] = await editor.command(f"fan-{k}", [key_op("f0", k)])
         await asyncio.sleep(1 / rate)
     async with asyncio.timeout(60):
-        while min(len(c.arrivals) for c in clients) < commands:
+        while len(editor.results) < commands:
             await asyncio.sleep(0.02)
-    each = [c.arrivals[k] - sent[k] for c in clients for k in range(commands)]
-    last = [max(c.arrivals[k] for c in clients) - sent[k] for k in range(commands)]
+    by_seq = sorted((r["seq"], cid) for cid, (_, r) in editor.results.items())
+    await sentinel(editor, "fan-sentinel", "f0")
+    clock = await clocks(server.nats_url, p, s)
+    ends = [clock[seq] for seq, _ in by_seq]
+    await reach(clients, ends[-1])
+    at = [arrivals(c, ends) for c in clients]
+    t0 = [sent[cid] for _, cid in by_seq]
+    each = [ts[k] - t0[k] for ts in at for k in range(commands)]
+    last = [max(ts[k] for ts in at) - t0[k] for k in range(commands)]
     for c in clients + [editor]:
         await c.close()
     return each, last
@@ -361,6 +450,9 @@ async def fanout(server: Server, p: str, s: str, n: int, commands: int, rate: fl
 async def run(args) -> None:
     from realtime.bootstrap import services
     from realtime.settings import Settings
+
+    def want(part: str) -> bool:
+        return not args.only or part in args.only
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     settings = Settings.from_env(data_dir=tmp)
@@ -375,30 +467,36 @@ async def run(args) -> None:
                 await command_http(c, p, s, f"{s}-boxes", [box(f"{'f' if s == 'fan' else 'e'}{i}")
                                                            for i in range(n)])
 
-            floor = await nats_floor(resolved.nats_url, 1000, 1 / (args.rate * args.editors))
-            lat, own = await latency(server, p, "lat", args.editors, args.rate, args.seconds)
-            f50, f99 = pct(floor, 50), pct(floor, 99)
-            l50, l99 = pct(lat, 50), pct(lat, 99)
-            print(f"\nfloor  nats-py core publish→subscribe: p50 {ms(f50)}  p99 {ms(f99)}  (n={len(floor)})")
-            print(f"latency edit→peer, {args.editors} editors × {args.rate:g} cmd/s: p50 {ms(l50)}  p99 {ms(l99)}  "
-                  f"(n={len(lat)}; goal p50 ≤ 3 ms, p99 ≤ 15 ms)")
-            print(f"        ratio to the floor: p50 ×{l50 / f50:.1f}  p99 ×{l99 / f99:.1f}")
-            print(f"        command → own result: p50 {ms(pct(own, 50))}  p99 {ms(pct(own, 99))}")
+            if want("latency"):
+                floor = await nats_floor(resolved.nats_url, 1000, 1 / (args.rate * args.editors))
+                lat, own, per_frame = await latency(server, p, "lat", args.editors, args.rate, args.seconds)
+                f50, f99 = pct(floor, 50), pct(floor, 99)
+                l50, l99 = pct(lat, 50), pct(lat, 99)
+                print(f"\nfloor  nats-py core publish→subscribe: p50 {ms(f50)}  p99 {ms(f99)}  (n={len(floor)})")
+                print(f"latency edit→peer, {args.editors} editors × {args.rate:g} cmd/s: p50 {ms(l50)}  "
+                      f"p99 {ms(l99)}  (n={len(lat)}; goal p50 ≤ 3 ms, p99 ≤ 15 ms)")
+                print(f"        ratio to the floor: p50 ×{l50 / f50:.1f}  p99 ×{l99 / f99:.1f}")
+                print(f"        command → own result: p50 {ms(pct(own, 50))}  p99 {ms(pct(own, 99))}; "
+                      f"{per_frame:.2f} events per update frame")
 
-            applied, elapsed = await ingest(server, p, "ing", args.editors, args.seconds, args.window)
-            print(f"\ningest one shot, {args.editors} editors pipelining (window {args.window}): {applied} edits in "
-                  f"{elapsed:.2f} s = {applied / elapsed:,.0f} edits/s (goal ≥ 5,000)")
+            if want("ingest"):
+                applied, elapsed, frames = await ingest(server, p, "ing", args.editors, args.seconds, args.window)
+                print(f"\ningest one shot, {args.editors} editors pipelining (window {args.window}): {applied} edits "
+                      f"in {elapsed:.2f} s = {applied / elapsed:,.0f} edits/s (goal ≥ 5,000); each socket got "
+                      f"{frames} update frames ({applied / max(frames, 1):.1f} events per frame)")
 
-            ours, theirs, size, keys = await initial_sync(server, c, p, "big", args.keys, tmp)
-            print(f"\ninitial sync, {keys:,} keyframes ({size / 1e6:.1f} MB update), connect → applied:")
-            print(f"        this server:      first {ms(ours[0])}, median of next 4 {ms(statistics.median(ours[1:]))}")
-            print(f"        pycrdt-websocket: first {ms(theirs[0])}, median of next 4 "
-                  f"{ms(statistics.median(theirs[1:]))}")
+            if want("sync"):
+                ours, theirs, size, keys = await initial_sync(server, c, p, "big", args.keys, tmp)
+                print(f"\ninitial sync, {keys:,} keyframes ({size / 1e6:.1f} MB update), connect → applied:")
+                print(f"        this server:      first {ms(ours[0])}, median of next 4 {ms(statistics.median(ours[1:]))}")
+                print(f"        pycrdt-websocket: first {ms(theirs[0])}, median of next 4 "
+                      f"{ms(statistics.median(theirs[1:]))}")
 
-            each, last = await fanout(server, p, "fan", args.fanout, 50, 10)
-            print(f"\nfan-out to {args.fanout} sockets (10 cmd/s): per socket p50 {ms(pct(each, 50))}  "
-                  f"p99 {ms(pct(each, 99))}; all {args.fanout} reached p50 {ms(pct(last, 50))}  "
-                  f"p99 {ms(pct(last, 99))}")
+            if want("fanout"):
+                each, last = await fanout(server, p, "fan", args.fanout, 50, 10)
+                print(f"\nfan-out to {args.fanout} sockets (10 cmd/s): per socket p50 {ms(pct(each, 50))}  "
+                      f"p99 {ms(pct(each, 99))}; all {args.fanout} reached p50 {ms(pct(last, 50))}  "
+                      f"p99 {ms(pct(last, 99))}")
             await c.aclose()
             print(f"\nload average at end: {os.getloadavg()}")
         finally:
@@ -416,6 +514,8 @@ def main() -> None:
     ap.add_argument("--window", type=int, default=32, help="commands in flight per editor (ingest)")
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--fanout", type=int, default=200)
+    ap.add_argument("--only", nargs="+", choices=["latency", "ingest", "sync", "fanout"],
+                    help="run only these parts (default: all)")
     args = ap.parse_args()
     try:
         import uvloop

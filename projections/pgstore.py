@@ -8,7 +8,6 @@ bytes instead, so no event can wedge the projector.
 
 from __future__ import annotations
 
-import json
 from typing import Iterable
 
 import asyncpg
@@ -63,9 +62,9 @@ def _jsonb(payload) -> str | None:
     if payload is None:
         return None
     try:
-        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-        text.encode("utf-8")
-    except (ValueError, TypeError, UnicodeEncodeError):
+        raw = msgspec.json.encode(payload)  # payloads come from JSON, so they hold no NaN or Infinity
+        text = raw.decode("utf-8")
+    except (ValueError, TypeError, UnicodeError):
         return None
     return None if "\\u0000" in text else text
 
@@ -191,6 +190,15 @@ class PgStore:
             "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE project = $1",
             project, new_checkpoint)
         return True
+
+    async def refresh_hash(self, project, shot, head_seq, state_hash):
+        try:
+            await self.pool.execute(
+                "UPDATE shots SET head_seq = $3, state_hash = $4, updated_at = now() "
+                "WHERE project = $1 AND shot = $2 AND head_seq <= $3 AND $3 <= last_seq",
+                project, shot, head_seq, state_hash)
+        except _ERRORS as e:
+            raise StoreError(f"refreshing the hash of {project}/{shot} failed: {e}") from e
 
     async def latest_snapshot(self, project, shot, at_most_seq=None, reducer_version=None):
         row = await self._fetchrow(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import inspect
 import logging
 import time
@@ -46,7 +47,9 @@ rejected), ``event`` the decoded event (None when undecodable). Keep it quick: h
 _OUTCOMES_KEPT = 50_000
 
 HASH_EVERY_S = 0.5
-"""Under a sustained stream, a shot's catalogue hash is refreshed at most this often (always once caught up)."""
+"""A shot's catalogue hash is computed at most this often (it hashes the whole document): the first event after a
+quiet spell is hashed at once, a stream of events every ``HASH_EVERY_S``, and the last one at most ``HASH_EVERY_S``
+after it was folded (a trailing refresh while the projector waits for more)."""
 
 DOC_SNAPSHOT_BYTES = 1 << 20
 """Document snapshots of a shot whose document is k MiB are taken every k × ``snapshot_every`` applied events."""
@@ -95,7 +98,8 @@ class _Project:
         self.ready = asyncio.Event()  # set once the checkpoint is known
         self.committed = 0  # the store's checkpoint as of our last commit
         self.folded = 0  # the last seq folded into the reducers (≥ committed)
-        self.advanced = asyncio.Event()  # replaced and set after every commit
+        self.waiting: list[tuple[int, int, asyncio.Future]] = []  # heap of (seq, n, future) for wait_for
+        self.n_waiting = 0
         self.outcomes: OrderedDict[int, Outcome] = OrderedDict()
         self.task: asyncio.Task | None = None
 
@@ -164,10 +168,14 @@ class Projector:
         ``LookupError`` when the projection has no event at ``seq``."""
         self.watch_project(project)
         st = self._projects[project]
-        async with asyncio.timeout(timeout):
-            await st.ready.wait()
-            while st.committed < seq:
-                await st.advanced.wait()
+        if not (st.ready.is_set() and st.committed >= seq):
+            async with asyncio.timeout(timeout):
+                await st.ready.wait()
+                if st.committed < seq:  # woken once, by the commit that reaches seq
+                    future = asyncio.get_running_loop().create_future()
+                    st.n_waiting += 1
+                    heapq.heappush(st.waiting, (seq, st.n_waiting, future))
+                    await future
         outcome = st.outcomes.get(seq)
         if outcome is not None:
             return outcome
@@ -195,6 +203,7 @@ class Projector:
             await self.stop()
 
     async def stop(self) -> None:
+        """Stop following; catalogue hashes still behind their shot's head are written once more (one try)."""
         tasks = [st.task for st in self._projects.values() if st.task is not None]
         for t in tasks:
             t.cancel()
@@ -203,6 +212,13 @@ class Projector:
                 await t
             except (asyncio.CancelledError, Exception):
                 pass
+        for st in self._projects.values():
+            for shot, sh in self._stale(st):
+                if sh.reducer.world.head_seq <= st.committed:
+                    try:
+                        await self.store.refresh_hash(st.name, shot, *self._hash(sh, time.monotonic()))
+                    except Exception as e:
+                        log.warning("projector: refreshing the hash of %s/%s on stop failed: %s", st.name, shot, e)
 
     # ------------------------------------------------------------ following
 
@@ -232,16 +248,56 @@ class Projector:
         reader = asyncio.get_running_loop().create_task(self._read(st, queue, st.folded))
         try:
             while True:
-                batch = [await queue.get()]
+                batch = [await self._next(st, queue)]
                 while len(batch) < self.batch_max and not queue.empty():
                     batch.append(queue.get_nowait())
-                await self._project(st, batch, caught_up=queue.empty())
+                await self._project(st, batch)
         finally:
             reader.cancel()
             try:
                 await reader
             except (asyncio.CancelledError, Exception):
                 pass
+
+    async def _next(self, st: _Project, queue: asyncio.Queue) -> Stored:
+        """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind."""
+        while True:
+            stale = self._stale(st)
+            if not stale:
+                return await queue.get()
+            due = min(sh.hashed_at for _, sh in stale) + HASH_EVERY_S - time.monotonic()
+            try:
+                async with asyncio.timeout(max(0.0, due)):
+                    return await queue.get()  # a cancelled get takes nothing off the queue
+            except TimeoutError:
+                pass
+            now = time.monotonic()
+            for shot, sh in stale:
+                if now - sh.hashed_at >= HASH_EVERY_S:
+                    head, digest = self._hash(sh, now)
+                    await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, head, digest))
+                    self.counts["hash_refreshes"] += 1
+
+    @staticmethod
+    def _stale(st: _Project) -> list[tuple[str, _Shot]]:
+        return [(shot, sh) for shot, sh in st.shots.items()
+                if sh.hashed is not None and sh.hashed[0] != sh.reducer.world.head_seq]
+
+    def current_hash(self, project: str, shot: str) -> tuple[int, str] | None:
+        """``(head_seq, state_hash)`` of a loaded shot as folded now (None when not loaded)."""
+        st = self._projects.get(project)
+        sh = st.shots.get(shot) if st else None
+        if sh is None:
+            return None
+        if sh.hashed is not None and sh.hashed[0] == sh.reducer.world.head_seq:
+            return sh.hashed
+        return self._hash(sh, time.monotonic())
+
+    @staticmethod
+    def _hash(sh: _Shot, now: float) -> tuple[int, str]:
+        sh.hashed = (sh.reducer.world.head_seq, sh.reducer.state_hash())
+        sh.hashed_at = now
+        return sh.hashed
 
     async def _read(self, st: _Project, queue: asyncio.Queue, after: int) -> None:
         delay = 0.05
@@ -283,7 +339,7 @@ class Projector:
         self.counts["shots_loaded"] += 1
         return sh
 
-    async def _project(self, st: _Project, batch: list[Stored], caught_up: bool = True) -> None:
+    async def _project(self, st: _Project, batch: list[Stored]) -> None:
         rows, snapshots, effects = [], [], []
         touched: dict[str, _Shot] = {}
         async with st.lock:
@@ -300,7 +356,7 @@ class Projector:
                         snapshots.extend(self._snapshots(st.name, stored.shot, stored.seq, sh))
                 touched[stored.shot] = sh
                 effects.append((stored.shot, outcome, update, event))
-        updates = [self._catalogue_row(shot, sh, caught_up) for shot, sh in touched.items()]
+        updates = [self._catalogue_row(shot, sh) for shot, sh in touched.items()]
         # Listeners (socket broadcasts, agents) hear of each event as soon as it is folded: it is durable in the
         # log already, and folding is deterministic, so a crash before the commit below re-folds the same events
         # and notifies them again (a Yjs update applied twice is a no-op). Verdicts (wait_for) still wait for
@@ -317,20 +373,17 @@ class Projector:
             self.counts["applied" if outcome.applied else "rejected"] += 1
         while len(st.outcomes) > _OUTCOMES_KEPT:
             st.outcomes.popitem(last=False)
-        advanced, st.advanced = st.advanced, asyncio.Event()
-        advanced.set()
+        while st.waiting and st.waiting[0][0] <= st.committed:
+            future = heapq.heappop(st.waiting)[2]
+            if not future.done():  # a waiter that timed out cancelled its future
+                future.set_result(None)
 
-    def _catalogue_row(self, shot: str, sh: _Shot, caught_up: bool) -> ShotUpdate:
-        """The shot's catalogue row. Hashing hashes the whole document, so under a sustained stream the row's
-        (head_seq, state_hash) pair is refreshed at most every ``HASH_EVERY_S`` (the pair stays consistent, a
-        moment behind; ``last_seq`` and the event count are always current) and always once the projector has
-        caught up with the log."""
+    def _catalogue_row(self, shot: str, sh: _Shot) -> ShotUpdate:
+        """The shot's catalogue row. Its (head_seq, state_hash) pair is always consistent but may be up to
+        ``HASH_EVERY_S`` behind (see there); ``last_seq`` and the event count are always current."""
         now = time.monotonic()
-        head = sh.reducer.world.head_seq
-        if sh.hashed is None or caught_up or now - sh.hashed_at >= HASH_EVERY_S or sh.hashed[0] == head:
-            if sh.hashed is None or sh.hashed[0] != head:
-                sh.hashed = (head, sh.reducer.state_hash())
-            sh.hashed_at = now
+        if sh.hashed is None or (sh.hashed[0] != sh.reducer.world.head_seq and now - sh.hashed_at >= HASH_EVERY_S):
+            self._hash(sh, now)
         return ShotUpdate(shot, sh.hashed[0], sh.reducer.last_seq, sh.hashed[1])
 
     def _snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:

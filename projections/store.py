@@ -146,6 +146,9 @@ class ProjectionStore(Protocol):
         """Store one batch atomically; False (and nothing written) when the checkpoint already is at or past
         ``new_checkpoint``. Rows at or below the stored checkpoint are skipped."""
 
+    async def refresh_hash(self, project: str, shot: str, head_seq: int, state_hash: str) -> None:
+        """Set the catalogue row's (head_seq, state_hash) pair to a newer one; an older pair changes nothing."""
+
     async def latest_snapshot(self, project: str, shot: str, at_most_seq: int | None = None,
                               reducer_version: int | None = None) -> Snapshot | None: ...
 
@@ -234,6 +237,12 @@ class MemoryStore:
         self._checkpoints[project] = new_checkpoint
         self.commits += 1
         return True
+
+    async def refresh_hash(self, project, shot, head_seq, state_hash):
+        old = self._shots.get((project, shot))
+        if old is not None and old.head_seq <= head_seq <= old.last_seq:
+            self._shots[(project, shot)] = msgspec.structs.replace(old, head_seq=head_seq, state_hash=state_hash,
+                                                                    updated_at=time.time())
 
     async def latest_snapshot(self, project, shot, at_most_seq=None, reducer_version=None):
         snaps = self._snapshots.get((project, shot, reducer_version_or_current(reducer_version)), {})

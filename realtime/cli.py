@@ -153,7 +153,17 @@ def _print_json(data) -> None:
 def cmd_up(args) -> int:
     settings = _settings(args)
     with services(settings) as resolved:
-        return asyncio.run(_up(resolved))
+        return _run_fast(_up(resolved))
+
+
+def _run_fast(coro):
+    """Run the server on uvloop (about twice the socket throughput of the stock loop); the stock loop if absent."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 
 
 async def _up(settings: Settings) -> int:

@@ -27,7 +27,7 @@ from litestar.params import FromPath, FromQuery
 
 from core import ops as O
 from events.envelope import Command
-from projections.store import HISTORY_MAX
+from projections.store import HISTORY_MAX, ShotInfo
 
 from .errors import Invalid, NotFound
 from .gateway import create_shot_as, require_member, submit_as, world_at_as
@@ -62,7 +62,7 @@ async def create_shot(request: Request, user: User, project: FromPath[str]) -> d
 async def list_shots(request: Request, user: User, project: FromPath[str]) -> dict:
     system = state_of(request).system
     await require_member(system, user, project)
-    return {"shots": [to_json(s) for s in await system.store.shots(project)]}
+    return {"shots": [to_json(_current(system, s)) for s in await system.store.shots(project)]}
 
 
 @get("/v1/projects/{project:str}/shots/{shot:str}", summary="A shot's catalogue row")
@@ -72,7 +72,16 @@ async def get_shot(request: Request, user: User, project: FromPath[str], shot: F
     info = await system.store.shot(project, shot)
     if info is None:
         raise NotFound(f"no shot {project}/{shot}")
-    return to_json(info)
+    return to_json(_current(system, info))
+
+
+def _current(system, info: ShotInfo) -> ShotInfo:
+    """The catalogue row with the hash of the committed head when this instance has the shot loaded (the stored
+    pair may be up to ``projections.projector.HASH_EVERY_S`` behind)."""
+    live = system.projector.current_hash(info.project, info.shot) if system.projector is not None else None
+    if live is None or not info.head_seq <= live[0] <= info.last_seq:
+        return info
+    return msgspec.structs.replace(info, head_seq=live[0], state_hash=live[1])
 
 
 @post("/v1/projects/{project:str}/shots/{shot:str}/commands", status_code=200,

@@ -4,7 +4,8 @@ It speaks the y-websocket protocol over the shot's authoritative document (see :
 message types) and carries commands and their results on the same socket:
 
 * A client's sync step 1 is answered with step 2 from the live document the projector keeps; every projected event's
-  Yjs update is then pushed to every socket of the shot, in stream order. The server sends no step 1 of its own.
+  Yjs update is then pushed to every socket of the shot, in stream order (the updates of events folded together are
+  merged into one frame: see :class:`~realtime.sync_room.Room`). The server sends no step 1 of its own.
 * Updates a client sends are never applied (the document is read-only to clients); the first one is answered with a
   y-protocols "permission denied" auth message so a stock client logs why its local edit goes nowhere.
 * Awareness is relayed to every socket of the shot (the sender included, as the stock server does: it keeps the
@@ -139,8 +140,8 @@ class SyncHub:
             return
         room = self.rooms.get((project, shot))
         if room is not None and room.conns:
-            room.broadcast(Y.sync_update(update))
-            self.counts["updates_pushed"] += len(room.conns)
+            room.push_update(update)
+            self.counts["updates_pushed"] += 1
 
     async def _on_remote(self, project: str, shot: str, kind: int, payload: bytes) -> None:
         room = self.rooms.get((project, shot))

@@ -13,6 +13,7 @@ from enum import IntEnum
 from typing import NamedTuple
 
 from litestar import WebSocket
+from pycrdt import merge_updates
 
 from projections.reducer import client_id_for
 
@@ -145,17 +146,35 @@ class Presence(NamedTuple):
 
 
 class Room:
-    """The sockets of one shot on this instance and the awareness states known for the shot."""
+    """The sockets of one shot on this instance and the awareness states known for the shot.
+
+    Document updates are coalesced: those pushed within one turn of the event loop (a projector batch folds many
+    events in one turn) are merged into one update and sent as one frame to every socket, in stream order, at the
+    start of the next turn. Under a sustained stream a socket gets one frame per batch instead of one per event."""
 
     def __init__(self, project: str, shot: str):
         self.project, self.shot = project, shot
         self.server_id = client_id_for(project, shot)
         self.conns: set[Connection] = set()
         self.presence: dict[int, Presence] = {}
+        self._updates: list[bytes] = []
+        self.frames_sent = 0  # update frames broadcast (each to every socket)
 
     def broadcast(self, frame: bytes) -> None:
         for c in self.conns:
             c.send(frame)
+
+    def push_update(self, update: bytes) -> None:
+        """Queue a document update for every socket; sent, merged with its neighbours, on the next loop turn."""
+        if not self._updates:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._updates.append(update)
+
+    def _flush(self) -> None:
+        updates, self._updates = self._updates, []
+        if updates and self.conns:
+            self.broadcast(Y.sync_update(updates[0] if len(updates) == 1 else merge_updates(*updates)))
+            self.frames_sent += 1
 
     def note(self, entries: list[Y.AwarenessEntry], owner: Connection | None, now: float) -> None:
         for e in entries:

@@ -16,7 +16,7 @@ from events.jetstream import JetStreamLog
 from events.log import stream_for
 from projections.migrate import migrate
 from projections.pgstore import PgStore
-from projections.projector import Projector
+from projections.projector import HASH_EVERY_S, Projector
 from projections.reducer import ShotReducer
 from projections.replay import rebuild, world_at
 from tests.unit.test_projector_memory import make_events
@@ -103,7 +103,8 @@ async def test_kill_9_mid_stream_loses_and_repeats_nothing(nats_url, database_ur
 
         procs.append(await start_projector(nats_url, database_url, project))
         await checkpoint_reaches(conn, project, len(events))
-        await asyncio.sleep(0.2)  # anything beyond the last event would show up now
+        await asyncio.sleep(HASH_EVERY_S + 0.3)  # the trailing hash refresh lands; anything beyond the last event
+        # would show up now
         procs[-1].terminate()
         await procs[-1].wait()
 
@@ -161,7 +162,9 @@ async def test_in_process_projector_answers_commands_and_history(nats_url, datab
         assert [q for _, q, _ in seen] == list(range(1, 41))
         for shot in "xy":
             live = projector.reducer(project, shot)
-            assert (await store.shot(project, shot)).state_hash == live.state_hash()
+            async with asyncio.timeout(HASH_EVERY_S + 5):  # the catalogue's hash lands at most HASH_EVERY_S later
+                while (await store.shot(project, shot)).state_hash != live.state_hash():
+                    await asyncio.sleep(0.05)
             assert live.state_hash() == (await world_at(js_log, store, project, shot)).state_hash()
             history = await store.history(project, shot, after=0)
             assert [e.seq for e in history] == [i + 1 for i, (s, _, _) in enumerate(events) if s == shot]

@@ -93,6 +93,19 @@ async def test_a_shot_row_never_goes_back_to_an_older_seq(store):
     assert (s.head_seq, s.last_seq, s.state_hash) == (5, 5, "h5")
 
 
+async def test_a_hash_refresh_moves_the_pair_forward_only_within_what_is_committed(store):
+    # A stream of events: the batch carries the last pair hashed (seq 2), the refresh lands later with seq 4's.
+    assert await store.commit_batch(P, [row(1), row(2), row(3), row(4)], [ShotUpdate("s", 2, 4, "h2")], [], 4)
+    await store.refresh_hash(P, "s", 4, "h4")
+    s = await store.shot(P, "s")
+    assert (s.head_seq, s.last_seq, s.state_hash, s.event_count) == (4, 4, "h4", 4)
+    await store.refresh_hash(P, "s", 3, "h3")  # older: ignored
+    await store.refresh_hash(P, "s", 5, "h5")  # beyond the committed last_seq: ignored
+    await store.refresh_hash(P, "nope", 1, "x")  # no such shot: nothing created
+    s = await store.shot(P, "s")
+    assert (s.head_seq, s.state_hash) == (4, "h4") and await store.shot(P, "nope") is None
+
+
 async def test_latest_snapshot_is_the_newest_at_or_below_seq_of_this_reduction(store):
     await store.commit_batch(P, [], [], [snap(3), snap(10), snap(7), snap(8, shot="t"), snap(9, version=-1)], 10)
     assert (await store.latest_snapshot(P, "s")).seq == 10

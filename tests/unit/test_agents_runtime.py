@@ -130,6 +130,37 @@ async def test_off_mode_decides_nothing():
     assert await rig.suggestions.list(P, S) == []
 
 
+async def test_a_shot_with_every_agent_off_keeps_no_replica_until_one_is_turned_on():
+    rig = Rig()
+    await _scene(rig, mode="off")
+    runner = rig.runner([CollisionAgent()])
+    loads = []
+    load = runner.load
+
+    async def counting(project, shot, upto):
+        loads.append(upto)
+        return await load(project, shot, upto)
+
+    runner.load = counting
+    task = asyncio.create_task(runner.run())
+    try:
+        for x in (0.7, 0.6, 0.5):
+            push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[x, 0, 0]))
+        await runner.wait_for(P, push, timeout=5)
+        assert len(loads) == 1  # loaded once, for the first event; off since, so nothing is folded
+        assert [s for s, _ in await rig.events()][-1] == push
+        on = await rig.submit(O.ShotConfigure(agents={"collision": "auto"}))
+        await runner.wait_for(P, on, timeout=5)
+        assert loads[-1] == on - 1  # turning it on reloads the shot as it was just before
+        push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0, 0]))
+        await runner.wait_for(P, push + 1, timeout=5)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    seq, repair = (await rig.events())[-1]
+    assert seq == push + 1 and repair.actor == Actor(kind="agent", id="collision") and repair.causation == push
+
+
 class _Echo:
     """Moves the edited entity 1 cm every time: two of them would ping-pong forever without the depth bound."""
 

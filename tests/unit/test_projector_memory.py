@@ -82,9 +82,14 @@ async def fill(log: MemoryLog, events) -> None:
 
 
 async def caught_up(projector: Projector, seq: int, timeout: float = 10.0) -> None:
+    """``projector`` committed ``seq``, and the catalogue's hashes (refreshed at most every HASH_EVERY_S) caught up
+    with the shots it folded."""
     async with asyncio.timeout(timeout):
         while projector.position(P) < seq:
             await asyncio.sleep(0.005)
+        while any(info.head_seq != projector.reducer(P, info.shot).world.head_seq
+                  for info in await projector.store.shots(P) if projector.reducer(P, info.shot) is not None):
+            await asyncio.sleep(0.02)
 
 
 def _projector(log, store, **kw) -> Projector:
