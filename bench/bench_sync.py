@@ -1,6 +1,7 @@
 """The sync socket under load: edit→peer latency, sustained ingest, initial sync of a big shot, fan-out.
 
-    python bench/bench_sync.py [--editors 20] [--rate 10] [--seconds 5] [--keys 100000] [--fanout 200]
+    python bench/bench_sync.py [--editors 20] [--rate 10] [--seconds 5] [--frames 240] [--keys 100000]
+        [--fanout 200] [--only latency ingest sync fanout]
 
 One ``wnm up`` process serves (embedded NATS and PostgreSQL started here unless WNM_NATS_URL / WNM_DATABASE_URL are
 set); the clients run in this process, speaking the socket's frames directly. No Yjs document is kept on the hot
@@ -13,7 +14,9 @@ starting below E (a sentinel command sent last makes sure a later frame exists).
 * floor — nats-py core publish → subscribe latency between two connections of this process, same pacing;
 * latency — ``--editors`` sockets each send a command every 1/``--rate`` s; p50 / p99 of command sent → the Yjs
   update arriving at each *other* editor's socket, and the ratio to the floor;
-* ingest — the same editors pipelining commands (a window each) for ``--seconds``: applied edits/s for one shot;
+* ingest — the same editors pipelining commands (a window each) for ``--seconds``: applied edits/s for one shot.
+  Each editor keys its own entity's position at frames 0 … ``--frames`` − 1 and then round again (re-setting keys);
+  a Yjs array insert walks the array, so long tracks cost more per key (``--frames 2000`` shows how much);
 * initial sync — a fresh client of a shot with ``--keys`` keyframes: connect → step 2 received and applied to a
   pycrdt Doc; beside pycrdt-websocket (0.16) serving the same document bytes, same client code;
 * fan-out — ``--fanout`` sockets on one shot, one editor: command sent → update at every socket.
@@ -152,8 +155,9 @@ async def clocks(nats_url: str, p: str, s: str) -> dict[int, int]:
         await jlog.close()
 
 
-def key_op(eid: str, k: int) -> dict:
-    return {"type": "key.set", "id": eid, "path": "transform.position", "frame": k % 2000, "value": [k % 97, 0, 0],
+def key_op(eid: str, k: int, frames: int = 2000) -> dict:
+    """The k-th key an editor sets: frames 0, 1, …, ``frames`` − 1, then round again, re-setting existing keys."""
+    return {"type": "key.set", "id": eid, "path": "transform.position", "frame": k % frames, "value": [k % 97, 0, 0],
             "interp": "linear"}
 
 
@@ -309,7 +313,7 @@ async def latency(server: Server, p: str, s: str, editors: int, rate: float, sec
     return lat, own, total / frames
 
 
-async def ingest(server: Server, p: str, s: str, editors: int, seconds: float, window: int):
+async def ingest(server: Server, p: str, s: str, editors: int, seconds: float, window: int, frames: int):
     url, sid = sync_url(server, p, s), client_id_for(p, s)
     observer = await Raw.open(url, sid)
     clients = [await Raw.open(url, sid) for _ in range(editors)]
@@ -320,7 +324,7 @@ async def ingest(server: Server, p: str, s: str, editors: int, seconds: float, w
         c, k = clients[i], 0
         while time.perf_counter() < stop:
             while k - len(c.results) < window and time.perf_counter() < stop:
-                await c.command(f"ing-{i}-{k}", [key_op(f"e{i}", 10_000 + k)])
+                await c.command(f"ing-{i}-{k}", [key_op(f"e{i}", k, frames)])
                 k += 1
             c.result_event.clear()
             await c.result_event.wait()
@@ -480,15 +484,19 @@ async def run(args) -> None:
                       f"{per_frame:.2f} events per update frame")
 
             if want("ingest"):
-                applied, elapsed, frames = await ingest(server, p, "ing", args.editors, args.seconds, args.window)
-                print(f"\ningest one shot, {args.editors} editors pipelining (window {args.window}): {applied} edits "
-                      f"in {elapsed:.2f} s = {applied / elapsed:,.0f} edits/s (goal ≥ 5,000); each socket got "
-                      f"{frames} update frames ({applied / max(frames, 1):.1f} events per frame)")
+                applied, elapsed, frames = await ingest(server, p, "ing", args.editors, args.seconds, args.window,
+                                                        args.frames)
+                print(f"\ningest one shot, {args.editors} editors pipelining (window {args.window}), each keying its "
+                      f"own entity over {args.frames} frames: {applied} edits in {elapsed:.2f} s = "
+                      f"{applied / elapsed:,.0f} edits/s (goal ≥ 5,000)")
+                print(f"        each socket got {frames} update frames ({applied / max(frames, 1):.1f} events per "
+                      "frame)")
 
             if want("sync"):
                 ours, theirs, size, keys = await initial_sync(server, c, p, "big", args.keys, tmp)
                 print(f"\ninitial sync, {keys:,} keyframes ({size / 1e6:.1f} MB update), connect → applied:")
-                print(f"        this server:      first {ms(ours[0])}, median of next 4 {ms(statistics.median(ours[1:]))}")
+                print(f"        this server:      first {ms(ours[0])}, median of next 4 "
+                      f"{ms(statistics.median(ours[1:]))}")
                 print(f"        pycrdt-websocket: first {ms(theirs[0])}, median of next 4 "
                       f"{ms(statistics.median(theirs[1:]))}")
 
@@ -512,6 +520,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=10.0, help="commands per second per editor (latency)")
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--window", type=int, default=32, help="commands in flight per editor (ingest)")
+    ap.add_argument("--frames", type=int, default=240,
+                    help="ingest: each editor keys frames 0..N-1 of its entity's position, then re-sets them "
+                         "(240: a 10 s shot at 24 fps; a Yjs array insert costs more the longer the track)")
     ap.add_argument("--keys", type=int, default=100_000)
     ap.add_argument("--fanout", type=int, default=200)
     ap.add_argument("--only", nargs="+", choices=["latency", "ingest", "sync", "fanout"],

@@ -1,11 +1,12 @@
 """The projector: follows each project's event stream, folds every event into its shot's reducer and writes the
 projection (audit row, shot catalogue, snapshots, checkpoint) to the store in one transaction per batch.
 
-Per project one reader task tails the log into a queue and one writer folds what is queued — as many events as
-are already waiting, up to ``batch_max`` — and commits them together; a lone event is never held back. A store
-error is logged and the same batch retried with backoff until it commits; an event is never skipped. Because the
-checkpoint moves in the same transaction as the rows, a projector killed at any point restarts from the last
-committed seq and neither loses nor repeats an event.
+Per project one reader task tails the log into a queue, one folder folds what is queued — as many events as are
+already waiting, up to ``batch_max`` — and one committer commits the folded batches in order, all those waiting in
+one transaction, while the next ones fold (folding never waits for PostgreSQL unless ``_FOLDED_AHEAD`` batches
+are waiting); a lone event is never held back. A store error is logged and the same batches retried with backoff
+until they commit; an event is never skipped. Because the checkpoint moves in the same transaction as the rows, a
+projector killed at any point restarts from the last committed seq and neither loses nor repeats an event.
 
 A shot's reducer is loaded lazily, the first time the projector (or :meth:`Projector.load`) needs it, from the
 newest snapshot at or below the position the projector has folded to, plus the log tail up to that position.
@@ -23,8 +24,8 @@ import heapq
 import inspect
 import logging
 import time
-from collections import Counter, OrderedDict
-from typing import Any, Awaitable, Callable
+from collections import Counter, OrderedDict, deque
+from typing import Any, Awaitable, Callable, NamedTuple
 
 import msgspec
 from pycrdt import merge_updates
@@ -51,6 +52,11 @@ HASH_EVERY_S = 0.5
 quiet spell is hashed at once, a stream of events every ``HASH_EVERY_S``, and the last one at most ``HASH_EVERY_S``
 after it was folded (a trailing refresh while the projector waits for more)."""
 
+WORLD_SNAPSHOT_KEYS = 10_000
+"""World snapshots of a shot with k × this many keyframes are taken every k × ``snapshot_every`` applied events:
+encoding one costs about 1 µs a keyframe, and reading the world at an offset costs one decode plus the tail, so
+both stay bounded per event as shots grow."""
+
 DOC_SNAPSHOT_BYTES = 1 << 20
 """Document snapshots of a shot whose document is k MiB are taken every k × ``snapshot_every`` applied events."""
 
@@ -59,14 +65,15 @@ class _Shot:
     """A loaded shot: its reducer, the update bytes its last event produced, and applied events since the last
     snapshot."""
 
-    __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "touched", "_updates",
-                 "_subscription", "hashed", "hashed_at")
+    __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "world_every", "touched",
+                 "_updates", "_subscription", "hashed", "hashed_at")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
         self.since_snapshot = since_snapshot
         self.since_doc_snapshot = since_snapshot
         self.doc_bytes = 0
+        self.world_every = 0  # applied events between world snapshots, as of the last one (see WORLD_SNAPSHOT_KEYS)
         self.hashed: tuple[int, str] | None = None  # (head_seq, state hash) last written to the catalogue
         self.hashed_at = 0.0
         self.touched = time.monotonic()
@@ -88,6 +95,20 @@ class _Shot:
 
     def close(self) -> None:
         self.reducer.doc.unobserve(self._subscription)
+
+
+class _Folded(NamedTuple):
+    """A folded batch, waiting for its commit."""
+
+    rows: list
+    updates: dict[str, ShotUpdate]
+    snapshots: list
+    outcomes: list[Outcome]
+    checkpoint: int
+
+
+_FOLDED_AHEAD = 8
+"""Folded batches that may wait for their commit before folding waits in turn."""
 
 
 class _Project:
@@ -122,6 +143,8 @@ class Projector:
         self.counts: Counter[str] = Counter()
         self._projects: dict[str, _Project] = {}
         self._listeners: list[Listener] = []
+        self._deadlines: deque[tuple[float, asyncio.Future]] = deque()
+        self._sweeper: asyncio.Task | None = None
 
     # ------------------------------------------------------------ public
 
@@ -156,6 +179,10 @@ class Projector:
 
     async def load(self, project: str, shot: str) -> ShotReducer:
         """The live reducer of ``shot``, loading it (snapshot + tail) if the projector has not yet needed it."""
+        st = self._projects.get(project)
+        sh = st.shots.get(shot) if st is not None and st.task is not None and not st.task.done() else None
+        if sh is not None:  # loaded and followed: the common case, no lock needed
+            return sh.reducer
         self.watch_project(project)
         st = self._projects[project]
         await st.ready.wait()
@@ -169,13 +196,19 @@ class Projector:
         self.watch_project(project)
         st = self._projects[project]
         if not (st.ready.is_set() and st.committed >= seq):
-            async with asyncio.timeout(timeout):
-                await st.ready.wait()
-                if st.committed < seq:  # woken once, by the commit that reaches seq
-                    future = asyncio.get_running_loop().create_future()
-                    st.n_waiting += 1
-                    heapq.heappush(st.waiting, (seq, st.n_waiting, future))
-                    await future
+            # Woken once, by the commit that reaches seq; or failed by the sweep once past its deadline (no timer
+            # per waiter: thousands wait at once under load).
+            future = asyncio.get_running_loop().create_future()
+            st.n_waiting += 1
+            heapq.heappush(st.waiting, (seq, st.n_waiting, future))
+            self._deadlines.append((time.monotonic() + timeout, future))
+            if self._sweeper is None or self._sweeper.done():
+                self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="projector:deadlines")
+            try:
+                await future
+            except asyncio.CancelledError:
+                future.cancel()
+                raise
         outcome = st.outcomes.get(seq)
         if outcome is not None:
             return outcome
@@ -183,6 +216,20 @@ class Projector:
         if entry is None:
             raise LookupError(f"no event at seq {seq} in project {project!r}")
         return Outcome(seq, entry.applied, entry.reason)
+
+    async def _sweep(self) -> None:
+        """Fail the waits that passed their deadline with TimeoutError (checked every 0.1 s)."""
+        while self._deadlines:
+            await asyncio.sleep(0.1)
+            now, kept = time.monotonic(), deque()
+            for deadline, future in self._deadlines:
+                if future.done():
+                    continue
+                if deadline <= now:
+                    future.set_exception(TimeoutError())
+                else:
+                    kept.append((deadline, future))
+            self._deadlines = kept
 
     async def run(self, discover: bool = True) -> None:
         """Follow every project the log knows, rescanning for new ones, until cancelled. With ``discover`` off,
@@ -205,6 +252,8 @@ class Projector:
     async def stop(self) -> None:
         """Stop following; catalogue hashes still behind their shot's head are written once more (one try)."""
         tasks = [st.task for st in self._projects.values() if st.task is not None]
+        if self._sweeper is not None:
+            tasks.append(self._sweeper)
         for t in tasks:
             t.cancel()
         for t in tasks:
@@ -244,20 +293,25 @@ class Projector:
             st.shots.clear()
         st.committed = st.folded = start
         st.ready.set()
+        self._release(st)
         queue: asyncio.Queue[Stored] = asyncio.Queue(maxsize=self.batch_max * 4)
-        reader = asyncio.get_running_loop().create_task(self._read(st, queue, st.folded))
+        folded: asyncio.Queue[_Folded] = asyncio.Queue(maxsize=_FOLDED_AHEAD)
+        loop = asyncio.get_running_loop()
+        reader = loop.create_task(self._read(st, queue, st.folded))
+        committer = loop.create_task(self._commit(st, folded))
         try:
             while True:
                 batch = [await self._next(st, queue)]
                 while len(batch) < self.batch_max and not queue.empty():
                     batch.append(queue.get_nowait())
-                await self._project(st, batch)
+                await folded.put(await self._fold(st, batch))
         finally:
-            reader.cancel()
-            try:
-                await reader
-            except (asyncio.CancelledError, Exception):
-                pass
+            for task in (reader, committer):
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
 
     async def _next(self, st: _Project, queue: asyncio.Queue) -> Stored:
         """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind."""
@@ -266,6 +320,8 @@ class Projector:
             if not stale:
                 return await queue.get()
             due = min(sh.hashed_at for _, sh in stale) + HASH_EVERY_S - time.monotonic()
+            if any(sh.reducer.world.head_seq > st.committed for _, sh in stale):
+                due = max(due, 0.01)  # the row to refresh is not committed yet: look again shortly
             try:
                 async with asyncio.timeout(max(0.0, due)):
                     return await queue.get()  # a cancelled get takes nothing off the queue
@@ -273,7 +329,7 @@ class Projector:
                 pass
             now = time.monotonic()
             for shot, sh in stale:
-                if now - sh.hashed_at >= HASH_EVERY_S:
+                if now - sh.hashed_at >= HASH_EVERY_S and sh.reducer.world.head_seq <= st.committed:
                     head, digest = self._hash(sh, now)
                     await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, head, digest))
                     self.counts["hash_refreshes"] += 1
@@ -339,7 +395,8 @@ class Projector:
         self.counts["shots_loaded"] += 1
         return sh
 
-    async def _project(self, st: _Project, batch: list[Stored]) -> None:
+    async def _fold(self, st: _Project, batch: list[Stored]) -> "_Folded":
+        """Fold ``batch`` into the shots' reducers and tell the listeners; what the commit needs is returned."""
         rows, snapshots, effects = [], [], []
         touched: dict[str, _Shot] = {}
         async with st.lock:
@@ -352,30 +409,48 @@ class Projector:
                 if outcome.applied:
                     sh.since_snapshot += 1
                     sh.since_doc_snapshot += 1
-                    if sh.since_snapshot >= self.snapshot_every:
+                    if sh.since_snapshot >= max(self.snapshot_every, sh.world_every):
                         snapshots.extend(self._snapshots(st.name, stored.shot, stored.seq, sh))
                 touched[stored.shot] = sh
                 effects.append((stored.shot, outcome, update, event))
-        updates = [self._catalogue_row(shot, sh) for shot, sh in touched.items()]
+        updates = {shot: self._catalogue_row(shot, sh) for shot, sh in touched.items()}
         # Listeners (socket broadcasts, agents) hear of each event as soon as it is folded: it is durable in the
-        # log already, and folding is deterministic, so a crash before the commit below re-folds the same events
-        # and notifies them again (a Yjs update applied twice is a no-op). Verdicts (wait_for) still wait for
-        # the commit, so a client that reads its history right after a command finds the entry.
+        # log already, and folding is deterministic, so a crash before its commit re-folds the same events and
+        # notifies them again (a Yjs update applied twice is a no-op). Verdicts (wait_for) still wait for the
+        # commit, so a client that reads its history right after a command finds the entry.
         for shot, outcome, update, event in effects:
             await self._notify(st.name, shot, outcome, update, event)
-        new_checkpoint = batch[-1].seq
-        await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, new_checkpoint))
-        self.counts["commits"] += 1
-        self.counts["events"] += len(batch)
-        st.committed = max(st.committed, new_checkpoint)
-        for _, outcome, _, _ in effects:
-            st.outcomes[outcome.seq] = outcome
-            self.counts["applied" if outcome.applied else "rejected"] += 1
-        while len(st.outcomes) > _OUTCOMES_KEPT:
-            st.outcomes.popitem(last=False)
+        return _Folded(rows, updates, snapshots, [outcome for _, outcome, _, _ in effects], batch[-1].seq)
+
+    async def _commit(self, st: _Project, folded: asyncio.Queue) -> None:
+        """Commit folded batches in order, while the next ones fold: all those waiting go in one transaction
+        (a store error retries it until it commits)."""
+        while True:
+            work = [await folded.get()]
+            while not folded.empty():
+                work.append(folded.get_nowait())
+            rows = [r for w in work for r in w.rows]
+            updates = list({shot: u for w in work for shot, u in w.updates.items()}.values())
+            snapshots = [x for w in work for x in w.snapshots]
+            checkpoint = work[-1].checkpoint
+            await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, checkpoint))
+            self.counts["commits"] += 1
+            self.counts["events"] += len(rows)
+            st.committed = max(st.committed, checkpoint)
+            for w in work:
+                for outcome in w.outcomes:
+                    st.outcomes[outcome.seq] = outcome
+                    self.counts["applied" if outcome.applied else "rejected"] += 1
+            while len(st.outcomes) > _OUTCOMES_KEPT:
+                st.outcomes.popitem(last=False)
+            self._release(st)
+
+    @staticmethod
+    def _release(st: _Project) -> None:
+        """Wake the waits for seqs now committed."""
         while st.waiting and st.waiting[0][0] <= st.committed:
             future = heapq.heappop(st.waiting)[2]
-            if not future.done():  # a waiter that timed out cancelled its future
+            if not future.done():  # a wait that timed out or was cancelled is done already
                 future.set_result(None)
 
     def _catalogue_row(self, shot: str, sh: _Shot) -> ShotUpdate:
@@ -387,12 +462,16 @@ class Projector:
         return ShotUpdate(shot, sh.hashed[0], sh.reducer.last_seq, sh.hashed[1])
 
     def _snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:
-        """A world snapshot every ``snapshot_every`` applied events; a document snapshot as often while the
-        document is small, then less often as it grows (every ``snapshot_every × size/DOC_SNAPSHOT_BYTES``), so the
-        bytes written for document snapshots stay proportional to the events, not to events × document size."""
-        out: list = [WorldSnapshot(project=project, shot=shot, seq=seq, world=encode_world(sh.reducer.world),
+        """A world snapshot every ``snapshot_every`` applied events while the world is small, then less often as
+        it grows (every ``snapshot_every × keys/WORLD_SNAPSHOT_KEYS``); a document snapshot likewise by document
+        size (every ``snapshot_every × size/DOC_SNAPSHOT_BYTES``). So the work and bytes snapshots take stay
+        proportional to the events, not to events × shot size."""
+        world = sh.reducer.world
+        out: list = [WorldSnapshot(project=project, shot=shot, seq=seq, world=encode_world(world),
                                    reducer_version=REDUCER_VERSION)]
         sh.since_snapshot = 0
+        keys = sum(len(t) for e in world.entities.values() for t in e.tracks.values())
+        sh.world_every = self.snapshot_every * max(1, keys // WORLD_SNAPSHOT_KEYS)
         if sh.since_doc_snapshot >= self.snapshot_every * max(1, sh.doc_bytes // DOC_SNAPSHOT_BYTES):
             doc = sh.reducer.snapshot()
             out.append(Snapshot(project=project, shot=shot, seq=seq, doc=doc,

@@ -153,17 +153,7 @@ def _print_json(data) -> None:
 def cmd_up(args) -> int:
     settings = _settings(args)
     with services(settings) as resolved:
-        return _run_fast(_up(resolved))
-
-
-def _run_fast(coro):
-    """Run the server on uvloop (about twice the socket throughput of the stock loop); the stock loop if absent."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)
+        return asyncio.run(_up(resolved))
 
 
 async def _up(settings: Settings) -> int:

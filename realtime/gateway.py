@@ -101,9 +101,11 @@ def authorize(m: Membership, world: World | None, ops: list) -> None:
     if not m.can_write:
         raise Forbidden(f"role {m.role} is read-only")
     scopes = set(m.scopes if m.scopes is not None else SCOPES) if m.role == "agent" else None
-    kinds = {eid: e.kind for eid, e in (world.entities.items() if world else ())}
-    agents = {did: d.agent for did, d in (world.directives.items() if world else ())}
-    subjects = {rid: r.subject for rid, r in (world.relations.items() if world else ())}
+    # What the ops see: the world's entities, directives and relations, overlaid with those the command adds
+    # (looked up per op, so a command costs the same in a shot of ten entities or ten thousand).
+    kinds = _Overlay(world.entities if world else {}, lambda e: e.kind)
+    agents = _Overlay(world.directives if world else {}, lambda d: d.agent)
+    subjects = _Overlay(world.relations if world else {}, lambda r: r.subject)
 
     def kind_ok(kind: str | None) -> bool:
         if kind is None:  # an unknown entity: the op cannot apply, validation says why
@@ -137,6 +139,26 @@ def authorize(m: Membership, world: World | None, ops: list) -> None:
                 kinds.setdefault(op.id, op.kind)
         if what is not None:
             raise Forbidden(f"op {i} ({_tag(op)}): role {m.role} may not {what}", index=i)
+
+
+class _Overlay:
+    """A read view of ``base`` (values mapped through ``field``) with local additions on top."""
+
+    def __init__(self, base: dict, field):
+        self.base, self.field, self.added = base, field, {}
+
+    def get(self, key):
+        if key in self.added:
+            return self.added[key]
+        found = self.base.get(key)
+        return None if found is None else self.field(found)
+
+    def __setitem__(self, key, value) -> None:
+        self.added[key] = value
+
+    def setdefault(self, key, value) -> None:
+        if self.get(key) is None:
+            self.added[key] = value
 
 
 # ---------------------------------------------------------------- reading

@@ -27,6 +27,7 @@ closed with 1013 too rather than buffered without bound. Close codes and refused
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import time
@@ -360,7 +361,7 @@ class SyncHub:
                 except Exception as e:
                     item = (None, _refusal(_command_id(payload), e))
                 else:
-                    item = (command, got if isinstance(got, Result) else asyncio.ensure_future(got))
+                    item = (command, got)  # the verdict's awaitable is awaited in order by _send_verdicts
                 in_flight[0] += 1
                 idle.clear()
                 pending.put_nowait(item)
@@ -368,7 +369,9 @@ class SyncHub:
             sender.cancel()
             while not pending.empty():
                 _, got = pending.get_nowait()
-                if isinstance(got, asyncio.Future):
+                if inspect.iscoroutine(got):
+                    got.close()
+                elif isinstance(got, asyncio.Future):
                     got.cancel()
 
     async def _send_verdicts(self, conn: Connection, pending: asyncio.Queue, idle: asyncio.Event,

@@ -261,9 +261,12 @@ class FlakyStore(MemoryStore):
 async def test_store_failures_are_retried_and_nothing_is_lost_or_repeated():
     log, store = MemoryLog(), FlakyStore()
     events = make_events(["a", "b"], 300, seed=13)
-    await fill(log, events)
     projector = _projector(log, store, snapshot_every=10, batch_max=16)
     projector.watch_project(P)
+    await log.ensure_project(P)
+    for i in range(0, len(events), 10):  # arriving a few at a time: many commits, so many failures
+        await fill_more(log, events[:i + 10], i)
+        await asyncio.sleep(0.06)  # longer than a retry's first backoff
     await caught_up(projector, len(events), timeout=20)
     await projector.stop()
     assert store.failures > 5 and projector.counts["store_errors"] >= store.failures
