@@ -410,6 +410,9 @@ async def initial_sync(server: Server, c: httpx.AsyncClient, p: str, s: str, key
                 async with connect(f"ws://127.0.0.1:{port}/big", ping_interval=None):
                     break
             except OSError:
+                if proc.poll() is not None:
+                    raise SystemExit("the pycrdt-websocket server exited; install the bench extras: "
+                                     "pip install -e '.[bench]'") from None
                 await asyncio.sleep(0.1)
         theirs = [await time_sync(f"ws://127.0.0.1:{port}/big") for _ in range(5)]
     finally:
