@@ -17,6 +17,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -110,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--op", default=None)
     hist.add_argument("--after", type=int, default=None)
     hist.add_argument("--before", type=int, default=None)
+    hist.add_argument("--wait", type=float, default=10.0, metavar="SECONDS",
+                      help="wait this long for the projection (wnm up) to catch up with the log (default 10)")
     hist.set_defaults(func=cmd_history)
 
     from renderers.cli import add_commands as add_render_commands
@@ -307,6 +310,7 @@ def cmd_hash(args) -> int:
 
 def cmd_history(args) -> int:
     async def go(system):
+        await _caught_up(system, args.project, args.shot, args.wait)
         entries = await system.store.history(args.project, args.shot, actor=args.filter_actor, entity=args.entity,
                                              op=args.op, after=args.after, before=args.before, limit=args.limit)
         for e in entries:
@@ -316,6 +320,20 @@ def cmd_history(args) -> int:
         return 0
 
     return _run(go, args)
+
+
+async def _caught_up(system, project: str, shot: str, wait_s: float) -> None:
+    """Wait until the projection holds every event the log has for ``shot`` (a command just applied from the CLI
+    reaches the history once ``wnm up``'s projector, which finds new projects every few seconds, has folded it); say
+    so on stderr when it does not within ``wait_s``."""
+    last = await system.log.last_seq(project, shot)
+    deadline = time.monotonic() + max(0.0, wait_s)
+    while (at := await system.store.checkpoint(project)) < last:
+        if time.monotonic() >= deadline:
+            print(f"warning: the projection is at seq {at}, the log at {last}; is `wnm up` running? "
+                  "showing what is projected", file=sys.stderr)
+            return
+        await asyncio.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -107,14 +107,10 @@ def test_shot_apply_world_hash_history(up, env, unique, tmp_path):
     h_at3 = wnm(env, "hash", "--project", unique, "--shot", "s1", "--at", "3").stdout.strip()
     assert len(h_head) == 64 and h_head != h_at3
 
-    deadline = time.monotonic() + 15
-    while True:
-        hist = [json.loads(line) for line in
-                wnm(env, "history", "--project", unique, "--shot", "s1").stdout.splitlines()]
-        if len(hist) >= 4 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert [h["seq"] for h in hist] == [1, 2, 3, 4][: len(hist)] or sorted(h["seq"] for h in hist) == [1, 2, 3, 4]
+    # history waits (--wait, default 10 s) for the projection to catch up with the log: complete at once
+    p = wnm(env, "history", "--project", unique, "--shot", "s1")
+    hist = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [h["seq"] for h in hist] == [1, 2, 3, 4] and "warning" not in p.stderr
     assert {h["status"] for h in hist} == {"applied"}
     assert {h["actor_id"] for h in hist} == {"alice"}
 
@@ -154,3 +150,12 @@ def test_assets_import_and_search(env, tmp_path):
     assert hits[0].split("\t")[0] == "shoe-rack-t"
     bad = wnm(env, "assets", "import", str(tmp_path / "missing.glb"), "--id", "x", check=False)
     assert bad.returncode == 2 and "no such file" in bad.stderr
+
+
+def test_history_says_when_the_projection_is_behind(env, unique):
+    # no `wnm up`: the log takes the shot, nothing projects it
+    wnm(env, "shot", "create", "--project", unique, "--shot", "s")
+    t0 = time.monotonic()
+    p = wnm(env, "history", "--project", unique, "--shot", "s", "--wait", "0.3")
+    assert p.stdout == "" and time.monotonic() - t0 >= 0.3
+    assert "the projection is at seq 0, the log at 1; is `wnm up` running?" in p.stderr
