@@ -277,21 +277,18 @@ def undo_stacks(entries) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     for e in entries:
         if not e.applied:
             continue
-        reason = e.payload.get("reason") if isinstance(e.payload, dict) else None
-        mu = _UNDO.match(reason or "")
-        mr = _REDO.match(reason or "")
-        if mu:
-            target = int(mu.group(1))
-            hit = next((u for u in undo if u[0] == target), None)
-            if hit is not None:
-                undo.remove(hit)
-                redo.append((e.seq, hit[1]))
-        elif mr:
-            target = int(mr.group(1))
-            hit = next((r for r in redo if r[0] == target), None)
-            if hit is not None:
-                redo.remove(hit)
-                undo.append((e.seq, hit[1]))
+        reason = (e.payload.get("reason") if isinstance(e.payload, dict) else None) or ""
+        # An undo moves its target from the undo stack to the redo stack, a redo moves it back; any other edit
+        # goes on the undo stack and clears the redo stack.
+        for mark, source, dest in ((_UNDO, undo, redo), (_REDO, redo, undo)):
+            m = mark.match(reason)
+            if m:
+                target = int(m.group(1))
+                hit = next((x for x in source if x[0] == target), None)
+                if hit is not None:
+                    source.remove(hit)
+                    dest.append((e.seq, hit[1]))
+                break
         else:
             undo.append((e.seq, e.seq))
             redo.clear()
