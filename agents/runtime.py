@@ -36,6 +36,7 @@ import msgspec
 from core.ops import ShotConfigure, op_entity_ids
 from events.envelope import Actor, Command, Event, decode_event
 from events.log import EventLog, Stored
+from events.tasks import cancel_and_wait
 from projections.reducer import Outcome, ShotReducer
 
 from .base import Agent
@@ -186,14 +187,7 @@ class AgentRunner:
             await self.stop()
 
     async def stop(self) -> None:
-        tasks = list(self._tasks.values())
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(*self._tasks.values())
         self._tasks.clear()
 
     async def wait_for(self, project: str, seq: int, timeout: float = 10.0) -> None:

@@ -32,6 +32,7 @@ from pycrdt import merge_updates
 
 from events.envelope import Event, decode_event
 from events.log import EventLog, Stored
+from events.tasks import cancel_and_wait
 
 from .reducer import REDUCER_VERSION, Outcome, ShotReducer
 from .store import ProjectionStore, ShotUpdate, Snapshot, WorldSnapshot, audit_entry_for
@@ -95,6 +96,11 @@ class _Shot:
 
     def close(self) -> None:
         self.reducer.doc.unobserve(self._subscription)
+
+    @property
+    def hash_behind(self) -> bool:
+        """Whether events were applied since the hash last written to the catalogue."""
+        return self.hashed is not None and self.hashed[0] != self.reducer.world.head_seq
 
 
 class _Folded(NamedTuple):
@@ -251,21 +257,12 @@ class Projector:
 
     async def stop(self) -> None:
         """Stop following; catalogue hashes still behind their shot's head are written once more (one try)."""
-        tasks = [st.task for st in self._projects.values() if st.task is not None]
-        if self._sweeper is not None:
-            tasks.append(self._sweeper)
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_and_wait(*(st.task for st in self._projects.values()), self._sweeper)
         for st in self._projects.values():
             for shot, sh in self._stale(st):
                 if sh.reducer.world.head_seq <= st.committed:
                     try:
-                        await self.store.refresh_hash(st.name, shot, *self._hash(sh, time.monotonic()))
+                        await self._write_hash(st, shot, sh)
                     except Exception as e:
                         log.warning("projector: refreshing the hash of %s/%s on stop failed: %s", st.name, shot, e)
 
@@ -306,12 +303,7 @@ class Projector:
                     batch.append(queue.get_nowait())
                 await folded.put(await self._fold(st, batch))
         finally:
-            for task in (reader, committer):
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
+            await cancel_and_wait(reader, committer)
 
     async def _next(self, st: _Project, queue: asyncio.Queue) -> Stored:
         """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind."""
@@ -330,14 +322,12 @@ class Projector:
             now = time.monotonic()
             for shot, sh in stale:
                 if now - sh.hashed_at >= HASH_EVERY_S and sh.reducer.world.head_seq <= st.committed:
-                    head, digest = self._hash(sh, now)
-                    await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, head, digest))
+                    await self._retry("store", lambda: self._write_hash(st, shot, sh))
                     self.counts["hash_refreshes"] += 1
 
     @staticmethod
     def _stale(st: _Project) -> list[tuple[str, _Shot]]:
-        return [(shot, sh) for shot, sh in st.shots.items()
-                if sh.hashed is not None and sh.hashed[0] != sh.reducer.world.head_seq]
+        return [(shot, sh) for shot, sh in st.shots.items() if sh.hash_behind]
 
     def current_hash(self, project: str, shot: str) -> tuple[int, str] | None:
         """``(head_seq, state_hash)`` of a loaded shot as folded now (None when not loaded)."""
@@ -345,9 +335,13 @@ class Projector:
         sh = st.shots.get(shot) if st else None
         if sh is None:
             return None
-        if sh.hashed is not None and sh.hashed[0] == sh.reducer.world.head_seq:
+        if sh.hashed is not None and not sh.hash_behind:
             return sh.hashed
         return self._hash(sh, time.monotonic())
+
+    async def _write_hash(self, st: _Project, shot: str, sh: _Shot) -> None:
+        """Hash the shot now and write the pair to its catalogue row (its head must be committed)."""
+        await self.store.refresh_hash(st.name, shot, *self._hash(sh, time.monotonic()))
 
     @staticmethod
     def _hash(sh: _Shot, now: float) -> tuple[int, str]:
@@ -457,7 +451,7 @@ class Projector:
         """The shot's catalogue row. Its (head_seq, state_hash) pair is always consistent but may be up to
         ``HASH_EVERY_S`` behind (see there); ``last_seq`` and the event count are always current."""
         now = time.monotonic()
-        if sh.hashed is None or (sh.hashed[0] != sh.reducer.world.head_seq and now - sh.hashed_at >= HASH_EVERY_S):
+        if sh.hashed is None or (sh.hash_behind and now - sh.hashed_at >= HASH_EVERY_S):
             self._hash(sh, now)
         return ShotUpdate(shot, sh.hashed[0], sh.reducer.last_seq, sh.hashed[1])
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 from events.jetstream import JetStreamLog
 from events.log import EventLog
+from events.tasks import cancel_and_wait
 from projections.pgstore import PgStore
 from projections.projector import Projector
 from projections.replay import world_at
@@ -116,11 +117,7 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
 
             async def stop_projector():
                 await projector.stop()
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                    pass
+                await cancel_and_wait(task)
 
             stack.push_async_callback(stop_projector)
             replica = ProjectorReplica(projector)

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from pycrdt import Doc
 
+from events.tasks import cancel_and_wait
+
 from . import yprotocol as Y
 
 __all__ = ["SyncClient", "sync_url"]
@@ -84,11 +86,7 @@ class SyncClient:
 
     async def close(self) -> None:
         await self.ws.close()
-        self._reader.cancel()
-        try:
-            await self._reader
-        except (asyncio.CancelledError, Exception):
-            pass
+        await cancel_and_wait(self._reader)
 
     # ------------------------------------------------------------ sending
 
