@@ -215,17 +215,13 @@ def add_check_commands(check_subparsers, context_factory):
     p.set_defaults(func=lambda args: asyncio.run(_decoupling(args, context_factory)))
 
 
-async def _determinism(args, context_factory) -> int:
-    from .checks import check_determinism
+async def _report(check) -> int:
+    """Run a check (a coroutine giving its result dict) and print the result: exit 0 when it holds, 1 when it
+    does not, 2 when it could not run."""
     from .job import RenderError
 
-    ctx = await _context(context_factory, args)
     try:
-        job = _job_from_args(args)
-        world, seq, state_hash = await asyncio.to_thread(ctx.load_world, job.project, job.shot, job.seq)
-        with tempfile.TemporaryDirectory() as tmp:
-            result = await asyncio.to_thread(check_determinism, world, seq, state_hash, job, tmp, egl=args.egl,
-                                               backend=args.backend)
+        result = await check
     except RenderError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -233,12 +229,27 @@ async def _determinism(args, context_factory) -> int:
     return 0 if result["ok"] else 1
 
 
-async def _decoupling(args, context_factory) -> int:
-    from .checks import check_decoupling
-    from .job import RenderError
+async def _determinism(args, context_factory) -> int:
+    from .checks import check_determinism
 
     ctx = await _context(context_factory, args)
-    try:
+
+    async def check():
+        job = _job_from_args(args)
+        world, seq, state_hash = await asyncio.to_thread(ctx.load_world, job.project, job.shot, job.seq)
+        with tempfile.TemporaryDirectory() as tmp:
+            return await asyncio.to_thread(check_determinism, world, seq, state_hash, job, tmp, egl=args.egl,
+                                           backend=args.backend)
+
+    return await _report(check())
+
+
+async def _decoupling(args, context_factory) -> int:
+    from .checks import check_decoupling
+
+    ctx = await _context(context_factory, args)
+
+    async def check():
         job = _job_from_args(args)
         wa, sa, _ = await asyncio.to_thread(ctx.load_world, job.project, job.shot, args.from_seq)
         wb, sb, _ = await asyncio.to_thread(ctx.load_world, job.project, job.shot, args.to_seq)
@@ -246,13 +257,10 @@ async def _decoupling(args, context_factory) -> int:
         if inspect.isawaitable(touched):
             touched = await touched
         with tempfile.TemporaryDirectory() as tmp:
-            result = await asyncio.to_thread(check_decoupling, wa, sa, wb, sb, touched, job, tmp, egl=args.egl,
-                                               backend=args.backend)
-    except RenderError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, indent=1))
-    return 0 if result["ok"] else 1
+            return await asyncio.to_thread(check_decoupling, wa, sa, wb, sb, touched, job, tmp, egl=args.egl,
+                                           backend=args.backend)
+
+    return await _report(check())
 
 
 def add_commands(subparsers, context_factory):
