@@ -30,8 +30,8 @@ from nats.aio.msg import Msg
 from nats.js import api
 
 from events import nats_conn
-from events.log import (Appended, ConflictError, LogError, Stored, from_subject_token, stream_for, subject_for,
-                        subject_token)
+from events.log import (Appended, ConflictError, LogError, Stored, UnknownProject, from_subject_token, stream_for,
+                        subject_for, subject_token)
 
 __all__ = ["JetStreamLog", "project_for_stream"]
 
@@ -79,7 +79,7 @@ class _Translate:
         if isinstance(e, nats.errors.TimeoutError):
             raise LogError(f"{self.what}: NATS did not answer in time") from e
         if isinstance(e, nats.js.errors.APIError) and e.err_code == _STREAM_NOT_FOUND:
-            raise LogError(f"{self.what}: no event stream (unknown project?)") from e
+            raise UnknownProject(f"{self.what}: no event stream (unknown project?)") from e
         raise LogError(f"{self.what}: {e}") from e
 
 
@@ -208,7 +208,7 @@ class JetStreamLog:
             try:
                 ack = await self._js.publish(subject, data, timeout=self.timeout_s, headers=headers)
             except nats.js.errors.NoStreamResponseError as e:
-                raise LogError(f"no event stream for project {project!r}") from e
+                raise UnknownProject(f"no event stream for project {project!r}") from e
             except nats.errors.MaxPayloadError as e:
                 raise LogError(f"event too large: the NATS limit is {limit} bytes") from e
             except nats.errors.TimeoutError as e:
@@ -251,7 +251,7 @@ class JetStreamLog:
                 if e.err_code == _NO_MESSAGE_FOUND:
                     return 0
                 if e.err_code == _STREAM_NOT_FOUND:
-                    raise LogError(f"no event stream for project {project!r}") from e
+                    raise UnknownProject(f"no event stream for project {project!r}") from e
                 raise
             except nats.js.errors.ServiceUnavailableError as e:
                 raise LogError("JetStream is not available on the NATS server") from e
@@ -390,7 +390,7 @@ class _OrderedPull:
             await self._js.add_consumer(self._stream, config)
         except nats.js.errors.APIError as e:
             if e.err_code == _STREAM_NOT_FOUND:
-                raise LogError(f"no event stream {self._stream} (unknown project?)") from e
+                raise UnknownProject(f"no event stream {self._stream} (unknown project?)") from e
             raise
         self._seen = time.monotonic()
         await self._pull()

@@ -12,6 +12,7 @@ from typing import AsyncIterator, NamedTuple, Protocol
 
 __all__ = [
     "LogError",
+    "UnknownProject",
     "ConflictError",
     "Appended",
     "Stored",
@@ -26,6 +27,10 @@ __all__ = [
 
 class LogError(Exception):
     """The log could not do what was asked (unreachable, misconfigured, unknown project)."""
+
+
+class UnknownProject(LogError):
+    """The project has no event stream (never created, or a mistyped id)."""
 
 
 class ConflictError(LogError):
@@ -102,7 +107,7 @@ class MemoryLog:
 
     def _stream(self, project: str) -> list[Stored]:
         if project not in self._streams:
-            raise LogError(f"no event stream for project {project!r}")
+            raise UnknownProject(f"no event stream for project {project!r}")
         return self._streams[project]
 
     async def append(self, project, shot, data, msg_id, expected_seq=None) -> Appended:

@@ -12,8 +12,10 @@ from pathlib import Path
 from core import ops as O
 from events.envelope import decode_event
 from events.jetstream import JetStreamLog
+from events.log import UnknownProject
 from projections.pgstore import PgStore
 from projections.replay import world_at
+from renderers.job import RenderError
 
 from .settings import Settings
 
@@ -41,11 +43,13 @@ class RenderContext:
         store = await PgStore.open(self.settings.database_url, max_size=2)
         try:
             r = await world_at(log, store, project, shot, seq)
+        except UnknownProject:
+            raise RenderError(f"no project {project}") from None
         finally:
             await store.close()
             await log.close()
         if r.last_seq == 0:
-            raise LookupError(f"no shot {project}/{shot}")
+            raise RenderError(f"no shot {project}/{shot}")
         return r.world, r.world.head_seq, r.state_hash()
 
     def touched(self, project: str, shot: str, after_seq: int, upto_seq: int) -> set[str] | None:

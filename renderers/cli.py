@@ -6,7 +6,8 @@
     wnm check decoupling --project P --shot S --from A --to B
 
 ``context_factory(args)`` (possibly async) returns the application's context, an object with
-``load_world(project, shot, seq) -> (World, seq, state_hash)``, ``nats_url`` and ``render_root`` (the pack
+``load_world(project, shot, seq) -> (World, seq, state_hash)`` (``RenderError`` for a shot that has no events),
+``nats_url`` and ``render_root`` (the pack
 directory workers write) and, for ``check decoupling``, ``touched(project, shot, after_seq, upto_seq)`` → the
 entity ids the events in (after_seq, upto_seq] touched, or None when one touched the whole shot.
 

@@ -159,3 +159,11 @@ def test_history_says_when_the_projection_is_behind(env, unique):
     p = wnm(env, "history", "--project", unique, "--shot", "s", "--wait", "0.3")
     assert p.stdout == "" and time.monotonic() - t0 >= 0.3
     assert "the projection is at seq 0, the log at 1; is `wnm up` running?" in p.stderr
+
+
+def test_checks_name_a_shot_or_project_that_is_not_there(env, unique):
+    wnm(env, "shot", "create", "--project", unique, "--shot", "s")
+    missing = [(unique, "nope", f"no shot {unique}/nope"), (unique + "-x", "s", f"no project {unique}-x")]
+    for project, shot, says in missing:
+        p = wnm(env, "check", "determinism", "--project", project, "--shot", shot, "--frames", "0:2", check=False)
+        assert p.returncode == 2 and f"error: {says}" in p.stderr and "Traceback" not in p.stderr

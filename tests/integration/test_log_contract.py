@@ -15,7 +15,7 @@ import time
 import pytest
 
 from events.jetstream import JetStreamLog
-from events.log import ConflictError, LogError, MemoryLog, stream_for
+from events.log import ConflictError, LogError, MemoryLog, UnknownProject, stream_for
 from events.nats_conn import connect
 from realtime import embedded
 
@@ -191,14 +191,14 @@ async def test_ensure_project_is_idempotent_and_projects_lists_it(log, unique):
 
 async def test_unknown_project_is_an_error(log, unique):
     missing = unique + "-missing"
-    with pytest.raises(LogError, match="project"):
+    with pytest.raises(UnknownProject, match="project"):
         await log.append(missing, "a", b"x", "c1")
-    with pytest.raises(LogError):
+    with pytest.raises(UnknownProject):
         await log.last_seq(missing, "a")
-    with pytest.raises(LogError):
+    with pytest.raises(UnknownProject):
         await collect(log.read(missing, "a"))
     follower = log.follow(missing)
-    with pytest.raises(LogError):
+    with pytest.raises(UnknownProject):
         await asyncio.wait_for(follower.__anext__(), TIMEOUT)
     await follower.aclose()
 
