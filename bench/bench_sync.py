@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -455,13 +456,20 @@ async def fanout(server: Server, p: str, s: str, n: int, commands: int, rate: fl
 
 
 async def run(args) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    try:
+        await _run_in(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # the embedded PostgreSQL cluster and NATS store: ~75 MB a run
+
+
+async def _run_in(args, tmp: Path) -> None:
     from realtime.bootstrap import services
     from realtime.settings import Settings
 
     def want(part: str) -> bool:
         return not args.only or part in args.only
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     settings = Settings.from_env(data_dir=tmp)
     print(f"load average at start: {os.getloadavg()}; cpus: {os.cpu_count()}")
     with services(settings) as resolved:

@@ -26,6 +26,7 @@ import msgspec
 from core import ops as O
 from core.values import check_id
 from events.envelope import Actor, Command
+from events.log import LogError, UnknownProject
 
 from projections.replay import plain_world_at
 
@@ -213,6 +214,13 @@ def _run(coro_factory, args) -> int:
         return asyncio.run(go())
     except CommandError as e:
         print(f"error: {e.reason}", file=sys.stderr)
+        return 1
+    except UnknownProject:
+        print(f"error: no project {getattr(args, 'project', '?')!r} (a mistyped id? `wnm shot create` makes one)",
+              file=sys.stderr)
+        return 1
+    except LogError as e:
+        print(f"error: {e}", file=sys.stderr)
         return 1
 
 

