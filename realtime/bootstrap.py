@@ -7,8 +7,9 @@ command service. ``wnm up``, the CLI and the tests all build the system here and
 
 from __future__ import annotations
 
+import fcntl
 import json
-from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Iterator
@@ -43,6 +44,8 @@ def services(settings: Settings) -> Iterator[Settings]:
 
     with ExitStack() as stack:
         nats_url, db_url = settings.nats_url, settings.database_url
+        if not (nats_url and db_url):
+            stack.enter_context(_data_dir_lock(settings.data_dir))
         if not nats_url:
             nats_url = stack.enter_context(embedded.nats_server(settings.data_dir / "nats"))
         if not db_url:
@@ -50,12 +53,33 @@ def services(settings: Settings) -> Iterator[Settings]:
         resolved = replace(settings, nats_url=nats_url, database_url=db_url)
         path = endpoints_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"nats_url": nats_url, "database_url": db_url,
-                                    "http": f"http://{settings.host}:{settings.port}"}))
+        ours = json.dumps({"nats_url": nats_url, "database_url": db_url,
+                           "http": f"http://{settings.host}:{settings.port}"})
+        path.write_text(ours)
         try:
             yield resolved
         finally:
-            path.unlink(missing_ok=True)
+            # another instance sharing the data dir (against external servers) may have written it since
+            with suppress(OSError):
+                if path.read_text() == ours:
+                    path.unlink()
+
+
+@contextmanager
+def _data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """Embedded servers keep their data under ``data_dir``; two of them on one store would corrupt it, so a second
+    ``wnm up`` on the same folder stops here and says why."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "up.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"error: another `wnm up` is running with the data folder {data_dir} (its embedded "
+                             "NATS and PostgreSQL); stop it, or give this one its own WNM_DATA_DIR") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def resolve_endpoints(settings: Settings) -> Settings:

@@ -156,8 +156,17 @@ def _print_json(data) -> None:
 
 def cmd_up(args) -> int:
     settings = _settings(args)
+    busy = _http_serve.port_free(settings.host, settings.port)
+    if busy is not None:
+        print(f"error: cannot serve HTTP on {settings.host}:{settings.port}: {busy} (another `wnm up`?); "
+              "choose another with --port or WNM_PORT", file=sys.stderr)
+        return 1
     with services(settings) as resolved:
-        return asyncio.run(_up(resolved))
+        try:
+            return asyncio.run(_up(resolved))
+        except _http_serve.ServeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
 
 
 async def _up(settings: Settings) -> int:

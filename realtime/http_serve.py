@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import sys
 
 __all__ = ["serve", "add_token_command", "first_start_token", "DEFAULT_PROJECT"]
@@ -58,7 +59,7 @@ async def serve(system) -> None:
                                     log_level=os.environ.get("WNM_LOG_LEVEL", "warning"), lifespan="on",
                                     ws_max_size=16 << 20))
     print(f"wnm up: HTTP on http://{settings.host}:{settings.port} (OpenAPI at /schema)", flush=True)
-    serving = asyncio.ensure_future(server.serve())
+    serving = asyncio.ensure_future(_guarded(server, settings))
     try:
         await asyncio.shield(serving)
     except asyncio.CancelledError:
@@ -69,7 +70,30 @@ async def serve(system) -> None:
             await asyncio.wait_for(serving, 15)
         raise
     if not server.started:
-        raise SystemExit(f"wnm up: could not serve HTTP on {settings.host}:{settings.port}")
+        raise ServeError(f"could not serve HTTP on {settings.host}:{settings.port}")
+
+
+class ServeError(RuntimeError):
+    """The HTTP server could not start (the port is taken, …); `wnm up` stops cleanly and says so."""
+
+
+async def _guarded(server, settings) -> None:
+    # uvicorn ends a failed start with SystemExit, which asyncio lets escape the event loop (no clean shutdown)
+    try:
+        await server.serve()
+    except SystemExit:
+        raise ServeError(f"could not serve HTTP on {settings.host}:{settings.port}; see the message above") from None
+
+
+def port_free(host: str, port: int) -> str | None:
+    """None if ``host:port`` can be listened on, else why not."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            return e.strerror or str(e)
+    return None
 
 
 def add_token_command(sub) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -180,3 +181,19 @@ def test_commands_on_a_project_that_is_not_there_say_so(env, unique, tmp_path):
         p = wnm(env, *argv, check=False)
         assert p.returncode == 1, argv
         assert f"error: no project {missing!r}" in p.stderr and "Traceback" not in p.stderr, (argv, p.stderr)
+
+
+def test_a_second_up_says_why_it_cannot_start(up, env):
+    port = int(env["WNM_PORT"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the first one serves HTTP a moment after its projector runs
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    p = subprocess.run(WNM + ["up"], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert f"cannot serve HTTP on 127.0.0.1:{env['WNM_PORT']}" in p.stderr
+    assert up.poll() is None  # the first one keeps serving, and the CLI still finds it
+    assert (Path(env["WNM_DATA_DIR"]) / "endpoints.json").exists()
