@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["free_port", "nats_server", "postgres_server", "nats_server_binary"]
+__all__ = ["free_port", "wait_port", "nats_server", "postgres_server", "nats_server_binary"]
 
 
 def free_port() -> int:
@@ -35,17 +35,20 @@ def nats_server_binary() -> str:
     return found
 
 
-def _wait_port(port: int, timeout: float, proc: subprocess.Popen, log: Path) -> None:
+def wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``; RuntimeError if ``proc`` (the process
+    meant to listen there) exits first, with the tail of its ``log``, or after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"nats-server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        if proc is not None and proc.poll() is not None:
+            tail = log.read_text()[-2000:] if log is not None else ""
+            raise RuntimeError(f"{Path(str(proc.args[0])).name} exited with {proc.returncode}: {tail}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nats-server did not listen on {port} within {timeout}s")
+    raise RuntimeError(f"nothing listened on {port} within {timeout}s")
 
 
 @contextmanager
@@ -65,7 +68,7 @@ def nats_server(data_dir: str | Path, port: int | None = None, sync_always: bool
         proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=logf, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
-        _wait_port(port, 15, proc, log)
+        wait_port(port, 15, proc, log)
         yield f"nats://127.0.0.1:{port}"
     finally:
         proc.terminate()

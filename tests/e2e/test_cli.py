@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -184,14 +183,9 @@ def test_commands_on_a_project_that_is_not_there_say_so(env, unique, tmp_path):
 
 
 def test_a_second_up_says_why_it_cannot_start(up, env):
-    port = int(env["WNM_PORT"])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # the first one serves HTTP a moment after its projector runs
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
+    from realtime.embedded import wait_port
+
+    wait_port(int(env["WNM_PORT"]), 30, up)  # the first one serves HTTP a moment after its projector runs
     p = subprocess.run(WNM + ["up"], env=env, capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "Traceback" not in p.stderr
     assert f"cannot serve HTTP on 127.0.0.1:{env['WNM_PORT']}" in p.stderr

@@ -8,7 +8,6 @@ durability settings, consumer clean-up and surviving a server restart.
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import time
 
@@ -329,16 +328,11 @@ class _Server:
         conf.write_text(f"listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: {data_dir / 'js'}\n}}\n")
         self.proc = subprocess.Popen([embedded.nats_server_binary(), "-c", str(conf)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise
-                time.sleep(0.05)
+        try:
+            embedded.wait_port(port, 10, self.proc)
+        except RuntimeError:
+            self.proc.kill()
+            raise
 
     def stop(self, how: str) -> None:
         self.proc.kill() if how == "kill" else self.proc.terminate()
