@@ -92,7 +92,7 @@ async def test_two_worker_processes_render_the_same_offset_to_the_same_hash(farm
 
 
 async def test_a_worker_killed_mid_job_leaves_it_to_another(farm, nats_url):
-    job = await farm.submit(small_job(frames=[float(f) for f in range(48)], resolution=(256, 192)))
+    job = await farm.submit(small_job(frames=[f / 5 for f in range(240)], resolution=(256, 192)))
     first = start_worker(nats_url, farm)
     try:
         name = worker_name(first)
@@ -101,7 +101,7 @@ async def test_a_worker_killed_mid_job_leaves_it_to_another(farm, nats_url):
             if rec["state"] == "running" and (rec.get("frames_done") or 0) >= 2:
                 break
             await asyncio.sleep(0.1)
-        assert rec["worker"] == name and rec["frames_done"] < 48
+        assert rec["worker"] == name and rec["frames_done"] < 240
     finally:
         first.kill()
         first.wait()
