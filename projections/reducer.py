@@ -1,13 +1,14 @@
 """The reducer: events, in stream order, → one pycrdt document per shot (SPEC §5).
 
 The document is written only here, with a fixed client id derived from the shot and ``REDUCER_VERSION``, so the
-same events give a byte-identical document on every machine. Beside the document the reducer keeps the plain
+same events give a byte-identical document on every machine (in the encoding of :func:`canonical_update`). Beside the document the reducer keeps the plain
 :class:`core.world.World` it validates against; both always describe the same state.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
 
 from pycrdt import Array, Doc, Map
 
@@ -15,12 +16,14 @@ from core.world import World, key_to_row
 
 from .fold import Outcome, WorldFold
 
-__all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "state_hash", "ROOTS"]
+__all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "canonical_update", "compacts", "state_hash",
+           "ROOTS"]
 
-REDUCER_VERSION = 2
+REDUCER_VERSION = 3
 """Bump when the reduction of an existing log would change; clients holding older documents must resync.
 
-2: an already-unit quaternion is stored exactly as sent (1 re-normalised it, moving a third of them a float step)."""
+2: an already-unit quaternion is stored exactly as sent (1 re-normalised it, moving a third of them a float step).
+3: a track whose keys are replaced or removed is now and then rewritten as a fresh Array (see ``compacts``)."""
 
 ROOTS = ("meta", "entities", "relations", "directives")
 
@@ -48,8 +51,36 @@ def _has_dict(value) -> bool:
     return isinstance(value, list) and any(_has_dict(v) for v in value)
 
 
+def compacts(seq: int, eid: str, path: str, keys: int) -> bool:
+    """Whether the event at ``seq``, having replaced or removed keys of the track ``eid``/``path`` that now holds
+    ``keys`` keys, rewrites that track as a fresh Array.
+
+    A replaced or removed key stays in a Yjs array as a tombstone, and every later index walk steps over it: a
+    track re-keyed round after round gets slower to edit without end (a 240-key track re-keyed 14 times walks
+    3,600 items). Rewriting it drops them all, for one update as large as the track. It happens with chance
+    1 / (2 × keys + 64) per such event, so tombstones stay about twice the live keys while the rewrites add about
+    half a row per edit. The draw hashes the seq and the track and nothing else, so every replica, from scratch
+    or from any snapshot, rewrites at the same events."""
+    return zlib.crc32(f"{seq}/{eid}/{path}".encode()) % (2 * keys + 64) == 0
+
+
+def canonical_update(doc: Doc) -> bytes:
+    """The document's full update as a replica restored from it encodes it.
+
+    yrs does not always encode one state one way: when a type that holds tombstones is deleted (an entity whose
+    keys were re-set, a track rewritten whole), the tombstones become garbage-collected runs that the document
+    that did the deleting keeps as separate pieces, while a document decoded from its update holds them merged.
+    So the raw update of a shot folded from scratch can differ from one restored from a snapshot and folded on,
+    though both hold the same state. Decoding and re-encoding gives the merged form, whatever the history
+    (about 35 ns a byte: 50 ms for a 1.5 MB document)."""
+    fresh = Doc()
+    fresh.apply_update(doc.get_update())
+    return fresh.get_update()
+
+
 def state_hash(doc: Doc) -> str:
-    return hashlib.sha256(doc.get_update()).hexdigest()
+    """sha256 of :func:`canonical_update`: equal on every replica that folded the same events."""
+    return hashlib.sha256(canonical_update(doc)).hexdigest()
 
 
 class ShotReducer(WorldFold):
@@ -84,16 +115,36 @@ class ShotReducer(WorldFold):
     # ------------------------------------------------------------ folding
 
     def _write(self, seq: int, changes: list) -> None:
+        rewrite = self._to_compact(seq, changes)
         with self.doc.transaction():
             for c in changes:
+                if rewrite and c.target in _KEY_WRITES and (c.args[0], c.args[1]) in rewrite:
+                    continue  # the track is written whole below, as it stands after the event
                 _WRITERS[c.target](self, *c.args)
+            for eid, path in sorted(rewrite):
+                entity = self.world.entities.get(eid)
+                if entity is not None and path in entity.tracks:
+                    self._track_put(eid, path, entity.tracks[path])
             self.meta["head_seq"] = seq
+
+    def _to_compact(self, seq: int, changes: list) -> set[tuple[str, str]]:
+        """The tracks this event rewrites whole (see :func:`compacts`): of those it replaces or removes keys in."""
+        out: set[tuple[str, str]] = set()
+        for c in changes:
+            if c.target == "key.del" or (c.target == "key.put" and c.args[4]):
+                eid, path = c.args[0], c.args[1]
+                entity = self.world.entities.get(eid)
+                keys = entity.tracks.get(path) if entity is not None else None
+                if keys is not None and (eid, path) not in out and compacts(seq, eid, path, len(keys)):
+                    out.add((eid, path))
+        return out
 
     def state_hash(self) -> str:
         return state_hash(self.doc)
 
     def snapshot(self) -> bytes:
-        return self.doc.get_update()
+        """The document's update in the form every replica encodes alike (so ``sha256(snapshot) == state_hash``)."""
+        return canonical_update(self.doc)
 
     # ------------------------------------------------------------ writers
 
@@ -140,8 +191,10 @@ class ShotReducer(WorldFold):
         del self._track(eid, path)[index]
 
     def _track_put(self, eid, path, keys):
-        self._entity(eid)["tracks"][path] = Array([key_to_row(k) for k in keys])
-        self._track_arrays.pop((eid, path), None)
+        arr = self._entity(eid)["tracks"][path] = Array()
+        for k in reversed(keys):  # see fill_reversed
+            arr.insert(0, key_to_row(k))
+        self._track_arrays[(eid, path)] = arr
 
     def _track_del(self, eid, path):
         del self._entity(eid)["tracks"][path]
@@ -159,6 +212,8 @@ class ShotReducer(WorldFold):
     def _directive_del(self, did):
         del self.directives[did]
 
+
+_KEY_WRITES = frozenset({"key.put", "key.del"})
 
 _WRITERS = {
     "meta": ShotReducer._meta,
