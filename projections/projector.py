@@ -51,15 +51,23 @@ _OUTCOMES_KEPT = 50_000
 HASH_EVERY_S = 0.5
 """A shot's catalogue hash is computed at most this often (it hashes the whole document): the first event after a
 quiet spell is hashed at once, a stream of events every ``HASH_EVERY_S``, and the last one at most ``HASH_EVERY_S``
-after it was folded (a trailing refresh while the projector waits for more)."""
+after it was folded (a trailing refresh while the projector waits for more). A document so large that hashing it
+this often would take more than ``HASH_SHARE`` of the time is hashed less often, in proportion."""
+
+HASH_SHARE = 0.02
+"""The most of its time the projector spends hashing a shot under a stream of events (a 1.5 MB document takes
+about 50 ms, so it is hashed every 2.5 s rather than every 0.5 s; reads of the hash through the API compute it
+afresh when the catalogue's is behind)."""
 
 WORLD_SNAPSHOT_KEYS = 10_000
 """World snapshots of a shot with k × this many keyframes are taken every k × ``snapshot_every`` applied events:
 encoding one costs about 1 µs a keyframe, and reading the world at an offset costs one decode plus the tail, so
 both stay bounded per event as shots grow."""
 
-DOC_SNAPSHOT_BYTES = 1 << 20
-"""Document snapshots of a shot whose document is k MiB are taken every k × ``snapshot_every`` applied events."""
+DOC_SNAPSHOT_BYTES = 128 << 10
+"""Document snapshots of a shot whose document is k × 128 KiB (k ≥ 1, fractional) are taken every
+k × ``snapshot_every`` applied events: encoding one (``ShotReducer.snapshot``) costs about 35 ns a byte, so about
+5 µs an event at any size, and loading a shot replays at most that many events after its snapshot."""
 
 
 class _Shot:
@@ -67,7 +75,7 @@ class _Shot:
     snapshot."""
 
     __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "world_every", "touched",
-                 "_updates", "_subscription", "hashed", "hashed_at")
+                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
@@ -77,6 +85,7 @@ class _Shot:
         self.world_every = 0  # applied events between world snapshots, as of the last one (see WORLD_SNAPSHOT_KEYS)
         self.hashed: tuple[int, str] | None = None  # (head_seq, state hash) last written to the catalogue
         self.hashed_at = 0.0
+        self.hash_every = HASH_EVERY_S  # grows with the document (see HASH_SHARE)
         self.touched = time.monotonic()
         self._updates: list[bytes] = []
         # Observers must not touch the doc: only collect the bytes.
@@ -311,7 +320,7 @@ class Projector:
             stale = self._stale(st)
             if not stale:
                 return await queue.get()
-            due = min(sh.hashed_at for _, sh in stale) + HASH_EVERY_S - time.monotonic()
+            due = min(sh.hashed_at + sh.hash_every for _, sh in stale) - time.monotonic()
             if any(sh.reducer.world.head_seq > st.committed for _, sh in stale):
                 due = max(due, 0.01)  # the row to refresh is not committed yet: look again shortly
             try:
@@ -321,7 +330,7 @@ class Projector:
                 pass
             now = time.monotonic()
             for shot, sh in stale:
-                if now - sh.hashed_at >= HASH_EVERY_S and sh.reducer.world.head_seq <= st.committed:
+                if now - sh.hashed_at >= sh.hash_every and sh.reducer.world.head_seq <= st.committed:
                     await self._retry("store", lambda: self._write_hash(st, shot, sh))
                     self.counts["hash_refreshes"] += 1
 
@@ -345,8 +354,10 @@ class Projector:
 
     @staticmethod
     def _hash(sh: _Shot, now: float) -> tuple[int, str]:
+        t = time.perf_counter()
         sh.hashed = (sh.reducer.world.head_seq, sh.reducer.state_hash())
         sh.hashed_at = now
+        sh.hash_every = max(HASH_EVERY_S, (time.perf_counter() - t) / HASH_SHARE)
         return sh.hashed
 
     async def _read(self, st: _Project, queue: asyncio.Queue, after: int) -> None:
@@ -449,9 +460,10 @@ class Projector:
 
     def _catalogue_row(self, shot: str, sh: _Shot) -> ShotUpdate:
         """The shot's catalogue row. Its (head_seq, state_hash) pair is always consistent but may be up to
-        ``HASH_EVERY_S`` behind (see there); ``last_seq`` and the event count are always current."""
+        ``HASH_EVERY_S`` behind, longer for a large document (see there); ``last_seq`` and the event count are
+        always current."""
         now = time.monotonic()
-        if sh.hashed is None or (sh.hash_behind and now - sh.hashed_at >= HASH_EVERY_S):
+        if sh.hashed is None or (sh.hash_behind and now - sh.hashed_at >= sh.hash_every):
             self._hash(sh, now)
         return ShotUpdate(shot, sh.hashed[0], sh.reducer.last_seq, sh.hashed[1])
 
@@ -466,7 +478,7 @@ class Projector:
         sh.since_snapshot = 0
         keys = sum(len(t) for e in world.entities.values() for t in e.tracks.values())
         sh.world_every = self.snapshot_every * max(1, keys // WORLD_SNAPSHOT_KEYS)
-        if sh.since_doc_snapshot >= self.snapshot_every * max(1, sh.doc_bytes // DOC_SNAPSHOT_BYTES):
+        if sh.since_doc_snapshot >= self.snapshot_every * max(1.0, sh.doc_bytes / DOC_SNAPSHOT_BYTES):
             doc = sh.reducer.snapshot()
             out.append(Snapshot(project=project, shot=shot, seq=seq, doc=doc,
                                 state_hash=hashlib.sha256(doc).hexdigest(), reducer_version=REDUCER_VERSION))

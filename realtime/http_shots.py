@@ -77,7 +77,7 @@ async def get_shot(request: Request, user: User, project: FromPath[str], shot: F
 
 def _current(system, info: ShotInfo) -> ShotInfo:
     """The catalogue row with the hash of the committed head when this instance has the shot loaded (the stored
-    pair may be up to ``projections.projector.HASH_EVERY_S`` behind)."""
+    pair may be up to ``projections.projector.HASH_EVERY_S`` behind, longer for a large document)."""
     live = system.projector.current_hash(info.project, info.shot) if system.projector is not None else None
     if live is None or not info.head_seq <= live[0] <= info.last_seq:
         return info
