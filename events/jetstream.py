@@ -21,7 +21,9 @@ import re
 import time
 import uuid
 from collections import deque
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable
+
+import msgspec
 
 import nats.errors
 import nats.js.errors
@@ -109,6 +111,7 @@ class JetStreamLog:
         self.heartbeat_s = heartbeat_s
         self.read_stall_s = read_stall_s
         self._owns = owns_connection
+        self._acks: _Acks | None = None
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "wnm", connect_timeout_s: float = 10.0,
@@ -119,6 +122,9 @@ class JetStreamLog:
         return cls(nc, owns_connection=True, **kwargs)
 
     async def close(self) -> None:
+        if self._acks is not None:
+            await self._acks.close()
+            self._acks = None
         if self._owns and not self._nc.is_closed:
             try:
                 await self._nc.close()
@@ -194,6 +200,13 @@ class JetStreamLog:
 
     async def append(self, project: str, shot: str, data: bytes, msg_id: str,
                      expected_seq: int | None = None) -> Appended:
+        return await (await self.start_append(project, shot, data, msg_id, expected_seq))
+
+    async def start_append(self, project: str, shot: str, data: bytes, msg_id: str,
+                           expected_seq: int | None = None) -> Awaitable[Appended]:
+        """Publish the event with a reply subject of this log's one ack subscription and return the wait for its
+        ack. nats-py writes a publish into the connection's buffer before its first await, and the server stores
+        what one connection publishes in order, so events sent one after another are stored in that order."""
         _check_id("shot", shot)
         stream, subject = stream_for(project), subject_for(project, shot)
         headers = {"Nats-Msg-Id": msg_id, "Nats-Expected-Stream": stream}  # a fresh dict: nats-py mutates it
@@ -205,24 +218,51 @@ class JetStreamLog:
             # The server would answer an oversized message by closing the whole connection.
             raise LogError(f"event too large: {size} bytes with headers, the NATS limit is {limit}")
         with _Translate(f"appending to {project}/{shot}"):
+            acks = self._acks or await self._start_acks()
+            token = acks.next_token()
+            future = acks.expect(token, self.timeout_s)
             try:
-                ack = await self._js.publish(subject, data, timeout=self.timeout_s, headers=headers)
-            except nats.js.errors.NoStreamResponseError as e:
-                raise UnknownProject(f"no event stream for project {project!r}") from e
+                await self._nc.publish(subject, data, reply=acks.prefix + token, headers=headers)
             except nats.errors.MaxPayloadError as e:
+                acks.forget(token)
                 raise LogError(f"event too large: the NATS limit is {limit} bytes") from e
-            except nats.errors.TimeoutError as e:
-                raise LogError(f"appending to {project}/{shot}: no ack within {self.timeout_s}s; the event may "
-                               "or may not be stored, retrying with the same msg_id is safe") from e
-            except nats.js.errors.APIError as e:
-                if e.err_code in _WRONG_LAST_SEQUENCE and expected_seq is not None:
-                    return await self._conflict(stream, subject, msg_id, int(expected_seq), e)
-                if e.err_code == _STREAM_MISMATCH:
-                    raise LogError(f"subject {subject} is captured by a stream other than {stream}") from e
-                if e.err_code == _MESSAGE_TOO_BIG:
-                    raise LogError(f"event too large for stream {stream}: {e.description}") from e
+            except BaseException:
+                acks.forget(token)
                 raise
-        return Appended(ack.seq, bool(ack.duplicate))
+        return self._acked(future, project, shot, stream, subject, msg_id, expected_seq)
+
+    async def _start_acks(self) -> "_Acks":
+        if self._acks is None:
+            acks = _Acks(self._nc.new_inbox() + ".")
+            await acks.subscribe(self._nc)
+            self._acks = acks
+        return self._acks
+
+    async def _acked(self, future: asyncio.Future, project: str, shot: str, stream: str, subject: str,
+                     msg_id: str, expected_seq: int | None) -> Appended:
+        try:
+            msg = await future
+        except TimeoutError:
+            raise LogError(f"appending to {project}/{shot}: no ack within {self.timeout_s}s; the event may or may "
+                           "not be stored, retrying with the same msg_id is safe") from None
+        if msg.headers and msg.headers.get("Status") == "503":  # no responders: no stream takes the subject
+            raise UnknownProject(f"no event stream for project {project!r}")
+        try:
+            ack = _ack_decoder.decode(msg.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise LogError(f"appending to {project}/{shot}: unreadable ack {msg.data[:200]!r}") from e
+        if ack.error is None:
+            return Appended(ack.seq, ack.duplicate)
+        e = nats.js.errors.APIError(code=ack.error.code, err_code=ack.error.err_code,
+                                    description=ack.error.description)
+        if e.err_code in _WRONG_LAST_SEQUENCE and expected_seq is not None:
+            with _Translate(f"appending to {project}/{shot}"):
+                return await self._conflict(stream, subject, msg_id, int(expected_seq), e)
+        if e.err_code == _STREAM_MISMATCH:
+            raise LogError(f"subject {subject} is captured by a stream other than {stream}") from e
+        if e.err_code == _MESSAGE_TOO_BIG:
+            raise LogError(f"event too large for stream {stream}: {e.description}") from e
+        raise LogError(f"appending to {project}/{shot}: {e}") from e
 
     async def _conflict(self, stream: str, subject: str, msg_id: str, expected: int,
                         e: nats.js.errors.APIError) -> Appended:
@@ -291,6 +331,92 @@ class JetStreamLog:
                 yield Stored(seq, from_subject_token(shot), data)
         finally:
             await cursor.close()
+
+
+class _ApiError(msgspec.Struct):
+    code: int = 0
+    err_code: int = 0
+    description: str = ""
+
+
+class _PubAck(msgspec.Struct):
+    stream: str = ""
+    seq: int = 0
+    duplicate: bool = False
+    error: _ApiError | None = None
+
+
+_ack_decoder = msgspec.json.Decoder(_PubAck)
+
+
+class _Acks:
+    """The acks of this log's appends: one wildcard subscription, a future per publish keyed by the last token of
+    its reply subject, and one sweep that fails the futures whose ack is overdue (every append waits the same
+    time, so deadlines come in the order the futures were made)."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+        self._waiting: dict[str, asyncio.Future] = {}
+        self._deadlines: deque[tuple[float, str]] = deque()
+        self._sweeper: asyncio.Task | None = None
+        self._sub = None
+        self._n = 0
+
+    async def subscribe(self, nc: NATS) -> None:
+        cut = len(self.prefix)
+        waiting = self._waiting
+
+        async def on_ack(msg: Msg) -> None:
+            future = waiting.pop(msg.subject[cut:], None)
+            if future is not None and not future.done():
+                future.set_result(msg)
+
+        self._sub = await nc.subscribe(self.prefix + "*", cb=on_ack)
+
+    def next_token(self) -> str:
+        self._n += 1
+        return format(self._n, "x")
+
+    def expect(self, token: str, timeout_s: float) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = self._waiting[token] = loop.create_future()
+        self._deadlines.append((loop.time() + timeout_s, token))
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = loop.create_task(self._sweep(), name="jetstream:ack-deadlines")
+        return future
+
+    def forget(self, token: str) -> None:
+        future = self._waiting.pop(token, None)
+        if future is not None:
+            future.cancel()
+
+    async def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._deadlines:
+            deadline, token = self._deadlines[0]
+            future = self._waiting.get(token)
+            if future is not None:
+                now = loop.time()
+                if deadline > now:
+                    await asyncio.sleep(min(deadline - now + 0.01, 0.25))
+                    continue
+                del self._waiting[token]
+                if not future.done():
+                    future.set_exception(TimeoutError())
+            self._deadlines.popleft()
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_exception(LogError("the event log was closed before the ack came"))
+        self._waiting.clear()
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # the connection may be gone; the subscription goes with it
+                pass
 
 
 def _reconciled(have: api.StreamConfig, want: api.StreamConfig) -> api.StreamConfig | None:

@@ -8,7 +8,7 @@ a shot's offsets are increasing but not contiguous. ``read`` is bounded (it stop
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, NamedTuple, Protocol
+from typing import AsyncIterator, Awaitable, NamedTuple, Protocol
 
 __all__ = [
     "LogError",
@@ -80,6 +80,13 @@ class EventLog(Protocol):
     async def append(self, project: str, shot: str, data: bytes, msg_id: str,
                      expected_seq: int | None = None) -> Appended: ...
 
+    async def start_append(self, project: str, shot: str, data: bytes, msg_id: str,
+                           expected_seq: int | None = None) -> Awaitable[Appended]:
+        """Send the event and return without waiting for the log to store it: awaiting the result gives what
+        :meth:`append` would (or raises what it would). Events sent by one caller are stored in the order sent,
+        so a client's commands can be pipelined; errors found before sending (size, ids) raise at once."""
+        ...
+
     async def last_seq(self, project: str, shot: str) -> int: ...
 
     def read(self, project: str, shot: str, after: int = 0,
@@ -127,6 +134,16 @@ class MemoryLog:
         async with self._changed:
             self._changed.notify_all()
         return Appended(seq, False)
+
+    async def start_append(self, project, shot, data, msg_id, expected_seq=None) -> Awaitable[Appended]:
+        if len(data) > self.max_payload:
+            raise LogError(f"event too large: {len(data)} bytes, the limit is {self.max_payload}")
+        done = asyncio.get_running_loop().create_future()
+        try:
+            done.set_result(await self.append(project, shot, data, msg_id, expected_seq))
+        except LogError as e:  # stored-or-not is known at once here; JetStream tells it with the ack
+            done.set_exception(e)
+        return done
 
     async def last_seq(self, project, shot) -> int:
         for s in reversed(self._stream(project)):

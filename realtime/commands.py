@@ -7,7 +7,7 @@ against the current projection; 422 / 409 at once) and again, deterministically,
 from __future__ import annotations
 
 import asyncio
-from typing import NamedTuple, Protocol
+from typing import Awaitable, NamedTuple, Protocol
 
 import msgspec
 
@@ -98,6 +98,15 @@ class CommandService:
                      must_exist: bool = True) -> Appended | Result:
         """Check the command and append its event: the log's :class:`Appended`, or — for a retry of a command
         already in the log that no longer validates — that command's first verdict. Raises CommandError."""
+        started = await self.start(project, shot, actor, command, causation, reason, must_exist)
+        return started if isinstance(started, Result) else await started
+
+    async def start(self, project: str, shot: str, actor: Actor, command: Command,
+                    causation: int | None = None, reason: str | None = None,
+                    must_exist: bool = True) -> Awaitable[Appended] | Result:
+        """:meth:`accept` without waiting for the log's ack: returns once the event is sent, with the wait for its
+        ack (which raises CommandError 409 on a conflict). Events started one after another are stored in that
+        order, so a socket pipelines its commands with this."""
         if not command.ops:
             raise CommandError(422, "a command needs at least one op")
         if len(command.ops) > MAX_OPS:
@@ -131,10 +140,15 @@ class CommandService:
         data = encode_event(event)
         if len(data) > MAX_EVENT_BYTES:
             raise CommandError(413, f"event is {len(data)} bytes; at most {MAX_EVENT_BYTES}")
-        try:
-            return await self.log.append(project, shot, data, command.command_id, command.expected_seq)
-        except ConflictError as e:
-            raise CommandError(409, str(e)) from None
+        return _conflict_as_409(await self.log.start_append(project, shot, data, command.command_id,
+                                                            command.expected_seq))
+
+
+async def _conflict_as_409(ack: Awaitable[Appended]) -> Appended:
+    try:
+        return await ack
+    except ConflictError as e:
+        raise CommandError(409, str(e)) from None
 
 
 class LocalReplica:

@@ -197,15 +197,23 @@ async def submit_as(system, user: str, project: str, shot: str, command: Command
 
 async def accept_as(system, user: str, project: str, shot: str, command: Command, *,
                     reason: str | None = None, causation: int | None = None):
-    """Authorise and append, without waiting for the verdict (the socket pipelines its commands with it):
-    the log's ``Appended``, or the first verdict of a retried command."""
+    """Authorise and append, without waiting for the verdict: the log's ``Appended``, or the first verdict of a
+    retried command."""
+    started = await start_as(system, user, project, shot, command, reason=reason, causation=causation)
+    return started if isinstance(started, Result) else await started
+
+
+async def start_as(system, user: str, project: str, shot: str, command: Command, *,
+                   reason: str | None = None, causation: int | None = None):
+    """Authorise and send, without waiting for the log's ack (the socket pipelines its commands with it): the
+    wait for the ``Appended`` (see ``CommandService.start``), or the first verdict of a retried command."""
     m = await require_member(system, user, project, write=True)
     if command.reason and _RESERVED.match(command.reason):
         raise Invalid(f"reason {command.reason!r} is reserved for the server's own rollback, undo, redo and fork",
                       field="reason")
     reducer = await current_reducer(system, project, shot)
     authorize(m, reducer.world, command.ops)
-    return await system.commands.accept(project, shot, actor_for(m), command, reason=reason, causation=causation)
+    return await system.commands.start(project, shot, actor_for(m), command, reason=reason, causation=causation)
 
 
 async def create_shot_as(system, user: str, project: str, shot: str, *, command_id: str | None = None,

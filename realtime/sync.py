@@ -447,12 +447,16 @@ def _default_submit(system) -> Submit:
     from . import gateway
 
     async def submit(principal: Principal, project: str, shot: str, command: Command):
-        accepted = await gateway.accept_as(system, principal.user, project, shot, command)
-        if isinstance(accepted, Result):
-            return accepted
-        return system.commands.verdict(project, shot, accepted)
+        started = await gateway.start_as(system, principal.user, project, shot, command)
+        if isinstance(started, Result):
+            return started
+        return _verdict_after(system, project, shot, started)
 
     return submit
+
+
+async def _verdict_after(system, project: str, shot: str, ack) -> Result:
+    return await system.commands.verdict(project, shot, await ack)
 
 
 # ---------------------------------------------------------------- the route

@@ -140,6 +140,31 @@ async def test_expected_seq_guards_the_shot_not_the_project(log, project):
     assert (await log.append(project, "a", b"4", "c6")).seq == 4  # nothing was appended by the conflicts
 
 
+async def test_pipelined_appends_are_stored_in_the_order_sent(log, project):
+    # A socket sends its commands without waiting for each ack; they must land as sent, and one refused in the
+    # middle (a stale expected_seq) leaves the others as they were.
+    acks = []
+    for i in range(300):
+        expected = 0 if i == 150 else None  # the shot has moved on by then: a conflict
+        acks.append(await log.start_append(project, "ab"[i % 2], f"{i}".encode(), f"p{i}", expected_seq=expected))
+    results = await asyncio.gather(*acks, return_exceptions=True)
+    assert isinstance(results[150], ConflictError)
+    stored = [r for i, r in enumerate(results) if i != 150]
+    assert [a.seq for a in stored] == list(range(1, 300)) and not any(a.duplicate for a in stored)
+    read = await collect(log.read(project, "a")) + await collect(log.read(project, "b"))
+    assert [s.data for s in sorted(read)] == [f"{i}".encode() for i in range(300) if i != 150]
+    again = await log.start_append(project, "a", b"0", "p0")  # a retry is still recognised
+    assert await again == (1, True)
+
+
+async def test_pipelined_append_errors_come_with_the_ack_or_at_once(log, project, unique):
+    with pytest.raises(LogError, match="too large"):
+        await log.start_append(project, "a", b"x" * (2 << 20), "big")
+    with pytest.raises(UnknownProject):  # JetStream learns of a missing stream only from the answer
+        await (await log.start_append(unique + "-missing", "a", b"x", "c1"))
+    assert await (await log.start_append(project, "a", b"small", "c1")) == (1, False)
+
+
 async def test_last_seq_is_the_shots_last_event(log, project):
     assert await log.last_seq(project, "a") == 0
     await log.append(project, "a", b"1", "c1")
