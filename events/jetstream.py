@@ -232,11 +232,15 @@ class JetStreamLog:
         return self._acked(future, project, shot, stream, subject, msg_id, expected_seq)
 
     async def _start_acks(self) -> "_Acks":
-        if self._acks is None:
-            acks = _Acks(self._nc.new_inbox() + ".")
+        # Set before the first await, so a concurrent first append shares it: nats-py registers the subscription
+        # and queues its SUB before its own first await, ahead of any publish that replies to it.
+        acks = self._acks = _Acks(self._nc.new_inbox() + ".")
+        try:
             await acks.subscribe(self._nc)
-            self._acks = acks
-        return self._acks
+        except BaseException:
+            self._acks = None
+            raise
+        return acks
 
     async def _acked(self, future: asyncio.Future, project: str, shot: str, stream: str, subject: str,
                      msg_id: str, expected_seq: int | None) -> Appended:
