@@ -157,6 +157,11 @@ async def test_pipelined_appends_are_stored_in_the_order_sent(log, project):
     assert await again == (1, True)
 
 
+async def test_concurrent_appends_on_a_fresh_log_all_land_once(log, project):
+    got = await asyncio.gather(*(log.append(project, "ab"[i % 2], b"x", f"g{i}") for i in range(50)))
+    assert sorted(a.seq for a in got) == list(range(1, 51)) and not any(a.duplicate for a in got)
+
+
 async def test_pipelined_append_errors_come_with_the_ack_or_at_once(log, project, unique):
     with pytest.raises(LogError, match="too large"):
         await log.start_append(project, "a", b"x" * (2 << 20), "big")
