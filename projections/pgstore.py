@@ -52,7 +52,8 @@ _INSERT_WORLD_SNAPSHOT = ("INSERT INTO world_snapshots (project, shot, reducer_v
 
 
 def _text(s: str | None) -> str | None:
-    """``s`` as PostgreSQL text takes it: NUL and lone surrogates replaced (ASCII without NUL, the usual case, as is)."""
+    """``s`` as PostgreSQL text takes it: NUL and lone surrogates replaced (ASCII without NUL, the usual case,
+    as is)."""
     if s is None or (s.isascii() and "\x00" not in s):
         return s
     return s.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")

@@ -1,8 +1,9 @@
 """The reducer: events, in stream order, → one pycrdt document per shot (SPEC §5).
 
 The document is written only here, with a fixed client id derived from the shot and ``REDUCER_VERSION``, so the
-same events give a byte-identical document on every machine (in the encoding of :func:`canonical_update`). Beside the document the reducer keeps the plain
-:class:`core.world.World` it validates against; both always describe the same state.
+same events give a byte-identical document on every machine (in the encoding of :func:`canonical_update`).
+Beside the document the reducer keeps the plain :class:`core.world.World` it validates against; both always
+describe the same state.
 """
 
 from __future__ import annotations
