@@ -117,10 +117,13 @@ class MemoryLog:
             raise UnknownProject(f"no event stream for project {project!r}")
         return self._streams[project]
 
-    async def append(self, project, shot, data, msg_id, expected_seq=None) -> Appended:
-        stream = self._stream(project)
+    def _check_size(self, data: bytes) -> None:
         if len(data) > self.max_payload:
             raise LogError(f"event too large: {len(data)} bytes, the limit is {self.max_payload}")
+
+    async def append(self, project, shot, data, msg_id, expected_seq=None) -> Appended:
+        stream = self._stream(project)
+        self._check_size(data)
         ids = self._msg_ids[project]
         if msg_id in ids:
             return Appended(ids[msg_id], True)
@@ -136,8 +139,7 @@ class MemoryLog:
         return Appended(seq, False)
 
     async def start_append(self, project, shot, data, msg_id, expected_seq=None) -> Awaitable[Appended]:
-        if len(data) > self.max_payload:
-            raise LogError(f"event too large: {len(data)} bytes, the limit is {self.max_payload}")
+        self._check_size(data)  # raised at once, as JetStream does before sending
         done = asyncio.get_running_loop().create_future()
         try:
             done.set_result(await self.append(project, shot, data, msg_id, expected_seq))

@@ -192,8 +192,10 @@ class ShotReducer(WorldFold):
         del self._track(eid, path)[index]
 
     def _track_put(self, eid, path, keys):
+        # Last-first at index 0, which yrs reaches without walking: pycrdt's Array(rows) appends one row at a time,
+        # each append walking the whole array (5.4 s for 10k keys, against 7 ms).
         arr = self._entity(eid)["tracks"][path] = Array()
-        for k in reversed(keys):  # see fill_reversed
+        for k in reversed(keys):
             arr.insert(0, key_to_row(k))
         self._track_arrays[(eid, path)] = arr
 
