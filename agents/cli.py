@@ -15,7 +15,7 @@ from .base import available, create
 from .runtime import AgentRunner, FollowingReplica, MemoryCheckpoints, PgCheckpoints
 from .suggestions import MemorySuggestions, PgSuggestions
 
-__all__ = ["build_runner", "add_commands", "run_in_process", "stores_for"]
+__all__ = ["build_runner", "add_commands", "run_in_process", "run_as_child", "stores_for", "warm"]
 
 
 def stores_for(system):
@@ -65,11 +65,33 @@ async def with_imported_assets(system, runner: AgentRunner) -> None:
 
 
 async def run_in_process(system) -> None:
-    """``wnm up``'s hook: every available agent, beside the projector, until cancelled."""
+    """Every available agent on the caller's event loop, until cancelled (tests and embedding; ``wnm up`` runs
+    them as a child process, :func:`run_as_child`)."""
     runner = build_runner(system)
     await with_imported_assets(system, runner)
     print(f"wnm up: agents running: {', '.join(m.agent.name for m in runner.members)}", flush=True)
     await runner.run()
+
+
+async def run_as_child(system) -> None:
+    """``wnm up``'s hook: every available agent in a supervised child process (:mod:`agents.process`), a client
+    of the same NATS and PostgreSQL, so no agent ever runs on the server's event loop."""
+    from .process import AgentProcess, child_env
+
+    settings = system.settings
+    child = AgentProcess(child_env(settings.nats_url, settings.database_url))
+    system.agents = child
+    print(f"wnm up: agents run as a child process ({', '.join(available())}); restarted if it dies", flush=True)
+    await child.run()
+
+
+async def warm(runner: AgentRunner) -> None:
+    """Load what an agent's first decision would otherwise load (the layout agent's text-embedding model and the
+    catalogue's embeddings, about 5–10 s), off the event loop, before following the log."""
+    for member in runner.members:
+        index = getattr(member.agent, "index", None)
+        if index is not None and hasattr(index, "search"):
+            await asyncio.to_thread(index.search, "chair")
 
 
 def add_commands(sub) -> None:
@@ -186,6 +208,8 @@ def _cmd_run(args) -> int:
             loop.add_signal_handler(sig, stop.set)
         async with open_system(settings) as system:
             runner = build_runner(system, args.names or None, args.project, own_replica=True)
+            await with_imported_assets(system, runner)
+            await warm(runner)
             print(f"wnm agents: running {', '.join(m.agent.name for m in runner.members)}", flush=True)
             task = asyncio.create_task(runner.run())
             waiter = asyncio.create_task(stop.wait())

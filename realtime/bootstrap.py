@@ -12,7 +12,7 @@ import json
 from contextlib import AsyncExitStack, ExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator
 
 from events.jetstream import JetStreamLog
 from events.log import EventLog
@@ -118,6 +118,7 @@ class System:
     projector: Projector | None = None
     access: "AccessStore | None" = None  # projects and memberships (realtime/access.py)
     tokens: "Tokens | None" = None  # bearer tokens (realtime/auth.py)
+    agents: Any = None  # wnm up's supervised agents process (agents/process.py), for health and metrics
 
     async def world_at(self, project: str, shot: str, seq: int | None = None):
         return await world_at(self.log, self.store, project, shot, seq)

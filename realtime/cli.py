@@ -202,11 +202,11 @@ _UP_HOOKS.append(_http_serve.serve)
 
 
 def _register_agents() -> None:
-    """``wnm agents …`` and the in-process agents of ``wnm up`` (agents/cli.py)."""
+    """``wnm agents …`` and ``wnm up``'s agents, a supervised child process (agents/cli.py)."""
     from agents import cli as agents_cli
 
     _EXTENSIONS.append(agents_cli.add_commands)
-    _UP_HOOKS.append(agents_cli.run_in_process)
+    _UP_HOOKS.append(agents_cli.run_as_child)
 
 
 _register_agents()

@@ -1,0 +1,108 @@
+"""The agents as a supervised child process of ``wnm up``: the server never runs an agent on its own event loop.
+
+``wnm up`` starts ``wnm agents run`` as a child — a client of the log exactly like an agents process started by
+hand, with its own replica — so nothing an agent does (loading the text-embedding model, a collision test over
+thousands of entities, a layout solve) can delay a command's verdict or a peer's update. A child that exits or is
+killed is started again after a backoff that doubles up to ``MAX_BACKOFF_S`` and resets once a child has lived
+``HEALTHY_S``; restarts are counted. The child asks the kernel for SIGTERM when its parent dies
+(``PR_SET_PDEATHSIG``), so a ``kill -9`` of ``wnm up`` leaves no agents process behind; a restarted agent resumes
+from its checkpoint and publishes nothing twice (command ids derive from the triggering seq).
+
+The child's output is passed through, each line prefixed ``agents:``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Mapping, Sequence
+
+__all__ = ["AgentProcess", "MAX_BACKOFF_S", "HEALTHY_S"]
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 10.0
+HEALTHY_S = 30.0
+_STOP_GRACE_S = 5.0
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the parent's stop still terminates the child
+        pass
+
+
+class AgentProcess:
+    """Runs ``argv`` (default ``python -m realtime.cli agents run``) under ``env`` until :meth:`run` is cancelled,
+    restarting it whenever it ends. ``status()`` says whether a child is running, its pid and how often it was
+    restarted."""
+
+    def __init__(self, env: Mapping[str, str], argv: Sequence[str] | None = None, *, cwd: str | None = None,
+                 prefix: str = "agents: ", out=None):
+        self.env = dict(env)
+        self.argv = list(argv) if argv else [sys.executable, "-m", "realtime.cli", "agents", "run"]
+        self.cwd, self.prefix = cwd, prefix
+        self.out = out if out is not None else sys.stdout
+        self.restarts = 0
+        self.proc: asyncio.subprocess.Process | None = None
+        self.started_at = 0.0
+
+    def status(self) -> dict:
+        alive = self.proc is not None and self.proc.returncode is None
+        return {"running": alive, "pid": self.proc.pid if alive else None, "restarts": self.restarts}
+
+    async def run(self) -> None:
+        backoff = 0.5
+        try:
+            while True:
+                await self._start()
+                rc = await self._pump()
+                lived = time.monotonic() - self.started_at
+                if lived >= HEALTHY_S:
+                    backoff = 0.5
+                self.restarts += 1
+                log.warning("agents process exited with %s after %.1f s; starting it again in %.1f s",
+                            rc, lived, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            await self._stop()
+
+    async def _start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
+        self.started_at = time.monotonic()
+
+    async def _pump(self) -> int:
+        """Pass the child's output through until it ends; its exit code."""
+        assert self.proc is not None and self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            self.out.write(self.prefix + line.decode(errors="replace"))
+            self.out.flush()
+        return await self.proc.wait()
+
+    async def _stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.returncode is not None:
+            return
+        proc.terminate()
+        try:
+            await asyncio.shield(asyncio.wait_for(proc.wait(), _STOP_GRACE_S))
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            proc.kill()
+            await proc.wait()
+
+
+def child_env(nats_url: str, database_url: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of an agents child: the parent's, pointed at the same NATS and PostgreSQL."""
+    env = dict(os.environ if base is None else base)
+    env.update(WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
+    return env

@@ -1,0 +1,67 @@
+"""``wnm up``'s agents child: restarted when it dies, its output passed through, stopped with its parent."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import sys
+
+from agents import process
+from agents.process import AgentProcess, child_env
+
+CHILD = "import os, sys, time; print('child', os.getpid(), flush=True); time.sleep(float(sys.argv[1]))"
+
+
+async def _wait_for(cond, timeout=10.0):
+    async with asyncio.timeout(timeout):
+        while not cond():
+            await asyncio.sleep(0.02)
+
+
+async def test_a_child_that_dies_is_started_again_and_its_output_passes_through(monkeypatch):
+    monkeypatch.setattr(process, "MAX_BACKOFF_S", 0.05)
+    out = io.StringIO()
+    child = AgentProcess(os.environ, [sys.executable, "-c", CHILD, "0"], out=out)
+    task = asyncio.create_task(child.run())
+    try:
+        await _wait_for(lambda: child.restarts >= 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    lines = [line for line in out.getvalue().splitlines() if line]
+    assert len(lines) >= 2 and all(line.startswith("agents: child ") for line in lines)
+    assert len({line.split()[-1] for line in lines}) == len(lines)  # a new process each time
+
+
+async def test_a_killed_child_is_replaced_and_cancelling_stops_the_running_one():
+    child = AgentProcess(os.environ, [sys.executable, "-c", CHILD, "60"], out=io.StringIO())
+    task = asyncio.create_task(child.run())
+    try:
+        await _wait_for(lambda: child.status()["running"])
+        first = child.status()["pid"]
+        os.kill(first, 9)
+        await _wait_for(lambda: child.status()["running"] and child.status()["pid"] != first)
+        second = child.status()["pid"]
+        assert child.status()["restarts"] == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(0.1)
+    assert not _alive(second)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie still answers kill(0): look at its state
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_the_child_is_pointed_at_the_parents_services():
+    env = child_env("nats://127.0.0.1:1", "postgresql://x/y", base={"PATH": "/bin", "WNM_NATS_URL": "old"})
+    assert env["WNM_NATS_URL"] == "nats://127.0.0.1:1" and env["WNM_DATABASE_URL"] == "postgresql://x/y"
+    assert env["PATH"] == "/bin"
