@@ -48,6 +48,7 @@ def test_the_generated_events_apply_every_op_type():
         for seq, ev in enumerate(random_events(seed), start=1):
             out = r.apply(seq, ev)
             total += 1
+            assert world_from_doc(r.doc) == r.world, (seed, seq, out)
             if out.applied:
                 applied += 1
                 applied_ops.update(_tag(op) for op in ev.ops)
