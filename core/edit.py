@@ -153,12 +153,16 @@ _JSON_FIELDS = {
 """The fields of each op that carry free JSON (bounded by :func:`core.limits.check_json` before anything else)."""
 
 
+_TEXT_FIELDS = {cls: tuple(f for f in cls.__struct_fields__ if f not in _JSON_FIELDS.get(cls, ()))
+                for cls in O.OP_TYPES.values()}
+
+
 def _bounded(op) -> None:
     """The bounds every op meets before its handler looks at it: its own string fields at most
     :data:`~core.limits.MAX_FIELD` characters, its JSON values within :func:`~core.limits.check_json`."""
-    for name in op.__struct_fields__:
+    for name in _TEXT_FIELDS[type(op)]:
         v = getattr(op, name)
-        if isinstance(v, str) and len(v) > MAX_FIELD:
+        if type(v) is str and len(v) > MAX_FIELD:
             raise _FieldError(name, f"{name} must be at most {MAX_FIELD} characters, got {len(v)}")
     for name in _JSON_FIELDS.get(type(op), ()):
         v = getattr(op, name)
