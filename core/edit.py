@@ -322,7 +322,8 @@ def _shot_configure(world: World, op: O.ShotConfigure, actor: str, tx: _Tx):
     if op.resolution is not None:
         w, h = op.resolution
         if not (16 <= w <= 8192 and 16 <= h <= 8192):
-            raise _FieldError("resolution", f"resolution must be within 16–8192 pixels per side, got {show(w)}×{show(h)}")
+            raise _FieldError("resolution",
+                              f"resolution must be within 16–8192 pixels per side, got {show(w)}×{show(h)}")
         tx.setattr(world, "resolution", (int(w), int(h)))
         tx.emit("meta", "resolution", [float(w), float(h)])
     if op.name is not None:

@@ -66,10 +66,12 @@ def _ops() -> list[list[dict]]:
         [{"type": "relation.remove", "id": "on"}],
         [{"type": "entity.create", "id": "vase", "kind": "prop"}, {"type": "entity.remove", "id": "vase"}],
         [{"type": "directive.remove", "id": "d1"}],
-        [{"type": "directive.add", "id": "d2", "agent": "camera", "params": {"a": json.loads("[" * 40 + "]" * 40)}}],  # rejected: too deep
+        # rejected: too deep
+        [{"type": "directive.add", "id": "d2", "agent": "camera", "params": {"a": json.loads("[" * 40 + "]" * 40)}}],
     ]
     for i in range(300):  # re-keys of a 10-key track: some of these events rewrite it whole (``compacts``)
-        out.append([{"type": "key.set", "id": "cup", "path": "transform.position", "frame": (0.0, 10.0, 20.0, 80.0, 90.0)[i % 5],
+        out.append([{"type": "key.set", "id": "cup", "path": "transform.position",
+                     "frame": (0.0, 10.0, 20.0, 80.0, 90.0)[i % 5],
                      "value": [i % 13 * 0.1, 0.85, (i % 5) * 0.2], "interp": "linear"}])
     out.append([{"type": "entity.remove", "id": "table"}])
     return out
