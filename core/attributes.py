@@ -7,6 +7,8 @@ from typing import Any, Callable, NamedTuple
 
 from . import skeleton as skel
 from . import values
+from .limits import MAX_ABS_NUMBER, show
+from .tolerances import MAX_ABS_COORD_M
 
 __all__ = ["AttrSpec", "ATTRIBUTES", "KINDS", "LIGHT_TYPES", "spec_for", "normalize", "joint_path"]
 
@@ -33,7 +35,7 @@ def _num(lo=None, hi=None, lo_open=False):
 def _enum(options):
     def check(v, what):
         if v not in options:
-            raise ValueError(f"{what} must be one of {list(options)}, got {v!r}")
+            raise ValueError(f"{what} must be one of {list(options)}, got {show(v)}")
         return v
     return check
 
@@ -49,17 +51,19 @@ _SPECS = [
     AttrSpec("camera.focal_length_mm", "float", "mm", frozenset({"camera"}), True, _num(1, 2000), 35.0),
     AttrSpec("camera.sensor_mm", "vec2", "mm", frozenset({"camera"}), True,
              lambda v, w: values.vec(v, 2, w, positive=True, limit=1000.0), [36.0, 24.0]),
-    AttrSpec("camera.focus_distance_m", "float", "m", frozenset({"camera"}), True, _num(0, None, True), 10.0),
+    AttrSpec("camera.focus_distance_m", "float", "m", frozenset({"camera"}), True, _num(0, MAX_ABS_COORD_M, True),
+             10.0),
     AttrSpec("camera.f_stop", "float", "", frozenset({"camera"}), True, _num(0.5, 128), 5.6),
-    AttrSpec("camera.near_m", "float", "m", frozenset({"camera"}), True, _num(0, None, True), 0.1),
-    AttrSpec("camera.far_m", "float", "m", frozenset({"camera"}), True, _num(0, None, True), 1000.0),
+    AttrSpec("camera.near_m", "float", "m", frozenset({"camera"}), True, _num(0, MAX_ABS_COORD_M, True), 0.1),
+    AttrSpec("camera.far_m", "float", "m", frozenset({"camera"}), True, _num(0, MAX_ABS_COORD_M, True), 1000.0),
     AttrSpec("light.type", "enum", "", frozenset({"light"}), False, _enum(LIGHT_TYPES), "point"),
-    AttrSpec("light.intensity", "float", "W or W/m²", frozenset({"light"}), True, _num(0), 100.0),
+    AttrSpec("light.intensity", "float", "W or W/m²", frozenset({"light"}), True, _num(0, MAX_ABS_NUMBER),
+             100.0),
     AttrSpec("light.color_temperature_k", "float", "K", frozenset({"light"}), True, _num(1000, 40000), None),
     AttrSpec("light.color", "rgb", "", frozenset({"light"}), True, values.rgb, [1.0, 1.0, 1.0]),
     AttrSpec("light.cone_deg", "float", "deg", frozenset({"light"}), True, _num(1, 179), 45.0),
     AttrSpec("light.blend", "float", "", frozenset({"light"}), True, _num(0, 1), 0.15),
-    AttrSpec("light.size_m", "float", "m", frozenset({"light"}), True, _num(0), 0.0),
+    AttrSpec("light.size_m", "float", "m", frozenset({"light"}), True, _num(0, MAX_ABS_COORD_M), 0.0),
     AttrSpec("light.shadow", "bool", "", frozenset({"light"}), True, values.boolean, True),
 ]
 

@@ -5,6 +5,11 @@ carries them out; if any op fails, the world is restored exactly and ``OpError``
 the reason. On success it returns the list of :class:`Change` records the reducer writes into the CRDT document.
 The same function serves command-time validation (on a throwaway copy of the projection) and apply-time
 validation in the reducer, so both give the same verdict.
+
+Every input is bounded here, where it enters (:mod:`core.limits`): string fields, the depth, size, strings and
+numbers of every JSON value an op carries, frames, shifts and magnitudes. ``OpError`` is the only exception that
+leaves ``check`` or ``apply``: anything else a handler raises (a bug) becomes an ``OpError`` whose reason starts
+with :data:`INTERNAL`, with the world restored.
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from __future__ import annotations
 import bisect
 from typing import Any, Callable, NamedTuple
 
-from . import attributes, values
+from . import attributes, limits, values
 from . import ops as O
+from .limits import MAX_ABS_FRAME, MAX_ABS_NUMBER, MAX_ABS_PARAM, MAX_ABS_SHIFT, MAX_FIELD, show
 from .tolerances import EPS_FRAME
 from .world import Directive, Entity, Key, Relation, World
 
-__all__ = ["OpError", "Change", "apply", "check", "MAX_NAME", "MAX_KEYS_PER_TRACK"]
+__all__ = ["OpError", "Change", "apply", "apply_undoable", "check", "INTERNAL", "MAX_NAME", "MAX_KEYS_PER_TRACK"]
 
-MAX_NAME = 256
+MAX_NAME = MAX_FIELD
+INTERNAL = "internal error"
+"""The start of the reason of an ``OpError`` that stands for an unexpected exception (a defect, never input)."""
 MAX_KEYS_PER_TRACK = 1_000_000
 
 
@@ -82,15 +90,24 @@ class _Tx:
 
 def apply(world: World, ops: list, actor: str) -> list[Change]:
     """Apply ``ops`` (one event) to ``world`` in place, atomically. ``actor`` is recorded as each key's ``by``."""
-    return _run(world, ops, actor, keep=True)
+    return _run(world, ops, actor).changes
+
+
+def apply_undoable(world: World, ops: list, actor: str) -> tuple[list[Change], Callable[[], None]]:
+    """``apply``, and a function that restores ``world`` exactly as it was before (for a caller whose own
+    follow-up fails: the reducer when its document write does)."""
+    tx = _run(world, ops, actor)
+    return tx.changes, tx.rollback
 
 
 def check(world: World, ops: list, actor: str) -> list[Change]:
     """Validate ``ops`` against ``world`` exactly as ``apply`` would, leaving ``world`` unchanged."""
-    return _run(world, ops, actor, keep=False)
+    tx = _run(world, ops, actor)
+    tx.rollback()
+    return tx.changes
 
 
-def _run(world: World, ops: list, actor: str, keep: bool) -> list[Change]:
+def _run(world: World, ops: list, actor: str) -> _Tx:
     tx = _Tx()
     try:
         for i, op in enumerate(ops):
@@ -98,18 +115,19 @@ def _run(world: World, ops: list, actor: str, keep: bool) -> list[Change]:
             if handler is None:
                 raise OpError(i, "type", f"unknown op {type(op).__name__}")
             try:
+                _bounded(op)
                 handler(world, op, actor, tx)
             except OpError:
                 raise
             except ValueError as e:
                 field = getattr(e, "field", None) or _field_of(op)
                 raise OpError(i, field, str(e)) from None
+            except Exception as e:  # a defect: refused alike on every replica, named, never raised as is
+                raise OpError(i, _field_of(op), f"{INTERNAL}: {limits.describe(e)}") from e
     except BaseException:
         tx.rollback()
         raise
-    if not keep:
-        tx.rollback()
-    return tx.changes
+    return tx
 
 
 class _FieldError(ValueError):
@@ -122,13 +140,46 @@ def _field_of(op) -> str:
     return "path" if hasattr(op, "path") else "id"
 
 
+_JSON_FIELDS = {
+    O.EntityCreate: ("props",),
+    O.EntitySet: ("value",),
+    O.KeySet: ("value", "in_tangent", "out_tangent"),
+    O.SkeletonSet: ("joints",),
+    O.RelationAdd: ("offset",),
+    O.DirectiveAdd: ("params",),
+    O.DirectiveUpdate: ("params",),
+    O.ShotConfigure: ("agents",),
+}
+"""The fields of each op that carry free JSON (bounded by :func:`core.limits.check_json` before anything else)."""
+
+
+_TEXT_FIELDS = {cls: tuple(f for f in cls.__struct_fields__ if f not in _JSON_FIELDS.get(cls, ()))
+                for cls in O.OP_TYPES.values()}
+
+
+def _bounded(op) -> None:
+    """The bounds every op meets before its handler looks at it: its own string fields at most
+    :data:`~core.limits.MAX_FIELD` characters, its JSON values within :func:`~core.limits.check_json`."""
+    for name in _TEXT_FIELDS[type(op)]:
+        v = getattr(op, name)
+        if type(v) is str and len(v) > MAX_FIELD:
+            raise _FieldError(name, f"{name} must be at most {MAX_FIELD} characters, got {len(v)}")
+    for name in _JSON_FIELDS.get(type(op), ()):
+        v = getattr(op, name)
+        if v is not None:
+            try:
+                limits.check_json(v, name)
+            except ValueError as e:
+                raise _FieldError(name, str(e)) from None
+
+
 # ---------------------------------------------------------------- helpers
 
 
 def _entity(world: World, eid: str, field: str = "id") -> Entity:
-    e = world.entities.get(eid)
+    e = world.entities.get(eid) if isinstance(eid, str) else None
     if e is None:
-        raise _FieldError(field, f"unknown entity {eid!r}")
+        raise _FieldError(field, f"unknown entity {show(eid)}")
     return e
 
 
@@ -142,19 +193,23 @@ def _new_id(existing: dict, value: str, what: str) -> str:
     return value
 
 
-def _name(value: Any) -> str:
+def _name(value: Any, field: str = "name") -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > MAX_NAME:
-        raise _FieldError("name", f"name must be a string of at most {MAX_NAME} characters")
-    return value
-
-
-def _frame(value: Any, field: str = "frame") -> float:
     try:
-        return values.finite(value, field)
+        return limits.check_text(value, "name", MAX_NAME)
     except ValueError as e:
         raise _FieldError(field, str(e)) from None
+
+
+def _frame(value: Any, field: str = "frame", bound: float = MAX_ABS_FRAME) -> float:
+    try:
+        x = values.finite(value, field)
+    except ValueError as e:
+        raise _FieldError(field, str(e)) from None
+    if abs(x) > bound:
+        raise _FieldError(field, f"{field} must be within ±{bound:g}, got {x:g}")
+    return x
 
 
 def _chain_reaches(world: World, start: str, target: str) -> bool:
@@ -197,7 +252,7 @@ def _tangent(value: Any, like: Any, field: str):
     try:
         if isinstance(like, list):
             return values.vec(value, len(like), field)
-        return values.finite(value, field)
+        return values.number(value, field, lo=-MAX_ABS_NUMBER, hi=MAX_ABS_NUMBER)
     except ValueError as e:
         raise _FieldError(field, str(e)) from None
 
@@ -267,7 +322,8 @@ def _shot_configure(world: World, op: O.ShotConfigure, actor: str, tx: _Tx):
     if op.resolution is not None:
         w, h = op.resolution
         if not (16 <= w <= 8192 and 16 <= h <= 8192):
-            raise _FieldError("resolution", f"resolution must be within 16–8192 pixels per side, got {w}×{h}")
+            raise _FieldError("resolution",
+                              f"resolution must be within 16–8192 pixels per side, got {show(w)}×{show(h)}")
         tx.setattr(world, "resolution", (int(w), int(h)))
         tx.emit("meta", "resolution", [float(w), float(h)])
     if op.name is not None:
@@ -319,12 +375,14 @@ def _entity_remove(world: World, op: O.EntityRemove, actor: str, tx: _Tx):
 def _entity_set(world: World, op: O.EntitySet, actor: str, tx: _Tx):
     e = _entity(world, op.id)
     if op.path == "name":
-        name = _name(op.value)
+        name = _name(op.value, "value")
         tx.setattr(e, "name", name)
         tx.emit("entity.field", e.id, "name", name)
         return
     if op.path == "parent":
         if op.value is not None:
+            if not isinstance(op.value, str):
+                raise _FieldError("value", f"parent must be an entity id or null, got {show(op.value)}")
             _entity(world, op.value, "value")
             if _chain_reaches(world, op.value, e.id):
                 raise _FieldError("value", f"parenting {e.id!r} to {op.value!r} would make a cycle")
@@ -393,7 +451,7 @@ def _track_clear(world: World, op: O.TrackClear, actor: str, tx: _Tx):
 def _track_shift(world: World, op: O.TrackShift, actor: str, tx: _Tx):
     e = _entity(world, op.id)
     _spec(e, op.path)
-    by = _frame(op.by, "by")
+    by = _frame(op.by, "by", MAX_ABS_SHIFT)
     lo = float("-inf") if op.start is None else _frame(op.start, "start")
     hi = float("inf") if op.end is None else _frame(op.end, "end")
     if lo > hi:
@@ -404,6 +462,9 @@ def _track_shift(world: World, op: O.TrackShift, actor: str, tx: _Tx):
         return
     stay = [k for k in keys if not (lo - EPS_FRAME <= k.frame <= hi + EPS_FRAME)]
     shifted = [Key(k.frame + by, k.value, k.interp, k.by, k.in_tangent, k.out_tangent) for k in moved]
+    out = [k.frame for k in shifted if abs(k.frame) > MAX_ABS_FRAME]
+    if out:
+        raise _FieldError("by", f"shifted keys would land beyond ±{MAX_ABS_FRAME:g} (at frames {out[:5]})")
     taken = {round(k.frame / EPS_FRAME) for k in stay}
     clash = [k.frame for k in shifted if round(k.frame / EPS_FRAME) in taken]
     if clash:
@@ -420,7 +481,10 @@ def _skeleton_set(world: World, op: O.SkeletonSet, actor: str, tx: _Tx):
     if op.template is not None:
         from .templates import template_joints
 
-        scale = 1.0 if op.scale is None else values.number(op.scale, "scale", lo=0, lo_open=True, hi=100)
+        try:
+            scale = 1.0 if op.scale is None else values.number(op.scale, "scale", lo=0, lo_open=True, hi=100)
+        except ValueError as ex:
+            raise _FieldError("scale", str(ex)) from None
         raw = template_joints(op.template, scale)
     else:
         if op.scale is not None:
@@ -508,7 +572,7 @@ def _json_params(params: dict) -> dict:
         if isinstance(v, bool) or v is None or isinstance(v, str):
             return v
         if isinstance(v, (int, float)):
-            return values.finite(v, where)
+            return values.number(v, where, lo=-MAX_ABS_PARAM, hi=MAX_ABS_PARAM)
         if isinstance(v, list):
             return [walk(x, f"{where}[{i}]") for i, x in enumerate(v)]
         if isinstance(v, dict):

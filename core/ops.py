@@ -7,6 +7,7 @@ New fields get defaults; a field never changes type.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal, Union
 
 import msgspec
@@ -31,6 +32,7 @@ __all__ = [
     "decode_ops",
     "encode_ops",
     "op_entity_ids",
+    "error_location",
 ]
 
 EntityKind = Literal["prop", "environment", "character", "camera", "light"]
@@ -174,3 +176,22 @@ def op_entity_ids(op: Op) -> tuple[str, ...]:
     if isinstance(op, (ShotConfigure, RelationRemove, DirectiveAdd, DirectiveUpdate, DirectiveRemove)):
         return ()
     return (op.id,)
+
+
+_AT = re.compile(r"- at `\$(?:\.ops)?\[(\d+)\]((?:\.[A-Za-z_]\w*)?)")
+_NAMED = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
+_TOP = re.compile(r"- at `\$\.([A-Za-z_]\w*)`")
+
+
+def error_location(message: str) -> tuple[int | None, str | None]:
+    """The op index and field a msgspec validation message points at (``$.ops[2].frame``, ``missing required
+    field `value` - at `$.ops[0]```), for error bodies that name both; (None, None) where it names neither."""
+    named = _NAMED.search(message)
+    at = _AT.search(message)
+    if at is not None:
+        field = named.group(1) if named else (at.group(2)[1:] or None)
+        return int(at.group(1)), field
+    top = _TOP.search(message)
+    if top is not None and top.group(1) != "ops":
+        return None, top.group(1)
+    return None, named.group(1) if named else None

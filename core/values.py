@@ -9,6 +9,7 @@ from typing import Any
 
 
 from . import quat
+from .limits import show
 from .tolerances import MAX_ABS_COORD_M
 
 __all__ = [
@@ -31,27 +32,27 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 def check_id(value: Any, what: str = "id") -> str:
     if not isinstance(value, str) or not ID_RE.match(value):
-        raise ValueError(f"{what} {value!r} must match {ID_RE.pattern}")
+        raise ValueError(f"{what} {show(value)} must match {ID_RE.pattern}")
     return value
 
 
 def finite(x: Any, what: str = "value") -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise ValueError(f"{what} must be a number, got {type(x).__name__}")
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:  # an integer beyond float range
+        raise ValueError(f"{what} must be within float range, got {show(x)}") from None
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {x}")
     return x
 
 
-_NUMBER_TYPES = (float, int)
-
-
 def vec(value: Any, n: int, what: str = "value", positive: bool = False, limit: float = MAX_ABS_COORD_M) -> list[float]:
     if not isinstance(value, (list, tuple)) or len(value) != n:
         raise ValueError(f"{what} must be a list of {n} numbers")
-    if all(type(v) in _NUMBER_TYPES for v in value):  # the common case, checked in bulk
-        out = [float(v) for v in value]
+    if all(type(v) is float for v in value):  # the common case, checked in bulk
+        out = list(value)
         if not all(map(math.isfinite, out)):
             raise ValueError(f"{what} must be finite, got {out}")
     else:

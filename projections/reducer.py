@@ -20,11 +20,14 @@ from .fold import Outcome, WorldFold
 __all__ = ["REDUCER_VERSION", "client_id_for", "Outcome", "ShotReducer", "canonical_update", "compacts", "state_hash",
            "ROOTS"]
 
-REDUCER_VERSION = 3
+REDUCER_VERSION = 4
 """Bump when the reduction of an existing log would change; clients holding older documents must resync.
 
 2: an already-unit quaternion is stored exactly as sent (1 re-normalised it, moving a third of them a float step).
-3: a track whose keys are replaced or removed is now and then rewritten as a fresh Array (see ``compacts``)."""
+3: a track whose keys are replaced or removed is now and then rewritten as a fresh Array (see ``compacts``).
+4: inputs are bounded (:mod:`core.limits`: frames, shifts, magnitudes, JSON depth and size, string lengths): an
+   event beyond them, applied before, is now rejected; an event whose fold raises is rejected, not left half done.
+"""
 
 ROOTS = ("meta", "entities", "relations", "directives")
 
@@ -127,6 +130,44 @@ class ShotReducer(WorldFold):
                 if entity is not None and path in entity.tracks:
                     self._track_put(eid, path, entity.tracks[path])
             self.meta["head_seq"] = seq
+
+    def _unwrite(self) -> None:
+        """After a write that raised half way (a defect; see :meth:`WorldFold.apply`), with the world already
+        restored: write what differs between the document and the world back to the world's values, so both
+        hold the state from before the event again. Every replica that raised at the same write does the same."""
+        from .decode import world_from_doc
+
+        self._entity_maps.clear()
+        self._track_arrays.clear()
+        w = self.world
+        try:
+            current = world_from_doc(self.doc)
+        except Exception:  # the write left the document unreadable: rewrite all of it
+            current = World(project=w.project, shot=w.shot, head_seq=-1)
+        with self.doc.transaction():
+            now = current.meta()
+            for k, v in w.meta().items():
+                if now.get(k) != v:
+                    self.meta[k] = crdt_value(v)
+            for k in [k for k in self.meta.keys() if k not in now and k not in w.meta()]:
+                del self.meta[k]
+            for eid in sorted(set(self.entities.keys()) | set(w.entities)):
+                e = w.entities.get(eid)
+                if e is None:
+                    del self.entities[eid]
+                elif current.entities.get(eid) != e:
+                    self._entity_add(eid, e.kind, e.name, e.parent)
+                    for path, value in e.props.items():
+                        self._prop_set(eid, path, value)
+                    for path, keys in e.tracks.items():
+                        self._track_put(eid, path, keys)
+            for root, ours, theirs in ((self.relations, w.relations, current.relations),
+                                       (self.directives, w.directives, current.directives)):
+                for i in sorted(set(root.keys()) | set(ours)):
+                    if i not in ours:
+                        del root[i]
+                    elif theirs.get(i) != ours[i]:
+                        root[i] = crdt_value(ours[i].to_dict())
 
     def _to_compact(self, seq: int, changes: list) -> set[tuple[str, str]]:
         """The tracks this event rewrites whole (see :func:`compacts`): of those it replaces or removes keys in."""

@@ -12,6 +12,7 @@ from typing import Awaitable, NamedTuple, Protocol
 import msgspec
 
 from core import edit
+from core.ops import error_location
 from events.envelope import MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, encode_event, event_id_for, now
 from events.log import Appended, ConflictError, EventLog
 from projections.reducer import Outcome, ShotReducer
@@ -186,4 +187,7 @@ def decode_command(data: bytes) -> Command:
     try:
         return _decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as e:
-        raise CommandError(422, f"invalid command: {e}") from None
+        index, field = error_location(str(e))
+        raise CommandError(422, f"invalid command: {e}", index, field) from None
+    except RecursionError:
+        raise CommandError(422, "invalid command: JSON nested too deeply") from None
