@@ -85,18 +85,16 @@ class ProjectHealth(msgspec.Struct, frozen=True, kw_only=True):
     retried, or the follower crashed and is restarting: ``error`` says what, ``since`` for how many seconds);
     ``behind`` (more than ``ready_lag`` events behind the stream for over ``ready_lag_s``); ``halted`` (the
     stream ends before the checkpoint; never recovers by itself). ``head`` is the stream's last seq as last
-    checked (None before the first check), ``lag`` = head − committed."""
+    checked (None before the first check), ``lag`` = head − committed. ``ready``: ``ok``, or ``starting`` for
+    less than ``ready_lag_s``."""
 
     state: str
+    ready: bool
     committed: int
     head: int | None = None
     lag: int = 0
     error: str | None = None
     since: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "ok"
 
 HASH_EVERY_S = 0.5
 """A shot's catalogue hash is computed at most this often (it hashes the whole document): the first event after a
@@ -215,7 +213,8 @@ class Projector:
     is ``behind`` in :meth:`health`.
 
     ``counts`` (read by /metrics): events, applied, rejected, commits, shots_loaded, hash_refreshes;
-    failures: store_errors, log_errors, load_errors (a request's load that failed), fold_errors (events rejected
+    failures: store_errors, log_errors, load_errors (each failed try of a shot load), loads_failed (loads for a
+    request that gave up: the request got a 503), fold_errors (events rejected
     because their fold raised), snapshot_errors, hash_errors, listener_errors, follow_crashes (the follower
     restarted after an unexpected error), halted (projects stopped because their stream is behind the checkpoint).
     """
@@ -286,7 +285,7 @@ class Projector:
                 except (asyncio.CancelledError, ProjectHalted):
                     raise
                 except Exception as e:
-                    self.counts["load_errors"] += 1
+                    self.counts["loads_failed"] += 1
                     raise ShotUnavailable(f"loading shot {project}/{shot} failed {LOAD_TRIES} times: "
                                           f"{type(e).__name__}: {e}") from e
         return sh.reducer
@@ -316,7 +315,7 @@ class Projector:
         out: dict[str, ProjectHealth] = {}
         for name, st in sorted(self._projects.items()):
             lag = 0 if st.head is None else max(0, st.head - st.committed)
-            common = {"committed": st.committed, "head": st.head, "lag": lag}
+            common = {"committed": st.committed, "head": st.head, "lag": lag, "ready": False}
             if st.halted is not None:
                 out[name] = ProjectHealth(state="halted", error=st.halted, **common)
             elif st.failure is not None:
@@ -324,11 +323,13 @@ class Projector:
             elif st.task is None or st.task.done():
                 out[name] = ProjectHealth(state="failing", error="not followed (its task ended)", **common)
             elif not st.ready.is_set():
+                common["ready"] = now - st.started <= self.ready_lag_s
                 out[name] = ProjectHealth(state="starting", since=now - st.started, **common)
             elif st.behind_since is not None and now - st.behind_since > self.ready_lag_s:
                 out[name] = ProjectHealth(state="behind", since=now - st.behind_since,
                                           error=f"{lag} events behind the stream", **common)
             else:
+                common["ready"] = True
                 out[name] = ProjectHealth(state="ok", **common)
         return out
 
