@@ -40,7 +40,7 @@ INT64_MAX = 2**63 - 1
 """Integers in a query (seqs, limits) must fit PostgreSQL's bigint: outside ±this they are a 400."""
 
 MAX_QUERY_FRAME = 1e9
-"""The largest frame number a query may ask for (a day at 10,000 fps); more, or not finite, is a 400."""
+"""The largest frame number a query may ask for (a day at 10,000 fps); more is a 400 (not finite: 422)."""
 
 _PRINTABLE = re.compile(r"^[!-~]{1,200}$")  # command and suggestion ids: printable ASCII, no spaces
 _JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:~-]{0,199}$")
@@ -68,7 +68,7 @@ QUERY_FRAMES = ("frame",)
 
 def check_params(connection, _handler=None) -> None:
     """The guard of every HTTP route (``Litestar(guards=[check_params])``): ids in the path and the query match
-    their patterns, integers fit in int64 and frames are finite and within ``MAX_QUERY_FRAME`` — else 400
+    their patterns, integers fit in int64 and finite frames are within ``MAX_QUERY_FRAME`` — else 400
     naming the parameter, before authentication, handlers or any store call. A well-formed id that names nothing
     is the handler's 404. Sockets check their own parameters."""
     if connection.scope.get("type") != "http":
@@ -89,16 +89,17 @@ def check_params(connection, _handler=None) -> None:
                 raise BadRequest(f"{name} {_show(value)} is out of range (at most {INT64_MAX})", field=name)
     for name in QUERY_FRAMES:
         for value in query.getall(name, ()):
-            x = _parsed(value, float)
-            if x is not None and not (math.isfinite(x) and abs(x) <= MAX_QUERY_FRAME):
-                raise BadRequest(f"{name} {_show(value)} must be a finite frame within ±{MAX_QUERY_FRAME:g}",
-                                 field=name)
+            x = _parsed(value, float)  # not finite: the handler's 422 says so
+            if x is not None and math.isfinite(x) and abs(x) > MAX_QUERY_FRAME:
+                raise BadRequest(f"{name} {_show(value)} is out of range (at most ±{MAX_QUERY_FRAME:g})", field=name)
 
 
 def _parsed(value: str, kind: type) -> Any:
     """``value`` as ``kind``, or None when it is not one (the route's own parsing then answers 400)."""
     try:
-        return kind(value.strip()) if len(value) <= 400 else kind("1e999" if kind is float else 2**64)
+        if kind is int and len(value) > 100:
+            return 2**64  # beyond int64 whatever it holds (and Python refuses int() of over 4,300 digits)
+        return kind(value.strip())
     except (ValueError, OverflowError):
         return None
 

@@ -65,12 +65,13 @@ async def test_absurd_query_numbers_are_400_not_5xx(env, unique):
     for path, params in ((f"{base}/history", {"after": huge}), (f"{base}/history", {"before": huge}),
                          (f"{base}/history", {"after": "-" + huge}), (f"{base}/history", {"limit": huge}),
                          (f"{base}/hash", {"at": huge}), (f"{base}/world", {"at": huge}),
-                         (f"{base}/world", {"frame": "1e300"}), (f"{base}/world", {"frame": "nan"}),
-                         (f"{base}/world", {"frame": "inf"}), (f"{base}/history", {"after": "9" * 5000}),
+                         (f"{base}/world", {"frame": "1e300"}), (f"{base}/world", {"frame": "-1e10"}),
+                         (f"{base}/history", {"after": "9" * 5000}),
                          (f"{base}/history", {"entity": "\x00"}), (f"{base}/history", {"actor": "a\x00"})):
         r = await api.get(path, **params)
         assert r.status_code == 400, (path, params, r.status_code, r.text)
         assert r.json()["field"] == next(iter(params))
+    assert (await api.get(f"{base}/world", frame="nan")).status_code == 422  # not a number at all: the handler's
     # in range: answered
     assert (await api.ok("GET", f"{base}/history", after=2**63 - 1))["entries"] == []
     assert (await api.ok("GET", f"{base}/hash", at=2**63 - 1))["seq"] >= 1
