@@ -192,6 +192,7 @@ class _Project:
         self.waiting: list[tuple[int, int, asyncio.Future]] = []  # heap of (seq, n, future) for wait_for
         self.n_waiting = 0
         self.outcomes: OrderedDict[int, Outcome] = OrderedDict()
+        self.event_ids: OrderedDict[int, str | None] = OrderedDict()  # beside outcomes: the event id at each seq
         self.task: asyncio.Task | None = None
         self.poisoned: dict[int, str] = {}  # seq → exception type, of events whose fold raised: rejected
         self.failure: tuple[str, float] | None = None  # (what failed, since) while a retry loop is failing
@@ -213,10 +214,11 @@ class Projector:
     is ``behind`` in :meth:`health`.
 
     ``counts`` (read by /metrics): events, applied, rejected, commits, shots_loaded, hash_refreshes;
-    failures: store_errors, log_errors, load_errors (each failed try of a shot load), loads_failed (loads for a
-    request that gave up: the request got a 503), fold_errors (events rejected
-    because their fold raised), snapshot_errors, hash_errors, listener_errors, follow_crashes (the follower
-    restarted after an unexpected error), halted (projects stopped because their stream is behind the checkpoint).
+    foreign_events (a wait_for whose seq holds another event than the caller's); failures: store_errors,
+    log_errors, load_errors (each failed try of a shot load), loads_failed (loads for a request that gave up:
+    the request got a 503), fold_errors (events rejected because their fold raised), snapshot_errors,
+    hash_errors, listener_errors, follow_crashes (the follower restarted after an unexpected error), halted
+    (projects stopped because their stream is behind the checkpoint).
     """
 
     def __init__(self, log: EventLog, store: ProjectionStore, snapshot_every: int = 1000, batch_max: int = 500,
@@ -333,9 +335,13 @@ class Projector:
                 out[name] = ProjectHealth(state="ok", **common)
         return out
 
-    async def wait_for(self, project: str, seq: int, timeout: float = 10.0) -> Outcome:
+    async def wait_for(self, project: str, seq: int, timeout: float = 10.0, event_id: str | None = None) -> Outcome:
         """The outcome of the event at ``seq`` once this projector has committed it; raises ``TimeoutError``, or
-        ``LookupError`` when the projection has no event at ``seq``."""
+        ``LookupError`` when the projection has no event at ``seq``, or :class:`ProjectHalted`.
+
+        ``event_id``: the id of the event the caller appended at ``seq``. When the projection holds another event
+        there, the stream may have lost its tail and given ``seq`` out again: the stream is checked at once (and
+        the project halted if so) instead of answering with the other event's outcome."""
         self.watch_project(project)
         st = self._projects[project]
         self._check_halted(st)
@@ -355,12 +361,19 @@ class Projector:
                 raise
         self._check_halted(st)
         outcome = st.outcomes.get(seq)
-        if outcome is not None:
-            return outcome
-        entry = await self.store.audit_entry(project, seq)
-        if entry is None:
-            raise LookupError(f"no event at seq {seq} in project {project!r}")
-        return Outcome(seq, entry.applied, entry.reason)
+        seen = st.event_ids.get(seq)
+        if outcome is None:
+            entry = await self.store.audit_entry(project, seq)
+            if entry is None:
+                raise LookupError(f"no event at seq {seq} in project {project!r}")
+            outcome, seen = Outcome(seq, entry.applied, entry.reason), entry.event_id
+        if event_id is not None and seen is not None and seen != event_id:
+            self.counts["foreign_events"] += 1
+            log.warning("projector: %s seq %d was expected to be event %r, the projection holds %r; checking the "
+                        "stream", project, seq, event_id, seen)
+            await self._verify(st, once=True)
+            self._check_halted(st)
+        return outcome
 
     async def _sweep(self) -> None:
         """Fail the waits that passed their deadline with TimeoutError (checked every 0.1 s)."""
@@ -479,14 +492,17 @@ class Projector:
         committer = loop.create_task(self._commit(st, folded))
         folder = loop.create_task(self._folding(st, queue, folded))
         verifier = loop.create_task(self._verifying(st))
+        halted = loop.create_task(st.stopped.wait())
         try:
-            # The first to end decides: a halt (the verifier returns), or a crash (re-raised to the supervisor).
-            done, _ = await asyncio.wait([folder, committer, verifier, reader], return_when=asyncio.FIRST_COMPLETED)
+            # The first to end decides: a halt (found by the verifier or by wait_for), or a crash (re-raised to
+            # the supervisor).
+            done, _ = await asyncio.wait([folder, committer, verifier, reader, halted],
+                                         return_when=asyncio.FIRST_COMPLETED)
             for t in done:
                 if not t.cancelled() and t.exception() is not None:
                     raise t.exception()
         finally:
-            await cancel_and_wait(reader, committer, folder, verifier)
+            await cancel_and_wait(reader, committer, folder, verifier, halted)
         if st.halted is not None:
             self._stop_halted(st)
 
@@ -742,11 +758,13 @@ class Projector:
             self.counts["events"] += len(rows)
             st.committed = max(st.committed, checkpoint)
             for w in work:
-                for outcome in w.outcomes:
+                for outcome, row in zip(w.outcomes, w.rows):
                     st.outcomes[outcome.seq] = outcome
+                    st.event_ids[outcome.seq] = row.event_id
                     self.counts["applied" if outcome.applied else "rejected"] += 1
             while len(st.outcomes) > _OUTCOMES_KEPT:
                 st.outcomes.popitem(last=False)
+                st.event_ids.popitem(last=False)
             self._release(st)
 
     @staticmethod

@@ -359,3 +359,24 @@ async def test_waits_in_flight_fail_when_the_project_halts():
     with pytest.raises(ProjectHalted):
         await asyncio.wait_for(waiting, 5)
     await pr.stop()
+
+
+async def test_a_wait_for_a_reused_seq_checks_the_stream_at_once():
+    """A command appended after the tail was lost gets a seq the projection already holds: given the event id it
+    appended, wait_for finds another event there and halts the project at once, before the periodic check."""
+    log, store = MemoryLog(), MemoryStore()
+    events = script(n=6)
+    await fill(log, events)
+    pr = projector(log, store, verify_s=3600)  # the periodic check would come far too late
+    pr.watch_project(P)
+    await pr.wait_for(P, len(events))
+    assert (await pr.wait_for(P, 3, event_id="ev2")).applied  # the event that is there: answered
+    truncate(log, P, 2)
+    reused = await log.append(P, "a", event("a", 77, [KeySet(id="box", path="transform.position", frame=1,
+                                                             value=[0, 0, 0])]), msg_id="late")
+    assert reused.seq == 3
+    with pytest.raises(ProjectHalted):
+        await pr.wait_for(P, reused.seq, event_id="ev77")
+    assert pr.counts["foreign_events"] == 1 and pr.health()[P].state == "halted"
+    await until(lambda: pr.reducer(P, "a") is None and pr._projects[P].task.done(), what="the follower stopped")
+    await pr.stop()
