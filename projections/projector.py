@@ -24,8 +24,8 @@ reason), ``health()`` names it — until an operator restores the stream or rebu
 
 A shot's reducer is loaded lazily, the first time the projector (or :meth:`Projector.load`) needs it, from the
 newest snapshot at or below the position the projector has folded to, plus the log tail up to that position. A
-load for a request gives up after ``LOAD_TRIES`` failed tries (:class:`ShotUnavailable`, HTTP 503 for that request
-only) and never holds the project's lock longer than those.
+load for a request gives up after ``LOAD_TRIES`` failed tries, or after waiting ``LOAD_WAIT_S`` for the project
+(:class:`ShotUnavailable`, HTTP 503 for that request only), and never holds the project's lock longer than those.
 
 Other parts of the server use :meth:`Projector.wait_for` (a command handler answers once the seq it appended is
 projected), :meth:`Projector.reducer` (the live document and world of a shot) and :meth:`Projector.add_listener`
@@ -55,7 +55,7 @@ from .replay import fold_tail, internal_rejection
 from .store import AuditEntry, ProjectionStore, ShotUpdate, Snapshot, StoreError, WorldSnapshot, audit_entry_for
 from .world_codec import encode_world
 
-__all__ = ["Projector", "Listener", "ProjectHealth", "ProjectHalted", "ShotUnavailable", "LOAD_TRIES"]
+__all__ = ["Projector", "Listener", "ProjectHealth", "ProjectHalted", "ShotUnavailable", "LOAD_TRIES", "LOAD_WAIT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,11 @@ _OUTCOMES_KEPT = 50_000
 
 LOAD_TRIES = 3
 """Tries of a shot load made for a request (:meth:`Projector.load`) before it answers :class:`ShotUnavailable`."""
+
+
+LOAD_WAIT_S = 10.0
+"""The longest :meth:`Projector.load` waits for a project's checkpoint or for its lock (held while folding, which
+waits for the store when it is down) before it answers :class:`ShotUnavailable`."""
 
 
 class ProjectHalted(LogError):
@@ -277,8 +282,15 @@ class Projector:
         self.watch_project(project)
         st = self._projects[project]
         self._check_halted(st)
-        await self._until_ready(st)
-        async with st.lock:
+        try:
+            async with asyncio.timeout(LOAD_WAIT_S):
+                await self._until_ready(st)
+                await st.lock.acquire()
+        except TimeoutError:
+            self.counts["loads_failed"] += 1
+            why = st.failure[0] if st.failure else "its projector is busy"
+            raise ShotUnavailable(f"shot {project}/{shot} is not available within {LOAD_WAIT_S:g}s: {why}") from None
+        try:
             self._check_halted(st)
             sh = st.shots.get(shot)
             if sh is None:
@@ -290,6 +302,8 @@ class Projector:
                     self.counts["loads_failed"] += 1
                     raise ShotUnavailable(f"loading shot {project}/{shot} failed {LOAD_TRIES} times: "
                                           f"{type(e).__name__}: {e}") from e
+        finally:
+            st.lock.release()
         return sh.reducer
 
     async def _until_ready(self, st: _Project) -> None:

@@ -109,9 +109,10 @@ async def test_an_event_whose_fold_raises_is_rejected_and_folding_goes_on(poison
     assert (await rebuild(log, P, "a")).state_hash() == expected
     assert (await world_at(log, store, P, "a")).state_hash() == expected
     for seq in (10, 11, 12, 25):  # replays from the snapshots around the poisoned events agree
-        assert (await world_at(log, store, P, "a", seq)).state_hash() == (await rebuild(clean, P, "a", seq)).state_hash()
+        want = await rebuild(clean, P, "a", seq)
+        assert (await world_at(log, store, P, "a", seq)).state_hash() == want.state_hash()
         world, _ = await plain_world_at(log, store, P, "a", seq)
-        assert world.to_json() == (await rebuild(clean, P, "a", seq)).world.to_json()
+        assert world.to_json() == want.world.to_json()
     async with asyncio.timeout(5):  # the catalogue's hash is refreshed at most every HASH_EVERY_S
         while (info := await store.shot(P, "a")).head_seq != live.world.head_seq:
             await asyncio.sleep(0.02)
@@ -379,4 +380,29 @@ async def test_a_wait_for_a_reused_seq_checks_the_stream_at_once():
         await pr.wait_for(P, reused.seq, event_id="ev77")
     assert pr.counts["foreign_events"] == 1 and pr.health()[P].state == "halted"
     await until(lambda: pr.reducer(P, "a") is None and pr._projects[P].task.done(), what="the follower stopped")
+    await pr.stop()
+
+
+async def test_a_load_while_the_store_is_down_answers_within_its_bound(monkeypatch):
+    import projections.projector as projector_module
+
+    monkeypatch.setattr(projector_module, "LOAD_WAIT_S", 0.3)
+    log, store = MemoryLog(), SwitchStore()
+    events = script(n=2)
+    await fill(log, events)
+    pr = projector(log, store)
+    pr.watch_project(P)
+    await pr.wait_for(P, len(events))
+    store.down = True
+
+    async def refuse(*args, **kw):
+        raise StoreError("connection refused")
+
+    monkeypatch.setattr(store, "latest_snapshot", refuse)
+    await log.append(P, "b", event("b", 9, [ShotConfigure(fps=30.0)]), msg_id="b")  # folding it needs a load
+    await until(lambda: pr.health()[P].state == "failing", what="failing")
+    started = time.monotonic()
+    with pytest.raises(ShotUnavailable, match="not available"):
+        await pr.load(P, "c")
+    assert time.monotonic() - started < 2
     await pr.stop()
