@@ -48,6 +48,11 @@ async def test_a_nul_shot_read_by_a_viewer_is_a_400_and_the_project_stays_writab
                  f"/v1/projects/{unique}/shots/s1/suggestions/%00/accept"):
         r = await (api.post(path, {}) if path.endswith("accept") else api.get(path))
         assert r.status_code == 400, (path, r.status_code, r.text)
+    for path in ("/v1/renders/%00", "/v1/renders/-x/manifest", f"/v1/renders/{'j' * 201}/pack"):
+        r = await api.get(path)
+        assert r.status_code == 400 and r.json()["field"] == "job_id", (path, r.text)
+    r = await api.post(f"/v1/projects/{unique}/shots/s1/rollback", {"command_id": "r", "to_seq": 2**63})
+    assert r.status_code == 422 and r.json()["field"] == "to_seq", r.text
     r = await api.client.delete(f"/v1/projects/{unique}/members/%00", headers=api.headers)
     assert r.status_code == 400 and r.json()["field"] == "member"
     # well-formed but absent: 404
@@ -114,6 +119,7 @@ async def test_a_stream_recreated_with_fewer_events_halts_its_project(env, uniqu
     await system.log.ensure_project(unique)
     appended = await system.log.append(unique, "s1", b"not json", msg_id="after-loss")
     assert appended.seq == 1  # the stream is now behind the projection's checkpoint of 5
+    assert await system.log.head(unique) == 1
 
     async with asyncio.timeout(10):
         while system.projector.health()[unique].state != "halted":
