@@ -472,7 +472,8 @@ class Projector:
             began = time.monotonic()
             try:
                 await self._follow(st)
-                return  # halted
+                if st.halted is None:
+                    raise RuntimeError("the follower ended without a halt")
             except asyncio.CancelledError:
                 raise
             except Exception as e:
