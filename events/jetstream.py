@@ -301,6 +301,17 @@ class JetStreamLog:
                 raise LogError("JetStream is not available on the NATS server") from e
         return msg.seq
 
+    async def head(self, project: str) -> int:
+        """The last sequence of the project's stream, as its leader stores it (0 when empty)."""
+        with _Translate(f"reading the head of project {project!r}"):
+            try:
+                info = await self._js.stream_info(stream_for(project))
+            except nats.js.errors.NotFoundError as e:
+                raise UnknownProject(f"no event stream for project {project!r}") from e
+            except nats.js.errors.ServiceUnavailableError as e:
+                raise LogError("JetStream is not available on the NATS server") from e
+        return info.state.last_seq
+
     async def read(self, project: str, shot: str, after: int = 0,
                    until: int | None = None) -> AsyncIterator[Stored]:
         """The shot's events with ``after < seq <= until`` in order; ``until`` defaults to the shot's last seq when

@@ -89,6 +89,10 @@ class EventLog(Protocol):
 
     async def last_seq(self, project: str, shot: str) -> int: ...
 
+    async def head(self, project: str) -> int:
+        """The last sequence of the project's whole stream (0 when empty); raises UnknownProject."""
+        ...
+
     def read(self, project: str, shot: str, after: int = 0,
              until: int | None = None) -> AsyncIterator[Stored]: ...
 
@@ -152,6 +156,10 @@ class MemoryLog:
             if s.shot == shot:
                 return s.seq
         return 0
+
+    async def head(self, project) -> int:
+        stream = self._stream(project)
+        return stream[-1].seq if stream else 0
 
     async def read(self, project, shot, after=0, until=None):
         stream = self._stream(project)

@@ -2,8 +2,10 @@
 
 ``commit_batch`` takes the project's checkpoint row ``FOR UPDATE`` first, so concurrent projectors on the same
 stream serialise there, and then only stores rows above the checkpoint it read. Text PostgreSQL cannot hold
-(NUL characters, lone surrogates) is replaced, and an event that is not valid JSON for ``jsonb`` keeps its raw
-bytes instead, so no event can wedge the projector.
+(NUL characters, lone surrogates) is replaced — in what is written and in every query's arguments alike, so an
+id that holds one reads what was written under it —, integers beyond ``bigint`` are clamped to its range (a
+causation beyond it is dropped), and an event that is not valid JSON for ``jsonb`` keeps its raw bytes instead:
+no event and no read can make PostgreSQL refuse a statement.
 """
 
 from __future__ import annotations
@@ -59,6 +61,22 @@ def _text(s: str | None) -> str | None:
     return s.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
 
 
+_INT64 = (-2**63, 2**63 - 1)
+
+
+def _arg(value):
+    """A query argument as PostgreSQL takes it: text through :func:`_text`, integers clamped to ``bigint``."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return min(max(value, _INT64[0]), _INT64[1])
+    return value
+
+
+def _bigint_or_none(value: int | None) -> int | None:
+    return value if value is None or _INT64[0] <= value <= _INT64[1] else None
+
+
 def _jsonb(payload) -> str | None:
     """The payload as text ``jsonb`` accepts, or None (NUL escapes, NaN/Infinity and lone surrogates are not)."""
     if payload is None:
@@ -82,8 +100,8 @@ def _audit_args(row: AuditEntry):
             except (TypeError, ValueError):
                 raw = None
     return (
-        row.project, row.seq, row.shot, _text(row.event_id), _text(row.command_id), _text(row.actor_kind),
-        _text(row.actor_id), row.causation, [_text(t) for t in row.op_types],
+        _text(row.project), row.seq, _text(row.shot), _text(row.event_id), _text(row.command_id),
+        _text(row.actor_kind), _text(row.actor_id), _bigint_or_none(row.causation), [_text(t) for t in row.op_types],
         [_text(e) for e in row.entity_ids], payload, raw, row.status,
         _text(row.reason), row.ts,
     )
@@ -135,13 +153,13 @@ class PgStore:
 
     async def _fetch(self, query: str, *args):
         try:
-            return await self.pool.fetch(query, *args)
+            return await self.pool.fetch(query, *map(_arg, args))
         except _ERRORS as e:
             raise StoreError(str(e)) from e
 
     async def _fetchrow(self, query: str, *args):
         try:
-            return await self.pool.fetchrow(query, *args)
+            return await self.pool.fetchrow(query, *map(_arg, args))
         except _ERRORS as e:
             raise StoreError(str(e)) from e
 
@@ -161,6 +179,7 @@ class PgStore:
 
     async def _commit(self, conn, project, rows: Iterable[AuditEntry], shot_updates, snapshots,
                       new_checkpoint) -> bool:
+        project = _text(project)
         await conn.execute(
             "INSERT INTO projector_checkpoints (project, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING", project)
         current = await conn.fetchval(
@@ -175,18 +194,18 @@ class PgStore:
             await conn.executemany(_INSERT_AUDIT, [_audit_args(r) for r in fresh])
         if shot_updates:
             await conn.executemany(_UPSERT_SHOT, [
-                (project, u.shot, u.head_seq, u.last_seq, u.state_hash, counts.get(u.shot, 0))
+                (project, _text(u.shot), u.head_seq, u.last_seq, u.state_hash, counts.get(u.shot, 0))
                 for u in shot_updates
             ])
         docs = [s for s in snapshots if isinstance(s, Snapshot)]
         worlds = [s for s in snapshots if isinstance(s, WorldSnapshot)]
         if docs:
             await conn.executemany(_INSERT_SNAPSHOT, [
-                (project, s.shot, s.reducer_version, s.seq, s.doc, s.state_hash) for s in docs
+                (project, _text(s.shot), s.reducer_version, s.seq, s.doc, s.state_hash) for s in docs
             ])
         if worlds:
             await conn.executemany(_INSERT_WORLD_SNAPSHOT, [
-                (project, s.shot, s.reducer_version, s.seq, s.world) for s in worlds
+                (project, _text(s.shot), s.reducer_version, s.seq, s.world) for s in worlds
             ])
         await conn.execute(
             "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE project = $1",
@@ -198,7 +217,7 @@ class PgStore:
             await self.pool.execute(
                 "UPDATE shots SET head_seq = $3, state_hash = $4, updated_at = now() "
                 "WHERE project = $1 AND shot = $2 AND head_seq <= $3 AND $3 <= last_seq",
-                project, shot, head_seq, state_hash)
+                _text(project), _text(shot), head_seq, state_hash)
         except _ERRORS as e:
             raise StoreError(f"refreshing the hash of {project}/{shot} failed: {e}") from e
 

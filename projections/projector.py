@@ -8,8 +8,24 @@ are waiting); a lone event is never held back. A store error is logged and the s
 until they commit; an event is never skipped. Because the checkpoint moves in the same transaction as the rows, a
 projector killed at any point restarts from the last committed seq and neither loses nor repeats an event.
 
+No event stops a projector. An event whose fold raises (the reducer rejects what it cannot apply, so this is a
+bug) is recorded as rejected with the reason ``internal error while folding: <exception type>`` and leaves its
+shot as it was before it: the shot is reloaded (snapshot + log tail, without that event), exactly as every other
+replica and every replay (:func:`projections.replay.fold_tail`) folds it, and folding goes on. A failing snapshot
+or hash is skipped and counted; anything else that escapes folding restarts the project's follower from its
+checkpoint after a backoff. Store and log errors are retried with backoff; while one is, :meth:`Projector.health`
+reports the project ``failing``.
+
+The log must never be behind the projection: on start and every ``verify_s`` the projector compares the head of
+each project's stream with what it has folded. A stream that ends before the checkpoint lost its tail (a crash
+before fsync, a stream recreated), and any new event would reuse a committed seq; that project is halted — not
+followed, :meth:`Projector.load` and :meth:`Projector.wait_for` raise :class:`ProjectHalted` (HTTP 503 with the
+reason), ``health()`` names it — until an operator restores the stream or rebuilds the projection and restarts.
+
 A shot's reducer is loaded lazily, the first time the projector (or :meth:`Projector.load`) needs it, from the
-newest snapshot at or below the position the projector has folded to, plus the log tail up to that position.
+newest snapshot at or below the position the projector has folded to, plus the log tail up to that position. A
+load for a request gives up after ``LOAD_TRIES`` failed tries, or after waiting ``LOAD_WAIT_S`` for the project
+(:class:`ShotUnavailable`, HTTP 503 for that request only), and never holds the project's lock longer than those.
 
 Other parts of the server use :meth:`Projector.wait_for` (a command handler answers once the seq it appended is
 projected), :meth:`Projector.reducer` (the live document and world of a shot) and :meth:`Projector.add_listener`
@@ -31,14 +47,15 @@ import msgspec
 from pycrdt import merge_updates
 
 from events.envelope import Event, decode_event
-from events.log import EventLog, Stored
+from events.log import EventLog, LogError, Stored, UnknownProject
 from events.tasks import cancel_and_wait
 
 from .reducer import REDUCER_VERSION, Outcome, ShotReducer
-from .store import ProjectionStore, ShotUpdate, Snapshot, WorldSnapshot, audit_entry_for
+from .replay import fold_tail, internal_rejection
+from .store import AuditEntry, ProjectionStore, ShotUpdate, Snapshot, StoreError, WorldSnapshot, audit_entry_for
 from .world_codec import encode_world
 
-__all__ = ["Projector", "Listener"]
+__all__ = ["Projector", "Listener", "ProjectHealth", "ProjectHalted", "ShotUnavailable", "LOAD_TRIES", "LOAD_WAIT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +64,42 @@ Listener = Callable[[str, str, Outcome, bytes, "Event | None"], "Awaitable[None]
 rejected), ``event`` the decoded event (None when undecodable). Keep it quick: hand work to a queue."""
 
 _OUTCOMES_KEPT = 50_000
+
+LOAD_TRIES = 3
+"""Tries of a shot load made for a request (:meth:`Projector.load`) before it answers :class:`ShotUnavailable`."""
+
+
+LOAD_WAIT_S = 10.0
+"""The longest :meth:`Projector.load` waits for a project's checkpoint or for its lock (held while folding, which
+waits for the store when it is down) before it answers :class:`ShotUnavailable`."""
+
+
+class ProjectHalted(LogError):
+    """The project's stream ends before the projection's checkpoint (its tail was lost): the projector stopped
+    following it and refuses reads and writes of it (HTTP 503) until an operator repairs it."""
+
+
+class ShotUnavailable(StoreError):
+    """Loading a shot for a request failed ``LOAD_TRIES`` times (HTTP 503 for that request)."""
+
+
+class ProjectHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the projection of one project stands (:meth:`Projector.health`).
+
+    ``state``: ``ok``; ``starting`` (its checkpoint not read yet); ``failing`` (a store or log call is being
+    retried, or the follower crashed and is restarting: ``error`` says what, ``since`` for how many seconds);
+    ``behind`` (more than ``ready_lag`` events behind the stream for over ``ready_lag_s``); ``halted`` (the
+    stream ends before the checkpoint; never recovers by itself). ``head`` is the stream's last seq as last
+    checked (None before the first check), ``lag`` = head − committed. ``ready``: ``ok``, or ``starting`` for
+    less than ``ready_lag_s``."""
+
+    state: str
+    ready: bool
+    committed: int
+    head: int | None = None
+    lag: int = 0
+    error: str | None = None
+    since: float = 0.0
 
 HASH_EVERY_S = 0.5
 """A shot's catalogue hash is computed at most this often (it hashes the whole document): the first event after a
@@ -112,6 +165,13 @@ class _Shot:
         return self.hashed is not None and self.hashed[0] != self.reducer.world.head_seq
 
 
+def _decoded(data: bytes) -> Event | None:
+    try:
+        return decode_event(data)
+    except Exception:  # noqa: BLE001 - undecodable events are audited from their bytes
+        return None
+
+
 class _Folded(NamedTuple):
     """A folded batch, waiting for its commit."""
 
@@ -137,7 +197,15 @@ class _Project:
         self.waiting: list[tuple[int, int, asyncio.Future]] = []  # heap of (seq, n, future) for wait_for
         self.n_waiting = 0
         self.outcomes: OrderedDict[int, Outcome] = OrderedDict()
+        self.event_ids: OrderedDict[int, str | None] = OrderedDict()  # beside outcomes: the event id at each seq
         self.task: asyncio.Task | None = None
+        self.poisoned: dict[int, str] = {}  # seq → exception type, of events whose fold raised: rejected
+        self.failure: tuple[str, float] | None = None  # (what failed, since) while a retry loop is failing
+        self.halted: str | None = None  # why the project is stopped for good
+        self.stopped = asyncio.Event()  # set when halted
+        self.head: int | None = None  # the stream's last seq as last checked
+        self.behind_since: float | None = None  # when the lag last went over the bound
+        self.started = time.monotonic()
 
 
 class Projector:
@@ -145,16 +213,28 @@ class Projector:
 
     ``snapshot_every``: a shot is snapshotted after this many applied events since its last snapshot.
     ``batch_max``: the most events committed in one transaction. ``rescan_s``: how often :meth:`run` looks for new
-    projects. ``retry_max_s``: the longest backoff between retries of a failed store or log call.
+    projects. ``retry_max_s``: the longest backoff between retries of a failed store or log call. ``verify_s``:
+    how often each project's stream head is checked against the projection (lag, lost tail). ``ready_lag`` and
+    ``ready_lag_s``: a project more than ``ready_lag`` events behind its stream for longer than ``ready_lag_s``
+    is ``behind`` in :meth:`health`.
+
+    ``counts`` (read by /metrics): events, applied, rejected, commits, shots_loaded, hash_refreshes;
+    foreign_events (a wait_for whose seq holds another event than the caller's); failures: store_errors,
+    log_errors, load_errors (each failed try of a shot load), loads_failed (loads for a request that gave up:
+    the request got a 503), fold_errors (events rejected because their fold raised), snapshot_errors,
+    hash_errors, listener_errors, follow_crashes (the follower restarted after an unexpected error), halted
+    (projects stopped because their stream is behind the checkpoint).
     """
 
     def __init__(self, log: EventLog, store: ProjectionStore, snapshot_every: int = 1000, batch_max: int = 500,
-                 rescan_s: float = 5.0, retry_max_s: float = 5.0):
+                 rescan_s: float = 5.0, retry_max_s: float = 5.0, verify_s: float = 2.0, ready_lag: int = 100,
+                 ready_lag_s: float = 5.0):
         if snapshot_every < 1 or batch_max < 1:
             raise ValueError("snapshot_every and batch_max must be ≥ 1")
         self.log, self.store = log, store
         self.snapshot_every, self.batch_max = snapshot_every, batch_max
         self.rescan_s, self.retry_max_s = rescan_s, retry_max_s
+        self.verify_s, self.ready_lag, self.ready_lag_s = verify_s, ready_lag, ready_lag_s
         self.counts: Counter[str] = Counter()
         self._projects: dict[str, _Project] = {}
         self._listeners: list[Listener] = []
@@ -174,8 +254,8 @@ class Projector:
         st = self._projects.get(project)
         if st is None:
             st = self._projects[project] = _Project(project)
-        if st.task is None or st.task.done():
-            st.task = asyncio.get_running_loop().create_task(self._follow(st), name=f"projector:{project}")
+        if st.halted is None and (st.task is None or st.task.done()):
+            st.task = asyncio.get_running_loop().create_task(self._supervise(st), name=f"projector:{project}")
 
     def projects(self) -> list[str]:
         return sorted(self._projects)
@@ -189,27 +269,96 @@ class Projector:
         """The live reducer of a loaded shot (its ``doc``, ``world``, ``state_hash()``), or None: see :meth:`load`.
         Read it, never write it."""
         st = self._projects.get(project)
-        sh = st.shots.get(shot) if st else None
+        sh = st.shots.get(shot) if st is not None and st.halted is None else None
         return sh.reducer if sh else None
 
     async def load(self, project: str, shot: str) -> ShotReducer:
-        """The live reducer of ``shot``, loading it (snapshot + tail) if the projector has not yet needed it."""
+        """The live reducer of ``shot``, loading it (snapshot + tail) if the projector has not yet needed it.
+        Raises :class:`ProjectHalted`, or :class:`ShotUnavailable` after ``LOAD_TRIES`` failed tries."""
         st = self._projects.get(project)
         sh = st.shots.get(shot) if st is not None and st.task is not None and not st.task.done() else None
-        if sh is not None:  # loaded and followed: the common case, no lock needed
+        if sh is not None and st.halted is None:  # loaded and followed: the common case, no lock needed
             return sh.reducer
         self.watch_project(project)
         st = self._projects[project]
-        await st.ready.wait()
-        async with st.lock:
-            sh = st.shots.get(shot) or await self._load(st, shot)
+        self._check_halted(st)
+        try:
+            async with asyncio.timeout(LOAD_WAIT_S):
+                await self._until_ready(st)
+                await st.lock.acquire()
+        except TimeoutError:
+            self.counts["loads_failed"] += 1
+            why = st.failure[0] if st.failure else "its projector is busy"
+            raise ShotUnavailable(f"shot {project}/{shot} is not available within {LOAD_WAIT_S:g}s: {why}") from None
+        try:
+            self._check_halted(st)
+            sh = st.shots.get(shot)
+            if sh is None:
+                try:
+                    sh = await self._load(st, shot, tries=LOAD_TRIES)
+                except (asyncio.CancelledError, ProjectHalted):
+                    raise
+                except Exception as e:
+                    self.counts["loads_failed"] += 1
+                    raise ShotUnavailable(f"loading shot {project}/{shot} failed {LOAD_TRIES} times: "
+                                          f"{type(e).__name__}: {e}") from e
+        finally:
+            st.lock.release()
         return sh.reducer
 
-    async def wait_for(self, project: str, seq: int, timeout: float = 10.0) -> Outcome:
+    async def _until_ready(self, st: _Project) -> None:
+        """Wait for the project's checkpoint, or raise ProjectHalted if it is halted meanwhile."""
+        if st.ready.is_set():
+            return
+        halted = asyncio.ensure_future(st.stopped.wait())
+        ready = asyncio.ensure_future(st.ready.wait())
+        try:
+            await asyncio.wait([ready, halted], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halted.cancel()
+            ready.cancel()
+        self._check_halted(st)
+
+    @staticmethod
+    def _check_halted(st: _Project) -> None:
+        if st.halted is not None:
+            raise ProjectHalted(st.halted)
+
+    def health(self) -> dict[str, ProjectHealth]:
+        """Per project followed: where its projection stands (see :class:`ProjectHealth`). Cheap: it reads what
+        the followers last saw (the stream heads are checked every ``verify_s``)."""
+        now = time.monotonic()
+        out: dict[str, ProjectHealth] = {}
+        for name, st in sorted(self._projects.items()):
+            lag = 0 if st.head is None else max(0, st.head - st.committed)
+            common = {"committed": st.committed, "head": st.head, "lag": lag, "ready": False}
+            if st.halted is not None:
+                out[name] = ProjectHealth(state="halted", error=st.halted, **common)
+            elif st.failure is not None:
+                out[name] = ProjectHealth(state="failing", error=st.failure[0], since=now - st.failure[1], **common)
+            elif st.task is None or st.task.done():
+                out[name] = ProjectHealth(state="failing", error="not followed (its task ended)", **common)
+            elif not st.ready.is_set():
+                common["ready"] = now - st.started <= self.ready_lag_s
+                out[name] = ProjectHealth(state="starting", since=now - st.started, **common)
+            elif st.behind_since is not None and now - st.behind_since > self.ready_lag_s:
+                out[name] = ProjectHealth(state="behind", since=now - st.behind_since,
+                                          error=f"{lag} events behind the stream", **common)
+            else:
+                common["ready"] = True
+                out[name] = ProjectHealth(state="ok", **common)
+        return out
+
+    async def wait_for(self, project: str, seq: int, timeout: float = 10.0, event_id: str | None = None) -> Outcome:
         """The outcome of the event at ``seq`` once this projector has committed it; raises ``TimeoutError``, or
-        ``LookupError`` when the projection has no event at ``seq``."""
+        ``LookupError`` when the projection has no event at ``seq``, or :class:`ProjectHalted`.
+
+        ``event_id``: the id of the event the caller appended at ``seq``. When the projection holds another event
+        there, the stream may have lost its tail and given ``seq`` out again: the stream is checked at once (and
+        the project halted if so) instead of answering with the other event's outcome."""
         self.watch_project(project)
         st = self._projects[project]
+        self._check_halted(st)
         if not (st.ready.is_set() and st.committed >= seq):
             # Woken once, by the commit that reaches seq; or failed by the sweep once past its deadline (no timer
             # per waiter: thousands wait at once under load).
@@ -224,13 +373,21 @@ class Projector:
             except asyncio.CancelledError:
                 future.cancel()
                 raise
+        self._check_halted(st)
         outcome = st.outcomes.get(seq)
-        if outcome is not None:
-            return outcome
-        entry = await self.store.audit_entry(project, seq)
-        if entry is None:
-            raise LookupError(f"no event at seq {seq} in project {project!r}")
-        return Outcome(seq, entry.applied, entry.reason)
+        seen = st.event_ids.get(seq)
+        if outcome is None:
+            entry = await self.store.audit_entry(project, seq)
+            if entry is None:
+                raise LookupError(f"no event at seq {seq} in project {project!r}")
+            outcome, seen = Outcome(seq, entry.applied, entry.reason), entry.event_id
+        if event_id is not None and seen is not None and seen != event_id:
+            self.counts["foreign_events"] += 1
+            log.warning("projector: %s seq %d was expected to be event %r, the projection holds %r; checking the "
+                        "stream", project, seq, event_id, seen)
+            await self._verify(st, once=True)
+            self._check_halted(st)
+        return outcome
 
     async def _sweep(self) -> None:
         """Fail the waits that passed their deadline with TimeoutError (checked every 0.1 s)."""
@@ -277,27 +434,70 @@ class Projector:
 
     # ------------------------------------------------------------ following
 
-    async def _retry(self, what: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        delay = 0.05
+    async def _retry(self, what: str, call: Callable[[], Awaitable[Any]], st: _Project | None = None,
+                     tries: int | None = None) -> Any:
+        """``call()`` until it succeeds, backing off; while it fails, ``st`` is reported failing. With ``tries``,
+        the last failure is raised after that many."""
+        delay, attempt = 0.05, 0
         while True:
+            attempt += 1
             try:
-                return await call()
+                result = await call()
             except asyncio.CancelledError:
+                raise
+            except ProjectHalted:
                 raise
             except Exception as e:
                 self.counts[f"{what}_errors"] += 1
+                if tries is not None and attempt >= tries:
+                    log.warning("projector: %s failed (%s: %s); giving up after %d tries",
+                                what, type(e).__name__, e, attempt)
+                    raise
+                if st is not None and tries is None:
+                    st.failure = (f"{what}: {type(e).__name__}: {e}"[:300],
+                                  st.failure[1] if st.failure else time.monotonic())
                 log.warning("projector: %s failed (%s: %s); retrying in %.2fs", what, type(e).__name__, e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+            else:
+                if st is not None and tries is None:
+                    st.failure = None
+                return result
+
+    async def _supervise(self, st: _Project) -> None:
+        """Follow the project; an unexpected error restarts the follower from the checkpoint after a backoff
+        (reported as failing meanwhile). Only cancellation or a halt ends it."""
+        delay = 0.05
+        while st.halted is None:
+            began = time.monotonic()
+            try:
+                await self._follow(st)
+                if st.halted is None:
+                    raise RuntimeError("the follower ended without a halt")
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                self.counts["follow_crashes"] += 1
+                st.failure = (f"follower crashed: {type(e).__name__}: {e}"[:300], time.monotonic())
+                log.exception("projector: following %s crashed; restarting from its checkpoint in %.2fs",
+                              st.name, delay)
+                if time.monotonic() - began > 60:
+                    delay = 0.05
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_s)
 
     async def _follow(self, st: _Project) -> None:
-        checkpoint = await self._retry("store", lambda: self.store.checkpoint(st.name))
+        checkpoint = await self._retry("store", lambda: self.store.checkpoint(st.name), st)
         start = max(st.committed, checkpoint)
-        if st.folded != start:  # restarted after stop(): loaded shots may be ahead of or behind the start
+        if st.folded != start:  # restarted: loaded shots may be ahead of or behind the start
             for sh in st.shots.values():
                 sh.close()
             st.shots.clear()
         st.committed = st.folded = start
+        if not await self._verify(st):
+            self._stop_halted(st)
+            return
+        st.failure = None
         st.ready.set()
         self._release(st)
         queue: asyncio.Queue[Stored] = asyncio.Queue(maxsize=self.batch_max * 4)
@@ -305,14 +505,81 @@ class Projector:
         loop = asyncio.get_running_loop()
         reader = loop.create_task(self._read(st, queue, st.folded))
         committer = loop.create_task(self._commit(st, folded))
+        folder = loop.create_task(self._folding(st, queue, folded))
+        verifier = loop.create_task(self._verifying(st))
+        halted = loop.create_task(st.stopped.wait())
         try:
-            while True:
-                batch = [await self._next(st, queue)]
-                while len(batch) < self.batch_max and not queue.empty():
-                    batch.append(queue.get_nowait())
-                await folded.put(await self._fold(st, batch))
+            # The first to end decides: a halt (found by the verifier or by wait_for), or a crash (re-raised to
+            # the supervisor).
+            done, _ = await asyncio.wait([folder, committer, verifier, reader, halted],
+                                         return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    raise t.exception()
         finally:
-            await cancel_and_wait(reader, committer)
+            await cancel_and_wait(reader, committer, folder, verifier, halted)
+        if st.halted is not None:
+            self._stop_halted(st)
+
+    async def _folding(self, st: _Project, queue: asyncio.Queue, folded: asyncio.Queue) -> None:
+        while True:
+            batch = [await self._next(st, queue)]
+            while len(batch) < self.batch_max and not queue.empty():
+                batch.append(queue.get_nowait())
+            await folded.put(await self._fold(st, batch))
+
+    async def _verifying(self, st: _Project) -> None:
+        """Every ``verify_s``, check the stream's head (lag, lost tail); returns once the project is halted."""
+        while await self._verify(st, once=True):
+            await asyncio.sleep(self.verify_s)
+
+    async def _verify(self, st: _Project, once: bool = False) -> bool:
+        """Compare the stream's head with what was folded; False (and the project halted) when the stream ends
+        before it. ``once``: a failed check is counted and passed over; otherwise it is retried until it answers."""
+        folded = st.folded  # read before the head: every event folded so far was in the stream then
+
+        async def head() -> int:
+            try:
+                return await self.log.head(st.name)
+            except UnknownProject:
+                return 0
+
+        try:
+            h = await self._retry("log", head, st, tries=1 if once else None)
+        except (asyncio.CancelledError, ProjectHalted):
+            raise
+        except Exception:  # counted and logged by _retry; the next check tries again
+            return True
+        st.head = h
+        if h < folded:
+            self._halt(st, f"the event stream of project {st.name!r} ends at seq {h}, before the projection's "
+                           f"checkpoint {folded}: its tail was lost (a crash before fsync, or the stream was "
+                           "recreated). New events would reuse committed seqs, so the project is stopped: restore "
+                           "the stream, or rebuild the projection, then restart")
+            return False
+        if h - st.committed > self.ready_lag:
+            st.behind_since = st.behind_since or time.monotonic()
+        else:
+            st.behind_since = None
+        return True
+
+    def _halt(self, st: _Project, reason: str) -> None:
+        if st.halted is not None:
+            return
+        st.halted = reason
+        self.counts["halted"] += 1
+        log.error("projector: %s", reason)
+        st.stopped.set()
+
+    def _stop_halted(self, st: _Project) -> None:
+        """A halted project forgets its shots (they may hold events the stream lost) and fails every wait."""
+        for sh in st.shots.values():
+            sh.close()
+        st.shots.clear()
+        while st.waiting:
+            future = heapq.heappop(st.waiting)[2]
+            if not future.done():
+                future.set_exception(ProjectHalted(st.halted))
 
     async def _next(self, st: _Project, queue: asyncio.Queue) -> Stored:
         """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind."""
@@ -331,8 +598,10 @@ class Projector:
             now = time.monotonic()
             for shot, sh in stale:
                 if now - sh.hashed_at >= sh.hash_every and sh.reducer.world.head_seq <= st.committed:
-                    await self._retry("store", lambda: self._write_hash(st, shot, sh))
-                    self.counts["hash_refreshes"] += 1
+                    pair = self._safe_hash(sh, now)
+                    if pair is not None:
+                        await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, *pair), st)
+                        self.counts["hash_refreshes"] += 1
 
     @staticmethod
     def _stale(st: _Project) -> list[tuple[str, _Shot]]:
@@ -351,6 +620,16 @@ class Projector:
     async def _write_hash(self, st: _Project, shot: str, sh: _Shot) -> None:
         """Hash the shot now and write the pair to its catalogue row (its head must be committed)."""
         await self.store.refresh_hash(st.name, shot, *self._hash(sh, time.monotonic()))
+
+    def _safe_hash(self, sh: _Shot, now: float) -> tuple[int, str] | None:
+        """:meth:`_hash`, or None (counted, logged, and not tried again for ``hash_every``) when hashing raises."""
+        try:
+            return self._hash(sh, now)
+        except Exception:
+            self.counts["hash_errors"] += 1
+            sh.hashed_at = now
+            log.exception("projector: hashing %s/%s failed", sh.reducer.project, sh.reducer.shot)
+            return None
 
     @staticmethod
     def _hash(sh: _Shot, now: float) -> tuple[int, str]:
@@ -379,23 +658,32 @@ class Projector:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.retry_max_s)
 
-    async def _load(self, st: _Project, shot: str) -> _Shot:
-        """Load ``shot`` at the folded position (the caller holds ``st.lock``)."""
+    async def _load(self, st: _Project, shot: str, tries: int | None = None) -> _Shot:
+        """Load ``shot`` at the folded position (the caller holds ``st.lock``); events whose fold raises are
+        rejected as the live fold rejects them (:func:`projections.replay.fold_tail`). Retried until it loads, or
+        ``tries`` times."""
         upto = st.folded
 
         async def build() -> tuple[ShotReducer, int]:
             snap = await self.store.latest_snapshot(st.name, shot, at_most_seq=upto)
-            if snap is None:
-                reducer = ShotReducer(st.name, shot)
-            else:
+
+            def start() -> ShotReducer:
+                if snap is None:
+                    return ShotReducer(st.name, shot)
                 reducer = ShotReducer(st.name, shot, snapshot=snap.doc)
                 reducer.last_seq = snap.seq
-            applied = 0
-            async for s in self.log.read(st.name, shot, after=reducer.last_seq, until=upto):
-                applied += reducer.apply_raw(s.seq, s.data).applied
+                return reducer
+
+            after = 0 if snap is None else snap.seq
+            if upto <= after:
+                return start(), 0
+            reducer, applied, poisoned = await fold_tail(self.log, start, st.name, shot, after, upto, st.poisoned)
+            if len(poisoned) > len(st.poisoned):
+                self.counts["fold_errors"] += len(poisoned) - len(st.poisoned)
+                st.poisoned.update(poisoned)
             return reducer, applied
 
-        reducer, applied = await self._retry("load", build)
+        reducer, applied = await self._retry("load", build, None if tries else st, tries)
         sh = st.shots[shot] = _Shot(reducer, applied)
         self.counts["shots_loaded"] += 1
         return sh
@@ -407,15 +695,25 @@ class Projector:
         async with st.lock:
             for stored in batch:
                 sh = st.shots.get(stored.shot) or await self._load(st, stored.shot)
-                outcome, update, event = sh.fold(stored.seq, stored.data)
+                error = st.poisoned.get(stored.seq)  # refolded after a restart: rejected again, not tried
+                if error is None:
+                    try:
+                        outcome, update, event = sh.fold(stored.seq, stored.data)
+                    except Exception as e:  # noqa: BLE001 - no event stops the projector
+                        error = type(e).__name__
+                        self.counts["fold_errors"] += 1
+                        log.error("projector: folding %s/%s seq %d raised %s: %s; the event is rejected",
+                                  st.name, stored.shot, stored.seq, error, e, exc_info=True)
+                if error is not None:
+                    sh = await self._reject_poisoned(st, stored, error)
+                    outcome, update, event = internal_rejection(stored.seq, error), b"", _decoded(stored.data)
                 st.folded = stored.seq
-                rows.append(audit_entry_for(st.name, stored.shot, stored.seq, stored.data, event,
-                                            outcome.applied, outcome.reason))
+                rows.append(self._audit_row(st.name, stored, event, outcome))
                 if outcome.applied:
                     sh.since_snapshot += 1
                     sh.since_doc_snapshot += 1
                     if sh.since_snapshot >= max(self.snapshot_every, sh.world_every):
-                        snapshots.extend(self._snapshots(st.name, stored.shot, stored.seq, sh))
+                        snapshots.extend(self._safe_snapshots(st.name, stored.shot, stored.seq, sh))
                 touched[stored.shot] = sh
                 effects.append((stored.shot, outcome, update, event))
         updates = {shot: self._catalogue_row(shot, sh) for shot, sh in touched.items()}
@@ -426,6 +724,37 @@ class Projector:
         for shot, outcome, update, event in effects:
             await self._notify(st.name, shot, outcome, update, event)
         return _Folded(rows, updates, snapshots, [outcome for _, outcome, _, _ in effects], batch[-1].seq)
+
+    async def _reject_poisoned(self, st: _Project, stored: Stored, error: str) -> _Shot:
+        """The shot after rejecting ``stored`` because its fold raised: reloaded as it was before the event
+        (whatever the failed fold half-wrote is dropped), exactly as a replay folds it."""
+        st.poisoned[stored.seq] = error
+        old = st.shots.pop(stored.shot, None)
+        if old is not None:
+            old.close()
+        sh = await self._load(st, stored.shot)  # at st.folded: the events before this one
+        sh.reducer.last_seq = max(sh.reducer.last_seq, stored.seq)
+        return sh
+
+    def _audit_row(self, project: str, stored: Stored, event: Event | None, outcome: Outcome) -> AuditEntry:
+        try:
+            return audit_entry_for(project, stored.shot, stored.seq, stored.data, event, outcome.applied,
+                                   outcome.reason)
+        except Exception:  # noqa: BLE001 - the row is still written, with the raw bytes
+            log.exception("projector: the audit row of %s seq %d failed; storing the raw event", project, stored.seq)
+            return AuditEntry(project=project, shot=stored.shot, seq=stored.seq,
+                              status="applied" if outcome.applied else "rejected", reason=outcome.reason,
+                              raw=bytes(stored.data))
+
+    def _safe_snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:
+        """:meth:`_snapshots`, or none when taking them raises (counted: snapshots only shorten loads)."""
+        try:
+            return self._snapshots(project, shot, seq, sh)
+        except Exception:  # noqa: BLE001
+            self.counts["snapshot_errors"] += 1
+            sh.since_snapshot = sh.since_doc_snapshot = 0
+            log.exception("projector: snapshotting %s/%s at seq %d failed; skipped", project, shot, seq)
+            return []
 
     async def _commit(self, st: _Project, folded: asyncio.Queue) -> None:
         """Commit folded batches in order, while the next ones fold: all those waiting go in one transaction
@@ -438,16 +767,19 @@ class Projector:
             updates = list({shot: u for w in work for shot, u in w.updates.items()}.values())
             snapshots = [x for w in work for x in w.snapshots]
             checkpoint = work[-1].checkpoint
-            await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, checkpoint))
+            await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, checkpoint),
+                              st)
             self.counts["commits"] += 1
             self.counts["events"] += len(rows)
             st.committed = max(st.committed, checkpoint)
             for w in work:
-                for outcome in w.outcomes:
+                for outcome, row in zip(w.outcomes, w.rows):
                     st.outcomes[outcome.seq] = outcome
+                    st.event_ids[outcome.seq] = row.event_id
                     self.counts["applied" if outcome.applied else "rejected"] += 1
             while len(st.outcomes) > _OUTCOMES_KEPT:
                 st.outcomes.popitem(last=False)
+                st.event_ids.popitem(last=False)
             self._release(st)
 
     @staticmethod
@@ -464,8 +796,9 @@ class Projector:
         always current."""
         now = time.monotonic()
         if sh.hashed is None or (sh.hash_behind and now - sh.hashed_at >= sh.hash_every):
-            self._hash(sh, now)
-        return ShotUpdate(shot, sh.hashed[0], sh.reducer.last_seq, sh.hashed[1])
+            self._safe_hash(sh, now)
+        head, state_hash = sh.hashed or (0, "")
+        return ShotUpdate(shot, head, sh.reducer.last_seq, state_hash)
 
     def _snapshots(self, project: str, shot: str, seq: int, sh: _Shot) -> list:
         """A world snapshot every ``snapshot_every`` applied events while the world is small, then less often as

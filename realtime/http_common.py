@@ -1,9 +1,12 @@
-"""What every HTTP route module shares: the app's state, the authenticated user, strict JSON bodies, and timing of
-writes. Handlers only parse, call :mod:`realtime.gateway`, and return; errors are mapped in :mod:`realtime.errors`.
+"""What every HTTP route module shares: the app's state, the authenticated user, strict JSON bodies, timing of
+writes, and :func:`check_params`, the guard that validates ids and numbers in every route's path and query before
+any handler (or store) sees them. Handlers only parse, call :mod:`realtime.gateway`, and return; errors are mapped
+in :mod:`realtime.errors`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -13,12 +16,16 @@ import msgspec
 from litestar import Request
 from litestar.di import NamedDependency
 
+from core.values import ID_RE
+
+from .auth import USER_RE
 from .errors import ApiError, BadRequest, Invalid
 from .gateway import authenticate
 from .limits import Limits, RateLimiter, check_size
 from .metrics import Metrics
 
-__all__ = ["User", "AppState", "state_of", "provide_user", "read_body", "timed", "to_json", "CommandId"]
+__all__ = ["User", "AppState", "state_of", "provide_user", "read_body", "timed", "to_json", "CommandId",
+           "check_params", "PATH_IDS", "QUERY_INTS", "INT64_MAX", "MAX_QUERY_FRAME"]
 
 T = TypeVar("T")
 
@@ -27,6 +34,79 @@ User = NamedDependency[str]
 
 CommandId = msgspec.Meta(min_length=1, max_length=200, pattern=r"^[!-~]+$",
                          description="client-chosen id; a retried request with the same id is applied once")
+
+
+INT64_MAX = 2**63 - 1
+"""Integers in a query (seqs, limits) must fit PostgreSQL's bigint: outside ±this they are a 400."""
+
+MAX_QUERY_FRAME = 1e9
+"""The largest frame number a query may ask for (a day at 10,000 fps); more is a 400 (not finite: 422)."""
+
+_PRINTABLE = re.compile(r"^[!-~]{1,200}$")  # command and suggestion ids: printable ASCII, no spaces
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:~-]{0,199}$")
+
+PATH_IDS: dict[str, tuple[re.Pattern, str]] = {
+    "project": (ID_RE, "project id"),
+    "shot": (ID_RE, "shot id"),
+    "entity": (ID_RE, "entity id"),
+    "member": (USER_RE, "user id"),
+    "user": (USER_RE, "user id"),
+    "job_id": (_JOB_ID, "render job id"),
+    "sid": (_PRINTABLE, "suggestion id"),
+}
+"""Path parameters by name, the pattern they must match (SPEC §2 for projects, shots and entities), and what
+they are called in the 400 that a mismatch answers. Every route module names its parameters from this table."""
+
+QUERY_IDS: dict[str, tuple[re.Pattern, str]] = {
+    "entity": (ID_RE, "entity id"),
+    "actor": (_PRINTABLE, "actor"),
+}
+
+QUERY_INTS = ("at", "after", "before", "limit")
+QUERY_FRAMES = ("frame",)
+
+
+def check_params(connection, _handler=None) -> None:
+    """The guard of every HTTP route (``Litestar(guards=[check_params])``): ids in the path and the query match
+    their patterns, integers fit in int64 and finite frames are within ``MAX_QUERY_FRAME`` — else 400
+    naming the parameter, before authentication, handlers or any store call. A well-formed id that names nothing
+    is the handler's 404. Sockets check their own parameters."""
+    if connection.scope.get("type") != "http":
+        return
+    for name, value in connection.path_params.items():
+        rule = PATH_IDS.get(name)
+        if rule is not None and not (isinstance(value, str) and rule[0].match(value)):
+            raise BadRequest(f"{rule[1]} {_show(value)} must match {rule[0].pattern}", field=name)
+    query = connection.query_params
+    for name, (pattern, what) in QUERY_IDS.items():
+        for value in query.getall(name, ()):
+            if not pattern.match(value):
+                raise BadRequest(f"{what} {_show(value)} must match {pattern.pattern}", field=name)
+    for name in QUERY_INTS:
+        for value in query.getall(name, ()):
+            n = _parsed(value, int)
+            if n is not None and not -INT64_MAX - 1 <= n <= INT64_MAX:
+                raise BadRequest(f"{name} {_show(value)} is out of range (at most {INT64_MAX})", field=name)
+    for name in QUERY_FRAMES:
+        for value in query.getall(name, ()):
+            x = _parsed(value, float)  # not finite: the handler's 422 says so
+            if x is not None and math.isfinite(x) and abs(x) > MAX_QUERY_FRAME:
+                raise BadRequest(f"{name} {_show(value)} is out of range (at most ±{MAX_QUERY_FRAME:g})", field=name)
+
+
+def _parsed(value: str, kind: type) -> Any:
+    """``value`` as ``kind``, or None when it is not one (the route's own parsing then answers 400)."""
+    try:
+        if kind is int and len(value) > 100:
+            return 2**64  # beyond int64 whatever it holds (and Python refuses int() of over 4,300 digits)
+        return kind(value.strip())
+    except (ValueError, OverflowError):
+        return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass

@@ -20,14 +20,14 @@ from litestar import Request, post
 from litestar.params import FromPath
 
 from .gateway import fork_as, redo_as, rollback_as, undo_as
-from .http_common import CommandId, User, read_body, state_of, timed
+from .http_common import INT64_MAX, CommandId, User, read_body, state_of, timed
 
 __all__ = ["ROUTES"]
 
 
 class RollbackIn(msgspec.Struct, forbid_unknown_fields=True):
     command_id: Annotated[str, CommandId]
-    to_seq: Annotated[int, msgspec.Meta(ge=0)]
+    to_seq: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)]
 
 
 class UndoIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -36,7 +36,7 @@ class UndoIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class ForkIn(msgspec.Struct, forbid_unknown_fields=True):
     shot: str
-    at_seq: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    at_seq: Annotated[int, msgspec.Meta(ge=0, le=INT64_MAX)] | None = None
     command_id: Annotated[str, CommandId] | None = None
 
 

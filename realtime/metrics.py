@@ -2,8 +2,9 @@
 
 ``wnm_http_requests_total{method, status}`` · ``wnm_commands_total{kind, status}`` (kind: command, rollback,
 undo, redo, fork, shot; status: applied, rejected, or the HTTP status of a refusal) ·
-``wnm_command_seconds{kind}`` (from request to the local projector's verdict) · ``wnm_projector_*`` (the
-projector's own counters and each project's committed position, read at scrape time).
+``wnm_command_seconds{kind}`` (from request to the local projector's verdict) · ``wnm_projector_events{what}``
+(the projector's counters, failures included: see ``Projector``) · ``wnm_projector_position{project}``,
+``wnm_projector_lag{project}``, ``wnm_projector_ready{project, state}`` (read at scrape time).
 """
 
 from __future__ import annotations
@@ -28,9 +29,17 @@ class _ProjectorCollector:
             counts.add_metric([what], n)
         yield counts
         pos = GaugeMetricFamily("wnm_projector_position", "Last seq committed per project", labels=["project"])
-        for p in projector.projects():
-            pos.add_metric([p], projector.position(p))
+        lag = GaugeMetricFamily("wnm_projector_lag", "Events between the stream head (as last checked) and the "
+                                "last committed seq, per project", labels=["project"])
+        ready = GaugeMetricFamily("wnm_projector_ready", "1 when the project's projection is healthy, else 0 "
+                                  "(see /readyz)", labels=["project", "state"])
+        for p, h in projector.health().items():
+            pos.add_metric([p], h.committed)
+            lag.add_metric([p], h.lag)
+            ready.add_metric([p, h.state], 1 if h.ready else 0)
         yield pos
+        yield lag
+        yield ready
 
 
 class Metrics:
