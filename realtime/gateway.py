@@ -11,6 +11,8 @@ HTTP handlers and the WebSocket both call these functions; they raise :mod:`real
   the role matching the directive's agent (``camera``/``shot`` → camera, ``lighting``/``light`` → lighting,
   ``layout`` → layout, ``motion``/``path`` → motion); ``shot.configure`` needs director / owner (or an agent
   scoped for "shot"). An empty ``shot.configure`` — the marker a no-op undo or rollback records — needs only write.
+  ``entity.remove`` also needs rights on every entity the removal changes — the subjects of relations to it (they
+  go with it) and its children (their parent is cleared) —, and the refusal names them.
 * :func:`submit_as`, :func:`create_shot_as`, :func:`rollback_as`, :func:`undo_as`, :func:`redo_as`,
   :func:`fork_as` — writes. Rollback, undo, redo and fork compute ordinary ops (core/restore.py), are authorised
   op by op like any command, and append ONE event (a fork of a large world: several, the first recording its
@@ -136,10 +138,34 @@ def authorize(m: Membership, world: World | None, ops: list) -> None:
             kind = op.kind if isinstance(op, O.EntityCreate) else kinds.get(op.id)
             if not kind_ok(kind):
                 what = f"edit {kind} {op.id!r}"
+            elif isinstance(op, O.EntityRemove):
+                hit = [(eid, k, why) for eid, why in _removal_touches(world, op.id)
+                       if not kind_ok(k := kinds.get(eid))]
+                if hit:
+                    names = ", ".join(f"{k} {eid!r} ({why})" for eid, k, why in hit)
+                    raise Forbidden(f"op {i} ({_tag(op)}): role {m.role} may not remove {op.id!r}: removing it "
+                                    f"would also change {names}", index=i, entities=[eid for eid, _, _ in hit])
             if isinstance(op, O.EntityCreate):
                 kinds.setdefault(op.id, op.kind)
         if what is not None:
             raise Forbidden(f"op {i} ({_tag(op)}): role {m.role} may not {what}", index=i)
+
+
+def _removal_touches(world: World | None, eid: str) -> list[tuple[str, str]]:
+    """The other entities removing ``eid`` changes, with why (what ``core.edit``'s ``entity.remove`` does): the
+    subjects of relations it is the object of (the relation goes) and its children (their parent is cleared).
+    Over the world as it stands: relations and parents the same command adds are on entities whose kind the
+    role edits (they were authorised as such), so they never change the answer. (entity id, why), sorted."""
+    if world is None:
+        return []
+    out: dict[str, str] = {}
+    for rid, r in world.relations.items():
+        if r.object == eid and r.subject != eid:
+            out.setdefault(r.subject, f"its {r.kind} relation {rid!r} goes")
+    for cid, c in world.entities.items():
+        if c.parent == eid and cid != eid:
+            out.setdefault(cid, "its parent is cleared")
+    return sorted(out.items())
 
 
 class _Overlay:
