@@ -93,8 +93,9 @@ class EventLog(Protocol):
 
     async def last_seq(self, project: str, shot: str) -> int: ...
 
-    async def get(self, project: str, seq: int) -> Stored | None:
-        """The event stored at ``seq`` of the project's stream (None if there is none)."""
+    async def get(self, project: str, seq: int, shot: str | None = None) -> Stored | None:
+        """The event stored at ``seq`` of the project's stream; with ``shot``, the shot's first event at or after
+        ``seq``. None if there is none."""
         ...
 
     def read(self, project: str, shot: str, after: int = 0,
@@ -165,9 +166,11 @@ class MemoryLog:
                 return s.seq
         return 0
 
-    async def get(self, project, seq):
+    async def get(self, project, seq, shot=None):
         stream = self._stream(project)
-        return stream[seq - 1] if 0 < seq <= len(stream) else None
+        if shot is None:
+            return stream[seq - 1] if 0 < seq <= len(stream) else None
+        return next((s for s in stream[max(seq, 1) - 1:] if s.shot == shot), None)
 
     async def read(self, project, shot, after=0, until=None):
         stream = self._stream(project)

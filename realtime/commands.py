@@ -102,13 +102,13 @@ class CommandService:
         key = (project, shot)
         born = self._born.get(key)
         if born is None:
+            first = await self.log.get(project, 1, shot=shot)
             born = now()
-            async for stored in self.log.read(project, shot):
+            if first is not None:
                 try:
-                    born = decode_event(stored.data).ts or 0.0
+                    born = decode_event(first.data).ts or 0.0
                 except (msgspec.DecodeError, msgspec.ValidationError):
                     born = 0.0
-                break
             if len(self._born) > 100_000:
                 self._born.clear()
             self._born[key] = born

@@ -119,6 +119,10 @@ async def test_get_returns_the_event_at_a_seq_with_its_shot(log, project):
     got = await log.get(project, second.seq)
     assert (got.seq, got.shot, got.data) == (second.seq, "b.c", b"second")
     assert await log.get(project, second.seq + 5) is None
+    await log.append(project, "a", b"third", "m3")
+    assert (await log.get(project, 1, shot="b.c")).data == b"second"
+    assert (await log.get(project, second.seq + 1, shot="a")).data == b"third"
+    assert await log.get(project, second.seq + 1, shot="b.c") is None
 
 
 async def test_retried_command_with_expected_seq_is_a_duplicate_not_a_conflict(log, project):
