@@ -75,7 +75,7 @@ class CommandService:
     def __init__(self, log: EventLog, replica: Replica, outcome_timeout: float = 10.0, find_command=None):
         self.log, self.replica, self.outcome_timeout = log, replica, outcome_timeout
         self.find_command = find_command
-        self._born: dict[tuple[str, str], float] = {}  # first event's ts per shot (only shots seen old enough)
+        self._born: dict[tuple[str, str], float] = {}  # the ts of each shot's first event (it never changes)
 
     async def _earlier(self, project: str, shot: str, actor: Actor, command: Command, reason: str | None,
                        by_reason: bool) -> Result | None:
@@ -211,6 +211,7 @@ class CommandService:
 
 _CLOCK_SKEW_S = 300.0
 """Margin for the clocks of the instances that stamped events (``ts``) against this one's."""
+
 
 def _plain(ops: list) -> list:
     """Ops as plain data, compared by value (the audit's JSON may hold object keys in another order)."""
