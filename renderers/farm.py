@@ -314,7 +314,8 @@ class Worker:
             beat.cancel()
             log.exception("render job %s failed (attempt %d)", job_id, attempt)
             last = attempt >= cfg.max_deliver
-            await farm._put_status(project, job_id, state="failed" if last else "queued", error=f"{type(e).__name__}: {e}")
+            await farm._put_status(project, job_id, state="failed" if last else "queued",
+                                   error=f"{type(e).__name__}: {e}")
             if last:
                 await msg.term()
             else:

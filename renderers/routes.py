@@ -14,7 +14,7 @@ job), and a job is found only by members of its project (404 for anyone else, as
 | ``GET /projects/{p}/renders/{job_id}`` | ``{job_id, project, shot, state, progress, frames_done, frames_total, …}`` |
 | ``GET /projects/{p}/renders/{job_id}/manifest`` | the pack's manifest (409 until done) |
 | ``GET /projects/{p}/renders/{job_id}/pack`` | the pack as a tar (409 until done) |
-| ``GET /renders/{job_id}`` (``/manifest``, ``/pack``) | the same, for the job of that id in a project of the caller's (409 if several) |
+| ``GET /renders/{job_id}`` (``/manifest``, ``/pack``) | the same, for that id in a project of the caller's (409: several) |
 
 A client-chosen ``job_id`` follows the id rule (``^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$``; 422 otherwise).
 """
