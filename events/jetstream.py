@@ -312,6 +312,25 @@ class JetStreamLog:
                 raise LogError("JetStream is not available on the NATS server") from e
         return info.state.last_seq
 
+    async def get(self, project: str, seq: int, shot: str | None = None) -> Stored | None:
+        """The event at ``seq`` of the project's stream (with ``shot``: the shot's first at or after ``seq``),
+        asked of the stream leader; None if there is none."""
+        prefix = f"wnm.ev.{subject_token(project)}."
+        with _Translate(f"reading seq {seq} of project {project!r}"):
+            try:
+                if shot is None:
+                    msg = await self._js.get_msg(stream_for(project), seq=int(seq))
+                else:
+                    msg = await self._js.get_msg(stream_for(project), seq=max(int(seq), 1),
+                                                 subject=subject_for(project, shot), next=True)
+            except nats.js.errors.NotFoundError as e:
+                if e.err_code == _STREAM_NOT_FOUND:
+                    raise UnknownProject(f"no event stream for project {project!r}") from e
+                return None
+        subject = msg.subject or ""
+        shot = subject[len(prefix):] if subject.startswith(prefix) else subject
+        return Stored(msg.seq, from_subject_token(shot), msg.data or b"")
+
     async def read(self, project: str, shot: str, after: int = 0,
                    until: int | None = None) -> AsyncIterator[Stored]:
         """The shot's events with ``after < seq <= until`` in order; ``until`` defaults to the shot's last seq when

@@ -8,6 +8,7 @@ a shot's offsets are increasing but not contiguous. ``read`` is bounded (it stop
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import AsyncIterator, Awaitable, NamedTuple, Protocol
 
 __all__ = [
@@ -73,6 +74,9 @@ def subject_for(project: str, shot: str) -> str:
 
 
 class EventLog(Protocol):
+    duplicate_window_s: float | None
+    """How long a ``msg_id`` is remembered (None: for ever): a retry within it is appended once."""
+
     async def ensure_project(self, project: str) -> None: ...
 
     async def projects(self) -> list[str]: ...
@@ -93,6 +97,11 @@ class EventLog(Protocol):
         """The last sequence of the project's whole stream (0 when empty); raises UnknownProject."""
         ...
 
+    async def get(self, project: str, seq: int, shot: str | None = None) -> Stored | None:
+        """The event stored at ``seq`` of the project's stream; with ``shot``, the shot's first event at or after
+        ``seq``. None if there is none."""
+        ...
+
     def read(self, project: str, shot: str, after: int = 0,
              until: int | None = None) -> AsyncIterator[Stored]: ...
 
@@ -100,13 +109,15 @@ class EventLog(Protocol):
 
 
 class MemoryLog:
-    """In-memory twin of the JetStream log, with the same semantics (one sequence per project, dedupe by msg id,
-    expected last subject sequence, NATS's default 1 MiB message limit)."""
+    """In-memory twin of the JetStream log, with the same semantics (one sequence per project, dedupe by msg id
+    within ``duplicate_window_s`` — None: for ever —, expected last subject sequence, NATS's default 1 MiB message
+    limit). ``clock`` (monotonic seconds) lets a test step past the window."""
 
-    def __init__(self, max_payload: int = 1 << 20):
+    def __init__(self, max_payload: int = 1 << 20, duplicate_window_s: float | None = None, clock=time.monotonic):
         self.max_payload = max_payload
+        self.duplicate_window_s, self.clock = duplicate_window_s, clock
         self._streams: dict[str, list[Stored]] = {}
-        self._msg_ids: dict[str, dict[str, int]] = {}
+        self._msg_ids: dict[str, dict[str, tuple[int, float]]] = {}
         self._changed = asyncio.Condition()
 
     async def ensure_project(self, project: str) -> None:
@@ -129,15 +140,17 @@ class MemoryLog:
         stream = self._stream(project)
         self._check_size(data)
         ids = self._msg_ids[project]
-        if msg_id in ids:
-            return Appended(ids[msg_id], True)
+        now = self.clock()
+        seen = ids.get(msg_id)
+        if seen is not None and (self.duplicate_window_s is None or now - seen[1] < self.duplicate_window_s):
+            return Appended(seen[0], True)
         if expected_seq is not None:
             last = await self.last_seq(project, shot)
             if last != expected_seq:
                 raise ConflictError(expected_seq, last)
         seq = len(stream) + 1
         stream.append(Stored(seq, shot, bytes(data)))
-        ids[msg_id] = seq
+        ids[msg_id] = (seq, now)
         async with self._changed:
             self._changed.notify_all()
         return Appended(seq, False)
@@ -160,6 +173,12 @@ class MemoryLog:
     async def head(self, project) -> int:
         stream = self._stream(project)
         return stream[-1].seq if stream else 0
+
+    async def get(self, project, seq, shot=None):
+        stream = self._stream(project)
+        if shot is None:
+            return stream[seq - 1] if 0 < seq <= len(stream) else None
+        return next((s for s in stream[max(seq, 1) - 1:] if s.shot == shot), None)
 
     async def read(self, project, shot, after=0, until=None):
         stream = self._stream(project)

@@ -7,13 +7,14 @@ against the current projection; 422 / 409 at once) and again, deterministically,
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Awaitable, NamedTuple, Protocol
 
 import msgspec
 
 from core import edit
-from core.ops import error_location
-from events.envelope import MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, encode_event, event_id_for, now
+from events.envelope import (MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, check_command_id, decode_event,
+                             encode_event, event_id_for, msg_id_for, now)
 from events.log import Appended, ConflictError, EventLog
 from projections.reducer import Outcome, ShotReducer
 
@@ -61,26 +62,63 @@ class Replica(Protocol):
 
 class CommandService:
     """``find_command(project, shot, command_id)`` (optional) returns the audit entry of a command already in the
-    log: a retry whose ops no longer validate against the moved-on world (a second ``entity.create``) or whose
-    ``expected_seq`` no longer matches is answered with the first verdict instead of a refusal."""
+    log. A command id is unique per shot, for ever:
+
+    * a retry (same actor, same ops — for the server's own restores: same actor and reason) is answered with the
+      first verdict and ``duplicate: true``, also when its ops no longer validate against the moved-on world (a
+      second ``entity.create``) or its ``expected_seq`` no longer matches;
+    * the same id with another command is refused with 409 and appends nothing.
+
+    Within the log's duplicate window the log itself recognises the id (``Nats-Msg-Id`` = :func:`msg_id_for`) and
+    the stored event is compared; past it (a shot older than the window) the audit is asked before appending."""
 
     def __init__(self, log: EventLog, replica: Replica, outcome_timeout: float = 10.0, find_command=None):
         self.log, self.replica, self.outcome_timeout = log, replica, outcome_timeout
         self.find_command = find_command
+        self._born: dict[tuple[str, str], float] = {}  # the ts of each shot's first event (it never changes)
 
-    async def _earlier(self, project: str, shot: str, command_id: str) -> Result | None:
+    async def _earlier(self, project: str, shot: str, actor: Actor, command: Command, reason: str | None,
+                       by_reason: bool) -> Result | None:
+        """The first verdict of ``command`` when the audit holds its id on ``shot`` (409 if that was another
+        command); None when the id is new to the audit."""
         if self.find_command is None:
             return None
-        entry = await self.find_command(project, shot, command_id)
+        entry = await self.find_command(project, shot, command.command_id)
         if entry is None:
             return None
+        try:
+            first = msgspec.convert(entry.payload, Event) if entry.payload is not None else None
+        except (msgspec.ValidationError, TypeError):
+            first = None
+        _same_or_409(first, actor, command, reason, by_reason)
         return Result(entry.seq, entry.status, entry.reason, duplicate=True)
+
+    async def _past_window(self, project: str, shot: str) -> bool:
+        """Whether events of ``shot`` may be older than the log's duplicate window (so the log may have forgotten
+        a command id the shot already holds). Asks the log for the shot's first event once per shot."""
+        window = getattr(self.log, "duplicate_window_s", None)
+        if window is None or self.find_command is None:
+            return False
+        key = (project, shot)
+        born = self._born.get(key)
+        if born is None:
+            first = await self.log.get(project, 1, shot=shot)
+            born = now()
+            if first is not None:
+                try:
+                    born = decode_event(first.data).ts or 0.0
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    born = 0.0
+            if len(self._born) > 100_000:
+                self._born.clear()
+            self._born[key] = born
+        return now() - born > window - _CLOCK_SKEW_S
 
     async def submit(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True) -> Result:
+                     must_exist: bool = True, by_reason: bool = False) -> Result:
         """Check, append, and answer once the event's verdict is known."""
-        accepted = await self.accept(project, shot, actor, command, causation, reason, must_exist)
+        accepted = await self.accept(project, shot, actor, command, causation, reason, must_exist, by_reason)
         if isinstance(accepted, Result):
             return accepted
         return await self.verdict(project, shot, accepted)
@@ -96,34 +134,44 @@ class CommandService:
 
     async def accept(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True) -> Appended | Result:
+                     must_exist: bool = True, by_reason: bool = False) -> Appended | Result:
         """Check the command and append its event: the log's :class:`Appended`, or — for a retry of a command
         already in the log that no longer validates — that command's first verdict. Raises CommandError."""
-        started = await self.start(project, shot, actor, command, causation, reason, must_exist)
+        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason)
         return started if isinstance(started, Result) else await started
 
     async def start(self, project: str, shot: str, actor: Actor, command: Command,
                     causation: int | None = None, reason: str | None = None,
-                    must_exist: bool = True) -> Awaitable[Appended] | Result:
+                    must_exist: bool = True, by_reason: bool = False) -> Awaitable[Appended] | Result:
         """:meth:`accept` without waiting for the log's ack: returns once the event is sent, with the wait for its
-        ack (which raises CommandError 409 on a conflict). Events started one after another are stored in that
-        order, so a socket pipelines its commands with this."""
+        ack (which raises CommandError 409 on a conflict or a reused id). Events started one after another are
+        stored in that order, so a socket pipelines its commands with this. ``by_reason``: a retry is recognised
+        by its actor and reason rather than its ops (the server's restores, whose ops depend on the world)."""
+        try:
+            check_command_id(command.command_id)
+        except ValueError as e:
+            raise CommandError(422, str(e), field="command_id") from None
         if not command.ops:
-            raise CommandError(422, "a command needs at least one op")
+            raise CommandError(422, "a command needs at least one op", field="ops")
         if len(command.ops) > MAX_OPS:
             raise CommandError(413, f"a command may carry at most {MAX_OPS} ops, got {len(command.ops)}")
+        reason = reason if reason is not None else command.reason
         reducer = await self.replica.reducer(project, shot)
         if must_exist and reducer.last_seq == 0:
             raise CommandError(404, f"no shot {project}/{shot}")
+        if reducer.last_seq and await self._past_window(project, shot):
+            earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
+            if earlier is not None:
+                return earlier
         if command.expected_seq is not None and command.expected_seq != await self.log.last_seq(project, shot):
-            earlier = await self._earlier(project, shot, command.command_id)
+            earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
                 return earlier
             raise CommandError(409, f"shot moved on: expected last seq {command.expected_seq}")
         try:
             edit.check(reducer.world, command.ops, actor.label)
         except edit.OpError as e:
-            earlier = await self._earlier(project, shot, command.command_id)
+            earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
                 return earlier
             raise CommandError(422, str(e), e.index, e.field) from None
@@ -135,21 +183,48 @@ class CommandService:
             actor=actor,
             ops=command.ops,
             causation=causation,
-            reason=reason if reason is not None else command.reason,
+            reason=reason,
             ts=now(),
         )
         data = encode_event(event)
         if len(data) > MAX_EVENT_BYTES:
             raise CommandError(413, f"event is {len(data)} bytes; at most {MAX_EVENT_BYTES}")
-        return _conflict_as_409(await self.log.start_append(project, shot, data, command.command_id,
-                                                            command.expected_seq))
+        ack = await self.log.start_append(project, shot, data, msg_id_for(shot, command.command_id),
+                                          command.expected_seq)
+        return self._acked(ack, project, shot, actor, command, reason, by_reason)
+
+    async def _acked(self, ack: Awaitable[Appended], project: str, shot: str, actor: Actor, command: Command,
+                     reason: str | None, by_reason: bool) -> Appended:
+        try:
+            appended = await ack
+        except ConflictError as e:
+            raise CommandError(409, str(e)) from None
+        if appended.duplicate:  # the log knew the id: the same command again, or another one reusing it
+            stored = await self.log.get(project, appended.seq)
+            try:
+                first = decode_event(stored.data) if stored is not None and stored.shot == shot else None
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                first = None
+            _same_or_409(first, actor, command, reason, by_reason)
+        return appended
 
 
-async def _conflict_as_409(ack: Awaitable[Appended]) -> Appended:
-    try:
-        return await ack
-    except ConflictError as e:
-        raise CommandError(409, str(e)) from None
+_CLOCK_SKEW_S = 300.0
+"""Margin for the clocks of the instances that stamped events (``ts``) against this one's."""
+
+
+def _plain(ops: list) -> list:
+    """Ops as plain data, compared by value (the audit's JSON may hold object keys in another order)."""
+    return msgspec.to_builtins(ops)
+
+
+def _same_or_409(first: Event | None, actor: Actor, command: Command, reason: str | None, by_reason: bool) -> None:
+    """Raise CommandError 409 unless ``first`` (the event already holding the command's id) is this command."""
+    same = (first is not None and first.command_id == command.command_id and first.actor == actor
+            and (first.reason == reason if by_reason else _plain(first.ops) == _plain(command.ops)))
+    if not same:
+        raise CommandError(409, f"command_id {command.command_id!r} already used for a different command on this "
+                                "shot; give each command its own id", field="command_id")
 
 
 class LocalReplica:
@@ -180,14 +255,24 @@ class LocalReplica:
         return out
 
 
-def decode_command(data: bytes) -> Command:
-    """Decode a command, mapping msgspec's errors to a 422 that names the field."""
+_OP_PATH = re.compile(r"at `\$\.ops\[(\d+)\](?:\.(\w+))?")
+_FIELD_PATH = re.compile(r"at `\$\.(\w+)")
+
+
+def decode_command(data: bytes | str) -> Command:
+    """Decode a command, mapping msgspec's errors to a 422 that names the field (and the op, for an op's)."""
     from events.envelope import decode_command as _decode
 
     try:
         return _decode(data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as e:
-        index, field = error_location(str(e))
-        raise CommandError(422, f"invalid command: {e}", index, field) from None
+    except msgspec.ValidationError as e:
+        text = str(e)
+        m = _OP_PATH.search(text)
+        if m:
+            raise CommandError(422, f"invalid command: {text}", int(m.group(1)), m.group(2)) from None
+        m = _FIELD_PATH.search(text)
+        raise CommandError(422, f"invalid command: {text}", field=m.group(1) if m else None) from None
+    except msgspec.DecodeError as e:
+        raise CommandError(422, f"invalid command: {e}") from None
     except RecursionError:
         raise CommandError(422, "invalid command: JSON nested too deeply") from None

@@ -11,6 +11,8 @@ HTTP handlers and the WebSocket both call these functions; they raise :mod:`real
   the role matching the directive's agent (``camera``/``shot`` → camera, ``lighting``/``light`` → lighting,
   ``layout`` → layout, ``motion``/``path`` → motion); ``shot.configure`` needs director / owner (or an agent
   scoped for "shot"). An empty ``shot.configure`` — the marker a no-op undo or rollback records — needs only write.
+  ``entity.remove`` also needs rights on every entity the removal changes — the subjects of relations to it (they
+  go with it) and its children (their parent is cleared) —, and the refusal names them.
 * :func:`submit_as`, :func:`create_shot_as`, :func:`rollback_as`, :func:`undo_as`, :func:`redo_as`,
   :func:`fork_as` — writes. Rollback, undo, redo and fork compute ordinary ops (core/restore.py), are authorised
   op by op like any command, and append ONE event (a fork of a large world: several, the first recording its
@@ -25,6 +27,7 @@ not re-check it.
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from typing import Any
 
@@ -32,7 +35,7 @@ from core import ops as O
 from core.restore import describe, diff, revert
 from core.values import check_id
 from core.world import World
-from events.envelope import MAX_EVENT_BYTES, MAX_OPS, Actor, Command
+from events.envelope import MAX_COMMAND_ID, MAX_EVENT_BYTES, MAX_OPS, Actor, Command, check_command_id
 from projections.store import HISTORY_MAX
 
 from .access import SCOPES, Membership
@@ -135,10 +138,34 @@ def authorize(m: Membership, world: World | None, ops: list) -> None:
             kind = op.kind if isinstance(op, O.EntityCreate) else kinds.get(op.id)
             if not kind_ok(kind):
                 what = f"edit {kind} {op.id!r}"
+            elif isinstance(op, O.EntityRemove):
+                hit = [(eid, k, why) for eid, why in _removal_touches(world, op.id)
+                       if not kind_ok(k := kinds.get(eid))]
+                if hit:
+                    names = ", ".join(f"{k} {eid!r} ({why})" for eid, k, why in hit)
+                    raise Forbidden(f"op {i} ({_tag(op)}): role {m.role} may not remove {op.id!r}: removing it "
+                                    f"would also change {names}", index=i, entities=[eid for eid, _, _ in hit])
             if isinstance(op, O.EntityCreate):
                 kinds.setdefault(op.id, op.kind)
         if what is not None:
             raise Forbidden(f"op {i} ({_tag(op)}): role {m.role} may not {what}", index=i)
+
+
+def _removal_touches(world: World | None, eid: str) -> list[tuple[str, str]]:
+    """The other entities removing ``eid`` changes, with why (what ``core.edit``'s ``entity.remove`` does): the
+    subjects of relations it is the object of (the relation goes) and its children (their parent is cleared).
+    Over the world as it stands: relations and parents the same command adds are on entities whose kind the
+    role edits (they were authorised as such), so they never change the answer. (entity id, why), sorted."""
+    if world is None:
+        return []
+    out: dict[str, str] = {}
+    for rid, r in world.relations.items():
+        if r.object == eid and r.subject != eid:
+            out.setdefault(r.subject, f"its {r.kind} relation {rid!r} goes")
+    for cid, c in world.entities.items():
+        if c.parent == eid and cid != eid:
+            out.setdefault(cid, "its parent is cleared")
+    return sorted(out.items())
 
 
 class _Overlay:
@@ -225,6 +252,8 @@ async def create_shot_as(system, user: str, project: str, shot: str, *, command_
         check_id(shot, "shot id")
     except ValueError as e:
         raise Invalid(str(e), field="id") from None
+    if command_id is not None:
+        _check_command_id(command_id)
     op = O.ShotConfigure(**{k: v for k, v in meta.items() if v is not None})
     if not (m.role in _FULL or (m.role == "agent" and "shot" in (m.scopes or SCOPES))):
         raise Forbidden(f"role {m.role} may not create shots")
@@ -236,6 +265,13 @@ async def create_shot_as(system, user: str, project: str, shot: str, *, command_
         raise Conflict(f"shot {project}/{shot} already exists")
     cmd = Command(command_id=command_id or f"create-shot-{shot}", ops=[op], expected_seq=0)
     return await system.commands.submit(project, shot, actor_for(m), cmd, must_exist=False)
+
+
+def _check_command_id(command_id: str) -> None:
+    try:
+        check_command_id(command_id)
+    except ValueError as e:
+        raise Invalid(str(e), field="command_id") from None
 
 
 async def _restore(system, m: Membership, project: str, shot: str, command_id: str, reason: str, plan):
@@ -254,16 +290,17 @@ async def _restore(system, m: Membership, project: str, shot: str, command_id: s
         try:
             result = await system.commands.submit(project, shot, actor_for(m),
                                                   Command(command_id=command_id, ops=ops, expected_seq=last),
-                                                  reason=reason)
+                                                  reason=reason, by_reason=True)
             return result, extra
-        except CommandError as e:
-            if e.status != 409 or attempt == _RETRIES - 1:
+        except CommandError as e:  # 409: the shot moved on since it was read (a reused id is final)
+            if e.status != 409 or e.field == "command_id" or attempt == _RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 
 
 async def rollback_as(system, user: str, project: str, shot: str, command_id: str, to_seq: int) -> dict:
     """One event that makes the shot equal to its world at ``to_seq``; the history stays as it was."""
+    _check_command_id(command_id)
     m = await require_member(system, user, project, write=True)
     head = await current_reducer(system, project, shot)
     if to_seq < 0 or to_seq > head.last_seq:
@@ -335,6 +372,7 @@ async def redo_as(system, user: str, project: str, shot: str, command_id: str) -
 
 
 async def _step(system, user: str, project: str, shot: str, command_id: str, redo: bool) -> dict:
+    _check_command_id(command_id)
     m = await require_member(system, user, project, write=True)
     await current_reducer(system, project, shot)
     entries, dup = await _own_history(system, m, project, shot, command_id)
@@ -349,6 +387,14 @@ async def _step(system, user: str, project: str, shot: str, command_id: str, red
     word = "redo" if redo else "undo"
     out = await _revert_event(system, m, project, shot, command_id, seq, f"{word} {seq}")
     return {**out, ("redone" if redo else "undone"): original}
+
+
+def _part_id(command_id: str, k: int) -> str:
+    """The command id of part ``k`` of a fork: ``<id>/<k>``, or a digest of the id where that would be too long."""
+    part = f"{command_id}/{k}"
+    if len(part) <= MAX_COMMAND_ID:
+        return part
+    return f"{hashlib.sha256(command_id.encode()).hexdigest()[:40]}/{k}"
 
 
 def _chunks(ops: list, max_ops: int = MAX_OPS, max_bytes: int = MAX_EVENT_BYTES - 64_000) -> list[list]:
@@ -368,6 +414,7 @@ async def fork_as(system, user: str, project: str, shot: str, new_shot: str, com
                   at_seq: int | None = None) -> dict:
     """A new shot whose world equals ``shot``'s at ``at_seq`` (default: the head). Its first event records the
     origin ("fork of P/S at N"); a world too big for one event continues in parts."""
+    _check_command_id(command_id)
     m = await require_member(system, user, project, write=True)
     try:
         check_id(new_shot, "shot id")
@@ -390,12 +437,12 @@ async def fork_as(system, user: str, project: str, shot: str, new_shot: str, com
     actor = actor_for(m)
     result = await system.commands.submit(
         project, new_shot, actor, Command(command_id=command_id, ops=parts[0], expected_seq=0),
-        reason=reason, must_exist=False)
+        reason=reason, must_exist=False, by_reason=True)
     first_seq = result.seq
     for k, part in enumerate(parts[1:], start=2):
         if result.status != "applied":
             break
         result = await system.commands.submit(
-            project, new_shot, actor, Command(command_id=f"{command_id}/{k}", ops=part),
-            reason=f"{reason} (part {k}/{len(parts)})")
+            project, new_shot, actor, Command(command_id=_part_id(command_id, k), ops=part),
+            reason=f"{reason} (part {k}/{len(parts)})", by_reason=True)
     return {**result.to_json(), "shot": new_shot, "at_seq": at, "first_seq": first_seq, "events": len(parts)}

@@ -42,8 +42,10 @@ async def serve(system) -> None:
     """Serve the app until cancelled (``wnm up`` cancels it on SIGINT / SIGTERM)."""
     import uvicorn
 
+    from . import logredact
     from .app import create_app
 
+    logredact.install()  # sockets carry ?token= in the URL, which uvicorn logs at info
     token = await first_start_token(system)
     if token is not None:
         print(f"wnm up: first start — project {DEFAULT_PROJECT!r} created, owner {_local_user()}; "

@@ -135,13 +135,13 @@ async def _render(args, context_factory) -> int:
         try:
             rec = await farm.submit(job)
             bar, progress = _bar()
-            rec = await farm.wait(rec["job_id"], timeout=24 * 3600,
+            rec = await farm.wait(job.project, rec["job_id"], timeout=24 * 3600,
                                   on_status=lambda r: progress(r.get("frames_done") or 0, r.get("frames_total")))
             bar.close()
             if rec["state"] != "done":
                 print(f"error: render failed: {rec.get('error')}", file=sys.stderr)
                 return 1
-            untar(await farm.pack_tar(rec["job_id"]), args.out)
+            untar(await farm.pack_tar(job.project, rec["job_id"]), args.out)
         except RenderError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -21,7 +21,8 @@ import msgspec
 import numpy as np
 
 __all__ = ["RenderError", "RenderJob", "Preset", "PRESETS", "IMAGE_PASSES", "DATA_PASSES", "ALL_PASSES",
-           "MAX_SIDE", "MIN_SIDE", "MAX_FRAMES", "Plan", "plan", "new_job_id", "decode_job", "encode_job"]
+           "MAX_SIDE", "MIN_SIDE", "MAX_FRAMES", "Plan", "plan", "new_job_id", "decode_job", "encode_job",
+           "check_job_id", "job_key", "pack_name"]
 
 IMAGE_PASSES = ("proxy", "depth", "normal", "instance", "pose")
 DATA_PASSES = ("keypoints", "depth_f32", "plucker")
@@ -33,7 +34,12 @@ MAX_FRAMES = 2000
 
 
 class RenderError(ValueError):
-    """A render request that cannot be carried out as asked; the message says why and what is allowed."""
+    """A render request that cannot be carried out as asked; the message says why and what is allowed (``field``
+    names the request's field at fault, when one is)."""
+
+    def __init__(self, reason: str, field: str | None = None):
+        super().__init__(reason)
+        self.field = field
 
 
 class RenderJob(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -100,6 +106,26 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
+def check_job_id(job_id: object) -> str:
+    """A job id follows the id rule of projects and shots (SPEC §2); raises RenderError naming ``job_id``."""
+    from core.values import ID_RE
+
+    if not isinstance(job_id, str) or not ID_RE.match(job_id):
+        raise RenderError(f"job_id {job_id!r} must match {ID_RE.pattern}", field="job_id")
+    return job_id
+
+
+def job_key(project: str, job_id: str) -> str:
+    """A job's key in the status bucket and its message id on the queue: job ids are scoped to their project
+    (``<project>/<job_id>``, dots written as ``=``, which no id holds, so a key is one subject token)."""
+    return f"{project}/{job_id}".replace(".", "=")
+
+
+def pack_name(project: str, job_id: str) -> str:
+    """Where a job's pack is stored: ``<project>/<job_id>`` (a folder, or the object name's stem)."""
+    return f"{project}/{job_id}"
+
+
 def _check_resolution(res) -> tuple[int, int]:
     w, h = (int(x) for x in res)
     if w > MAX_SIDE or h > MAX_SIDE:
@@ -112,7 +138,14 @@ def _check_resolution(res) -> tuple[int, int]:
 
 
 def check_request(job: RenderJob):
-    """Checks that need no world: preset, passes, resolution, numbers. Raises RenderError."""
+    """Checks that need no world: ids, preset, passes, resolution, numbers. Raises RenderError."""
+    from core.values import ID_RE
+
+    for what, value in (("project", job.project), ("shot", job.shot)):
+        if not ID_RE.match(value):
+            raise RenderError(f"{what} {value!r} must match {ID_RE.pattern}", field=what)
+    if job.job_id:
+        check_job_id(job.job_id)
     if job.preset not in PRESETS:
         raise RenderError(f"unknown preset {job.preset!r}; presets: {', '.join(PRESETS)}")
     for p in job.passes or ():

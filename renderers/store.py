@@ -1,8 +1,9 @@
 """Where finished packs live so the API can serve them: a directory (default) or a NATS object store.
 
-Both stores are first-writer-wins per job id: a pack appears whole or not at all, and a second renderer of the
-same job finds it there and does not write it again. Downloads are an uncompressed tar with sorted entries and
-zeroed times and owners, so the same pack always downloads as the same bytes.
+Packs are named ``<project>/<job_id>`` (:func:`renderers.job.pack_name`; both parts follow the id rule, so a name
+never leaves the store). Both stores are first-writer-wins per name: a pack appears whole or not at all, and a
+second renderer of the same job finds it there and does not write it again. Downloads are an uncompressed tar with
+sorted entries and zeroed times and owners, so the same pack always downloads as the same bytes.
 """
 
 from __future__ import annotations
@@ -42,39 +43,49 @@ def untar(data: bytes, dest) -> Path:
     return dest
 
 
+def _checked(name: str) -> str:
+    """A pack name: ``<project>/<job_id>`` of two ids (refused otherwise, so no name points outside the store)."""
+    from core.values import ID_RE
+
+    parts = name.split("/")
+    if len(parts) != 2 or not all(ID_RE.match(p) for p in parts):
+        raise ValueError(f"pack name {name!r} is not <project>/<job_id>")
+    return name
+
+
 class DirStore:
-    """Packs as folders ``<root>/<job_id>/``; temporary folders are dot-prefixed siblings."""
+    """Packs as folders ``<root>/<project>/<job_id>/``; temporary folders are dot-prefixed siblings."""
 
     def __init__(self, root):
         self.root = Path(root)
 
-    def path(self, job_id: str) -> Path:
-        return self.root / job_id
+    def path(self, name: str) -> Path:
+        return self.root / _checked(name)
 
-    async def exists(self, job_id: str) -> bool:
-        return (self.path(job_id) / "manifest.json").is_file()
+    async def exists(self, name: str) -> bool:
+        return (self.path(name) / "manifest.json").is_file()
 
-    async def manifest(self, job_id: str) -> dict | None:
+    async def manifest(self, name: str) -> dict | None:
         try:
-            return json.loads((self.path(job_id) / "manifest.json").read_text())
+            return json.loads((self.path(name) / "manifest.json").read_text())
         except FileNotFoundError:
             return None
 
-    def write(self, job_id: str, world, seq, state_hash, job, **kw) -> dict:
+    def write(self, name: str, world, seq, state_hash, job, **kw) -> dict:
         """Render and store (blocking; run it in a worker thread). Raises PackExists if already there."""
-        return write_pack(world, seq, state_hash, job, self.path(job_id), **kw)
+        return write_pack(world, seq, state_hash, job, self.path(name), **kw)
 
-    async def commit(self, job_id: str) -> None:
+    async def commit(self, name: str) -> None:
         return None
 
-    async def tar(self, job_id: str) -> bytes | None:
-        if not await self.exists(job_id):
+    async def tar(self, name: str) -> bytes | None:
+        if not await self.exists(name):
             return None
-        return tar_folder(self.path(job_id))
+        return tar_folder(self.path(name))
 
 
 class ObjectStore:
-    """Packs as ``<job_id>.tar`` objects in a JetStream object store bucket (rendered in a local temp dir)."""
+    """Packs as ``<project>/<job_id>.tar`` objects in a JetStream object store bucket (rendered in a local temp dir)."""
 
     def __init__(self, js, bucket: str, scratch=None):
         self.js, self.bucket = js, bucket
@@ -99,37 +110,37 @@ class ObjectStore:
         except (ObjectNotFoundError, NotFoundError):
             return None
 
-    async def exists(self, job_id: str) -> bool:
+    async def exists(self, name: str) -> bool:
         from nats.js.errors import NotFoundError, ObjectNotFoundError
 
         obs = await self._store()
         try:
-            info = await obs.get_info(f"{job_id}.tar")
+            info = await obs.get_info(f"{_checked(name)}.tar")
         except (ObjectNotFoundError, NotFoundError):
             return False
         return not getattr(info, "deleted", False)
 
-    async def manifest(self, job_id: str) -> dict | None:
-        data = await self._get(f"{job_id}.manifest.json")
+    async def manifest(self, name: str) -> dict | None:
+        data = await self._get(f"{_checked(name)}.manifest.json")
         return None if data is None else json.loads(data)
 
-    def write(self, job_id: str, world, seq, state_hash, job, **kw) -> dict:
-        folder = self.scratch / f"wnm-pack-{job_id}-{id(self)}"
+    def write(self, name: str, world, seq, state_hash, job, **kw) -> dict:
+        folder = self.scratch / f"wnm-pack-{_checked(name).replace('/', '--')}-{id(self)}"
         shutil.rmtree(folder, ignore_errors=True)
         manifest = write_pack(world, seq, state_hash, job, folder, **kw)
-        self._pending[job_id] = folder
+        self._pending[name] = folder
         return manifest
 
-    async def commit(self, job_id: str) -> None:
-        folder = self._pending.pop(job_id)
+    async def commit(self, name: str) -> None:
+        folder = self._pending.pop(name)
         try:
-            if await self.exists(job_id):
-                raise PackExists(f"pack {job_id} is already stored")
+            if await self.exists(name):
+                raise PackExists(f"pack {name} is already stored")
             obs = await self._store()
-            await obs.put(f"{job_id}.manifest.json", (folder / "manifest.json").read_bytes())
-            await obs.put(f"{job_id}.tar", tar_folder(folder))
+            await obs.put(f"{name}.manifest.json", (folder / "manifest.json").read_bytes())
+            await obs.put(f"{name}.tar", tar_folder(folder))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    async def tar(self, job_id: str) -> bytes | None:
-        return await self._get(f"{job_id}.tar")
+    async def tar(self, name: str) -> bytes | None:
+        return await self._get(f"{_checked(name)}.tar")

@@ -115,6 +115,21 @@ def test_shot_apply_world_hash_history(up, env, unique, tmp_path):
     assert {h["actor_id"] for h in hist} == {"alice"}
 
 
+def test_apply_checks_command_ids_as_every_path_does(up, env, unique, tmp_path):
+    wnm(env, "shot", "create", "--project", unique, "--shot", "s1")
+    box = {"type": "entity.create", "id": "b", "kind": "prop"}
+    lines = [{"command_id": cid, "ops": [box]} for cid in ("", " c1", "x\r\ny", "\u0000", "x" * 5000)]
+    lines += [{"command_id": "c1", "ops": [box]},
+              {"command_id": "c1", "ops": [{**box, "id": "other"}]}]  # the same id, another command
+    f = tmp_path / "ids.jsonl"
+    f.write_text("\n".join(json.dumps(c) for c in lines))
+    p = wnm(env, "apply", "--project", unique, "--shot", "s1", str(f), check=False)
+    assert p.returncode == 1 and "applied 1, rejected 6" in p.stdout, p.stdout
+    assert p.stdout.count("command_id") >= 6 and "already used for a different command" in p.stdout
+    world = json.loads(wnm(env, "world", "--project", unique, "--shot", "s1").stdout)
+    assert set(world["entities"]) == {"b"}
+
+
 def test_sampled_world_gives_matrices(up, env, unique, tmp_path):
     wnm(env, "shot", "create", "--project", unique, "--shot", "s")
     f = tmp_path / "e.jsonl"

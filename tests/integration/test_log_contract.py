@@ -113,6 +113,18 @@ async def test_duplicate_msg_id_appends_once_and_returns_the_original_seq(log, p
     assert (await log.append(other, "a", b"x", "cmd-1")).duplicate is False
 
 
+async def test_get_returns_the_event_at_a_seq_with_its_shot(log, project):
+    await log.append(project, "a", b"first", "m1")
+    second = await log.append(project, "b.c", b"second", "m2")
+    got = await log.get(project, second.seq)
+    assert (got.seq, got.shot, got.data) == (second.seq, "b.c", b"second")
+    assert await log.get(project, second.seq + 5) is None
+    await log.append(project, "a", b"third", "m3")
+    assert (await log.get(project, 1, shot="b.c")).data == b"second"
+    assert (await log.get(project, second.seq + 1, shot="a")).data == b"third"
+    assert await log.get(project, second.seq + 1, shot="b.c") is None
+
+
 async def test_retried_command_with_expected_seq_is_a_duplicate_not_a_conflict(log, project):
     # The client's first attempt landed but its answer was lost; it retries the same command verbatim.
     first = await log.append(project, "a", b"v1", "cmd-1", expected_seq=0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from renderers.farm import FarmConfig, RenderFarm
-from renderers.job import RenderJob
+from renderers.job import RenderJob, pack_name
 from renderers.pack import verify_pack
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("pyrender") is None, reason="pyrender not installed")
@@ -79,15 +79,15 @@ async def test_two_worker_processes_render_the_same_offset_to_the_same_hash(farm
     workers = [start_worker(nats_url, farm, "--max-jobs", "1") for _ in range(2)]
     try:
         names = {worker_name(w) for w in workers}
-        ra, rb = await asyncio.gather(farm.wait(a["job_id"], 120), farm.wait(b["job_id"], 120))
+        ra, rb = await asyncio.gather(farm.wait("demo", a["job_id"], 120), farm.wait("demo", b["job_id"], 120))
     finally:
         for w in workers:
             stop(w)
     assert ra["state"] == rb["state"] == "done"
     assert {ra["worker"], rb["worker"]} == names  # each process rendered one
     assert ra["pack_sha256"] == rb["pack_sha256"]
-    ma = json.loads((farm.store.path(a["job_id"]) / "manifest.json").read_text())
-    mb = json.loads((farm.store.path(b["job_id"]) / "manifest.json").read_text())
+    ma = json.loads((farm.store.path(pack_name("demo", a["job_id"])) / "manifest.json").read_text())
+    mb = json.loads((farm.store.path(pack_name("demo", b["job_id"])) / "manifest.json").read_text())
     assert ma["files"] == mb["files"] and ma["seq"] == 1
 
 
@@ -97,7 +97,7 @@ async def test_a_worker_killed_mid_job_leaves_it_to_another(farm, nats_url):
     try:
         name = worker_name(first)
         for _ in range(600):
-            rec = await farm.status(job["job_id"])
+            rec = await farm.status("demo", job["job_id"])
             if rec["state"] == "running" and (rec.get("frames_done") or 0) >= 2:
                 break
             await asyncio.sleep(0.1)
@@ -108,12 +108,12 @@ async def test_a_worker_killed_mid_job_leaves_it_to_another(farm, nats_url):
     second = start_worker(nats_url, farm)
     try:
         other = worker_name(second)
-        done = await farm.wait(job["job_id"], 180)
+        done = await farm.wait("demo", job["job_id"], 180)
     finally:
         stop(second)
     assert done["state"] == "done" and done["worker"] == other and done["attempt"] == 2
-    packs = [p for p in farm.store.root.iterdir() if not p.name.startswith(".")]
-    assert packs == [farm.store.path(job["job_id"])]
+    packs = [p for p in (farm.store.root / "demo").iterdir() if not p.name.startswith(".")]
+    assert packs == [farm.store.path(pack_name("demo", job["job_id"]))]
     assert verify_pack(packs[0]) == []
     info = await farm.js.stream_info(farm.config.stream)
     assert info.state.messages == 0  # acked once, nothing left queued
@@ -171,11 +171,11 @@ async def test_packs_can_live_in_the_nats_object_store(farm, nats_url, unique):
     worker = start_worker(nats_url, farm, "--object-store", "--max-jobs", "1")
     try:
         rec = await farm.submit(small_job(passes=["instance"]))
-        done = await farm.wait(rec["job_id"], 120)
+        done = await farm.wait("demo", rec["job_id"], 120)
     finally:
         stop(worker)
     assert done["state"] == "done"
     store = ObjectStore(farm.js, farm.config.object_bucket)
-    assert await store.exists(rec["job_id"])
-    assert (await store.manifest(rec["job_id"]))["pack_sha256"] == done["pack_sha256"]
-    assert len(await store.tar(rec["job_id"])) > 0
+    assert await store.exists(pack_name("demo", rec["job_id"]))
+    assert (await store.manifest(pack_name("demo", rec["job_id"])))["pack_sha256"] == done["pack_sha256"]
+    assert len(await store.tar(pack_name("demo", rec["job_id"]))) > 0
