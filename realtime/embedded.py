@@ -417,8 +417,12 @@ class PostgresServer(_Server):
             entry = pwd.getpwnam(self.user)
             os.chown(self.folder, entry.pw_uid, entry.pw_gid)
         if not (self.folder / "PG_VERSION").exists():
-            subprocess.run([str(_pg_bin() / "initdb"), "-D", str(self.folder), "--auth=trust", "--auth-local=trust",
-                            "--encoding=utf8", "-U", "postgres"], check=True, capture_output=True, user=self.user)
+            done = subprocess.run([str(_pg_bin() / "initdb"), "-D", str(self.folder), "--auth=trust",
+                                   "--auth-local=trust", "--encoding=utf8", "-U", "postgres"],
+                                  capture_output=True, user=self.user, cwd=self.folder)
+            if done.returncode != 0:
+                raise RuntimeError(f"initdb of {self.folder} failed ({done.returncode}): "
+                                   f"{(done.stderr or done.stdout).decode(errors='replace')[-2000:]}")
         self.socket_dir = pg_utils.find_suitable_socket_dir(self.folder, _pg_runtime_path())
         if self.user is not None and self.socket_dir != self.folder:
             self.socket_dir.chmod(0o777)
