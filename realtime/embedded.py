@@ -247,7 +247,16 @@ class _Server:
         raise NotImplementedError
 
     def before_spawn(self) -> None:
-        """With the store's lock held, right before a spawn (clear what a dead server left)."""
+        """With the store's lock held, right before a spawn: stop any server on this store that runs without the
+        lock (started by an older version, which neither locked nor recorded): its command line is ours exactly."""
+        cmd = self.command()
+        for pid_dir in Path("/proc").iterdir():
+            if pid_dir.name.isdigit() and int(pid_dir.name) != os.getpid():
+                record = record_of(int(pid_dir.name))
+                if record is not None and record.cmdline == cmd:
+                    log.warning("stopping embedded %s (pid %d) running on %s without its lock", self.name,
+                                record.pid, self.folder)
+                    _stop_pid(record, self.stop_signal, self.stop_timeout)
 
     # -- lifecycle
 
@@ -431,6 +440,7 @@ class PostgresServer(_Server):
         # The lock is ours, so no server of ours runs on this cluster; a postmaster.pid naming a live pid is either a
         # server started without the lock (an older version of this module: stop it) or a recycled pid, which
         # PostgreSQL would take for a running server and refuse to start.
+        super().before_spawn()
         pidfile = self.folder / "postmaster.pid"
         try:
             pid = int(pidfile.read_text().splitlines()[0])
@@ -503,7 +513,7 @@ async def supervise(servers: Sequence[_Server], poll_s: float = 0.25) -> None:
                 await server.restart()
                 b.delay = 0.0
                 print(f"wnm up: embedded {server.name} restarted at {server.url}", file=sys.stderr, flush=True)
-            except RuntimeError as e:
+            except Exception as e:  # noqa: BLE001 - keep supervising whatever went wrong with this start
                 b.delay = min(max(0.5, 2 * b.delay), 10.0)
                 log.error("restarting embedded %s failed: %s; trying again in %.1fs", server.name, e, b.delay)
                 await asyncio.sleep(b.delay)

@@ -133,6 +133,17 @@ async def _until(predicate, timeout: float, what: str) -> float:
     return time.monotonic()
 
 
+async def _progress(load: Load, count: int, stall_s: float = 60.0) -> None:
+    """Wait until ``count`` commands are acknowledged; fail when none is for ``stall_s`` (a busy machine is slow,
+    a wedged server stops)."""
+    last, seen = time.monotonic(), len(load.acked)
+    while len(load.acked) < count:
+        await asyncio.sleep(0.05)
+        if len(load.acked) != seen:
+            last, seen = time.monotonic(), len(load.acked)
+        assert time.monotonic() - last < stall_s, f"no command acknowledged for {stall_s}s ({seen} so far)"
+
+
 async def _returned(up: Up, name: str, old_pid: int) -> float:
     """When the supervisor's new server on the store serves (its record names a new, running pid)."""
     def back() -> bool:
@@ -179,7 +190,8 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
         flow: dict[str, float] = {}
         try:
             for n, part in enumerate(("nats", "postgres", "wnm up")):
-                await _until(lambda: len(load.acked) >= total * (n + 1) // 4, 120, f"load before killing {part}")
+                await _progress(load, total * (n + 1) // 4)
+                acked = len(load.acked)
                 if part == "wnm up":
                     await up.kill()
                     returned = await up.start()
@@ -189,10 +201,9 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
                     returned = await _returned(up, part, old)
                 flowing = await _until(lambda: load.acks_after(returned), 60, f"writes after {part} returned")
                 flow[part] = flowing - returned
-                print(f"{part}: killed at {len(load.acked)} of {total} acknowledged, writes flowing "
+                print(f"{part}: killed at {acked} of {total} acknowledged, writes flowing "
                       f"{flow[part]:.2f}s after it returned", flush=True)
-            async with asyncio.timeout(300):
-                await asyncio.gather(*workers)
+            await _progress(load, total)
         finally:
             for w in workers:
                 w.cancel()

@@ -96,6 +96,19 @@ def test_an_orphan_on_the_store_is_stopped_and_its_port_reused(tmp_path):
             orphan.wait()
 
 
+def test_a_server_on_the_store_without_lock_or_record_is_stopped(tmp_path):
+    orphan, record = _orphan_nats(tmp_path / "nats")  # as an older version left them: no lock, no record
+    NatsServer(tmp_path / "nats").record_path.unlink()
+    try:
+        with embedded.running(NatsServer(tmp_path / "nats")) as server:
+            assert orphan.wait(10) is not None
+            assert server.alive()
+    finally:
+        if orphan.poll() is None:
+            orphan.kill()
+            orphan.wait()
+
+
 def test_a_stale_lock_file_does_not_stop_a_start(tmp_path):
     server = NatsServer(tmp_path / "nats")
     server.lock_path.write_text("")  # left by a server that died: nobody holds it
