@@ -46,7 +46,7 @@ class Up:
         return self.data.parent / f"up-{self.starts}.out"
 
     async def start(self) -> float:
-        """Start it and wait until it serves HTTP; returns when it did (time.monotonic)."""
+        """Start it and wait until it answers HTTP; returns when it did (time.monotonic)."""
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if k not in ("WNM_NATS_URL", "WNM_DATABASE_URL")}
         env.update(WNM_DATA_DIR=str(self.data), WNM_PORT=str(self.port), USER="owner", PYTHONUNBUFFERED="1",
@@ -62,7 +62,16 @@ class Up:
         for i, line in enumerate(lines):
             if "owner token" in line:
                 self.token = lines[i + 1].strip()
-        return time.monotonic()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}", timeout=5) as http:
+            async with asyncio.timeout(60):  # the line is printed before the port is bound
+                while True:
+                    assert self.proc.returncode is None, f"wnm up exited: {self.out.read_text(errors='replace')}"
+                    try:
+                        if (await http.get("/healthz")).status_code == 200:
+                            return time.monotonic()
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.05)
 
     async def kill(self) -> None:
         self.proc.kill()
@@ -214,6 +223,7 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
         refused = {cid: a for cid, (_, a) in load.acked.items() if a.get("status") != "applied"}
         assert not refused, refused
         assert all(t <= FLOW_AGAIN_S for t in flow.values()), flow
+        assert 500 not in load.failures  # an outage is a 503/504 to retry, never an internal error
 
         async with httpx.AsyncClient(base_url=base, timeout=30,
                                      headers={"Authorization": f"Bearer {up.token}"}) as http:
@@ -234,7 +244,14 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
         up.proc = None
         await _until(lambda: not _server_pids(up.data / "postgres", "postgres"), 30, "PostgreSQL stopped")
         assert _server_pids(up.data / "nats", "nats-server") == []
+        for n in range(1, up.starts + 1):  # no background task (projector, agents) died of an outage
+            assert "Task exception was never retrieved" not in (tmp / f"up-{n}.out").read_text(errors="replace")
         print(f"writes flowing again after the part returned: {flow}; failed requests retried: {dict(load.failures)}")
+    except BaseException:
+        for n in range(1, up.starts + 1):  # what `wnm up` said, for the failure report
+            out = tmp / f"up-{n}.out"
+            print(f"---- {out}\n{out.read_text(errors='replace')[-20000:]}")
+        raise
     finally:
         if up.proc is not None and up.proc.returncode is None:
             await up.stop()
