@@ -94,6 +94,7 @@ class Load:
     commands: int
     acked: dict[str, tuple[float, dict]] = field(default_factory=dict)  # command id → (when, answer)
     failures: Counter = field(default_factory=Counter)
+    last_failure: dict[str, str] = field(default_factory=dict)  # command id → why its last try failed
 
     def acks_after(self, t: float) -> list[float]:
         return sorted(when for when, _ in self.acked.values() if when > t)
@@ -123,10 +124,12 @@ async def _client(base: str, token: str, c: int, load: Load, pace_s: float) -> N
                     r = await http.post("/v1/projects/default/shots/s1/commands", json=body)
                 except httpx.TransportError as e:
                     load.failures[type(e).__name__] += 1
+                    load.last_failure[cid] = repr(e)
                     await asyncio.sleep(0.1)
                     continue
                 if r.status_code >= 500:
                     load.failures[r.status_code] += 1
+                    load.last_failure[cid] = f"{r.status_code} {r.text[:300]}"
                     await asyncio.sleep(0.1)
                     continue
                 assert r.status_code == 200, r.text
@@ -142,15 +145,20 @@ async def _until(predicate, timeout: float, what: str) -> float:
     return time.monotonic()
 
 
-async def _progress(load: Load, count: int, stall_s: float = 60.0) -> None:
+async def _progress(load: Load, count: int, workers: list[asyncio.Task], stall_s: float = 60.0) -> None:
     """Wait until ``count`` commands are acknowledged; fail when none is for ``stall_s`` (a busy machine is slow,
-    a wedged server stops)."""
+    a wedged server stops), or with the error of a client that failed."""
     last, seen = time.monotonic(), len(load.acked)
     while len(load.acked) < count:
         await asyncio.sleep(0.05)
+        for w in workers:
+            if w.done() and w.exception() is not None:
+                raise w.exception()
         if len(load.acked) != seen:
             last, seen = time.monotonic(), len(load.acked)
-        assert time.monotonic() - last < stall_s, f"no command acknowledged for {stall_s}s ({seen} so far)"
+        assert time.monotonic() - last < stall_s, (
+            f"no command acknowledged for {stall_s}s ({seen} so far); failing: "
+            f"{ {cid: why for cid, why in load.last_failure.items() if cid not in load.acked} }")
 
 
 async def _returned(up: Up, name: str, old_pid: int) -> float:
@@ -199,7 +207,7 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
         flow: dict[str, float] = {}
         try:
             for n, part in enumerate(("nats", "postgres", "wnm up")):
-                await _progress(load, total * (n + 1) // 4)
+                await _progress(load, total * (n + 1) // 4, workers)
                 acked = len(load.acked)
                 if part == "wnm up":
                     await up.kill()
@@ -212,7 +220,7 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
                 flow[part] = flowing - returned
                 print(f"{part}: killed at {acked} of {total} acknowledged, writes flowing "
                       f"{flow[part]:.2f}s after it returned", flush=True)
-            await _progress(load, total)
+            await _progress(load, total, workers)
         finally:
             for w in workers:
                 w.cancel()
