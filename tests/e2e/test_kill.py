@@ -139,9 +139,10 @@ async def _client(base: str, token: str, c: int, load: Load, pace_s: float) -> N
 
 
 async def _until(predicate, timeout: float, what: str) -> float:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} within {timeout}s"
+        await asyncio.sleep(0.02)
     return time.monotonic()
 
 
