@@ -209,12 +209,13 @@ class AgentRunner:
     async def _follow(self, project: str) -> None:
         delay = 0.05
         while True:
-            after = await self._start(project)
-            self._replicas.pop(project, None)
-            self._asleep = {k for k in self._asleep if k[0] != project}
-            self.positions[project] = max(self.positions.get(project, 0), after)
-            self._advanced.set()
             try:
+                # inside the try: PostgreSQL may be down (restarting) when following starts again
+                after = await self._start(project)
+                self._replicas.pop(project, None)
+                self._asleep = {k for k in self._asleep if k[0] != project}
+                self.positions[project] = max(self.positions.get(project, 0), after)
+                self._advanced.set()
                 async for stored in self.log.follow(project, after=after):
                     if stored.seq <= after:
                         continue
@@ -228,7 +229,10 @@ class AgentRunner:
                 self.counts["errors"] += 1
                 log.warning("agents: following %s failed (%s: %s); retrying in %.2fs", project, type(e).__name__, e,
                             delay)
-                await self._save(project, force=True)
+                try:
+                    await self._save(project, force=True)
+                except Exception as e2:  # the store may be what failed; positions are saved on the next pass
+                    log.warning("agents: saving positions of %s failed (%s: %s)", project, type(e2).__name__, e2)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

@@ -1,5 +1,10 @@
 """Connecting to NATS the way a long-running service should: reconnect forever once connected, fail fast first.
 
+While disconnected, publishes wait in the client's buffer (2 MiB) and go out on reconnect, after the client has
+subscribed again to everything it had subscribed to (the log's ack inbox among them); JetStreamLog's ordered
+consumers notice the reconnect and recreate themselves where they were. So a restarted server is used again within
+about ``reconnect_time_wait`` of it accepting connections, without restarting the process.
+
 nats-py with ``max_reconnect_attempts=-1`` also retries the *first* connection forever; a process that is started
 against a wrong URL should say so instead, so the first connection is bounded by ``timeout_s``.
 """
@@ -51,6 +56,10 @@ async def connect(url: str, *, name: str = "wnm", timeout_s: float = 10.0) -> NA
                 allow_reconnect=True,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
+                # a server that vanished without closing the connection (a frozen host, a dropped link) is noticed
+                # within ping_interval × max_outstanding_pings, not the default 4 minutes
+                ping_interval=10,
+                max_outstanding_pings=3,
                 error_cb=on_error,
                 disconnected_cb=on_disconnected,
                 reconnected_cb=on_reconnected,

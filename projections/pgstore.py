@@ -20,7 +20,8 @@ from .store import (HISTORY_MAX, AuditEntry, ShotInfo, Snapshot, StoreError, Wor
 
 __all__ = ["PgStore"]
 
-_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# InternalClientError: a pooled connection left mid-operation when the server died (it is dropped on release)
+_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
 
 _AUDIT_COLUMNS = ("project, seq, shot, event_id, command_id, actor_kind, actor_id, causation, op_types, "
                   "entity_ids, payload, raw, status, reason, ts")

@@ -148,7 +148,7 @@ _ERRORS: tuple[type[BaseException], ...] = (OSError, TimeoutError)
 try:
     import asyncpg
 
-    _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+    _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
 except ImportError:  # pragma: no cover - asyncpg is a dependency
     pass
 

@@ -37,19 +37,27 @@ def endpoints_file(settings: Settings) -> Path:
 
 
 @contextmanager
-def services(settings: Settings) -> Iterator[Settings]:
+def services(settings: Settings, children: list | None = None) -> Iterator[Settings]:
     """Settings with both URLs set: embedded servers are started for any that is unset, and their URLs written to
-    ``<data_dir>/endpoints.json`` so CLI commands in other shells find them."""
+    ``<data_dir>/endpoints.json`` so CLI commands in other shells find them. The embedded servers started are
+    appended to ``children`` (for :func:`realtime.embedded.supervise`); all are stopped on exit."""
     from . import embedded
 
     with ExitStack() as stack:
         nats_url, db_url = settings.nats_url, settings.database_url
         if not (nats_url and db_url):
             stack.enter_context(_data_dir_lock(settings.data_dir))
+        started = []
         if not nats_url:
-            nats_url = stack.enter_context(embedded.nats_server(settings.data_dir / "nats"))
+            nats = embedded.NatsServer(settings.data_dir / "nats", sync_always=settings.nats_sync_always)
+            started.append(stack.enter_context(embedded.running(nats)))
+            nats_url = nats.url
         if not db_url:
-            db_url = stack.enter_context(embedded.postgres_server(settings.data_dir / "postgres"))
+            pg = embedded.PostgresServer(settings.data_dir / "postgres")
+            started.append(stack.enter_context(embedded.running(pg)))
+            db_url = pg.url
+        if children is not None:
+            children.extend(started)
         resolved = replace(settings, nats_url=nats_url, database_url=db_url)
         path = endpoints_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)

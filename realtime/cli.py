@@ -161,21 +161,26 @@ def cmd_up(args) -> int:
         print(f"error: cannot serve HTTP on {settings.host}:{settings.port}: {busy} (another `wnm up`?); "
               "choose another with --port or WNM_PORT", file=sys.stderr)
         return 1
-    with services(settings) as resolved:
+    children: list = []
+    with services(settings, children) as resolved:
         try:
-            return asyncio.run(_up(resolved))
+            return asyncio.run(_up(resolved, children))
         except _http_serve.ServeError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
 
 
-async def _up(settings: Settings) -> int:
+async def _up(settings: Settings, children: list) -> int:
+    from .embedded import supervise
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with open_system(settings, run_projector=True) as system:
-        runners = [r(system) for r in _UP_HOOKS]
+        # the embedded servers that die are restarted; the connections to them reconnect by themselves
+        runners = [supervise(children)] if children else []
+        runners += [r(system) for r in _UP_HOOKS]
         tasks = [asyncio.create_task(r) for r in runners]
         print(f"wnm up: NATS {settings.nats_url}  PostgreSQL {settings.database_url}", flush=True)
         print(f"wnm up: projector running (snapshots every {settings.snapshot_every} events); Ctrl-C stops",

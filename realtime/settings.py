@@ -21,6 +21,7 @@ class Settings:
     outcome_timeout_s: float = 10.0
     secret: str | None = None
     follow_all_projects: bool = True
+    nats_sync_always: bool = True  # the embedded NATS fsyncs every write before acknowledging it
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -34,6 +35,15 @@ class Settings:
             snapshot_every=int(env.get("WNM_SNAPSHOT_EVERY", "1000")),
             secret=env.get("WNM_SECRET") or None,
             follow_all_projects=env.get("WNM_FOLLOW_ALL_PROJECTS", "1") not in ("0", "false", "no"),
+            nats_sync_always=_sync_always(env.get("WNM_NATS_SYNC") or "always"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def _sync_always(value: str) -> bool:
+    """``WNM_NATS_SYNC``: ``always`` fsyncs every write before its ack; ``interval`` leaves it to JetStream's timer
+    (every 2 minutes: a power cut may lose acknowledged events)."""
+    if value not in ("always", "interval"):
+        raise ValueError(f"WNM_NATS_SYNC must be 'always' or 'interval', got {value!r}")
+    return value == "always"

@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from realtime import embedded
 from realtime.bootstrap import _data_dir_lock, endpoints_file, services
 from realtime.http_serve import ServeError, _guarded, port_free
 from realtime.settings import Settings
@@ -48,3 +49,15 @@ def test_the_endpoints_file_of_another_instance_is_left_alone(tmp_path):
     with services(settings):
         assert endpoints_file(settings).exists()
     assert not endpoints_file(settings).exists()
+
+
+def test_the_embedded_servers_are_handed_over_for_supervision_and_stopped_on_exit(tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url="postgresql://a/db")  # NATS embedded, PostgreSQL not
+    children: list = []
+    with services(settings, children) as resolved:
+        [nats] = children
+        assert nats.alive() and resolved.nats_url == nats.url
+        assert "sync_interval: always" in (tmp_path / "nats" / "nats.conf").read_text()
+        pid = nats.proc.pid
+    assert not nats.alive() and not nats.record_path.exists()
+    assert embedded.record_of(pid) is None
