@@ -52,6 +52,8 @@ __all__ = [
     "command",
     "command_result",
     "decode_awareness",
+    "decode_awareness_raw",
+    "awareness_count",
     "encode_awareness",
     "decode_state_vector",
     "EMPTY_AWARENESS",
@@ -220,22 +222,37 @@ EMPTY_AWARENESS = awareness(b"\x00")
 # ---------------------------------------------------------------- payloads
 
 
-def decode_awareness(update: bytes) -> list[AwarenessEntry]:
-    """The entries of an awareness update. States are checked to be UTF-8, not parsed as JSON."""
+def awareness_count(update: bytes) -> int:
+    """How many entries an awareness update says it holds; reads only its first integer, so a caller can refuse a
+    huge update before looking at any entry."""
+    return read_var_uint(update)[0]
+
+
+def decode_awareness_raw(update: bytes) -> list[tuple[int, int, bytes]]:
+    """``(client_id, clock, state bytes)`` of each entry, the states left undecoded (a server looks only at the
+    entries it keeps)."""
     n, pos = read_var_uint(update)
-    if n > len(update):  # each entry takes at least 3 bytes: refuse absurd counts before looping
+    if n * 3 > len(update):  # each entry takes at least 3 bytes: refuse absurd counts before looping
         raise ProtocolError(f"awareness update claims {n} entries in {len(update)} bytes")
     out = []
     for _ in range(n):
         client_id, pos = read_var_uint(update, pos)
         clock, pos = read_var_uint(update, pos)
         raw, pos = _read_bytes(update, pos)
+        out.append((client_id, clock, raw))
+    _end(update, pos, "an awareness update")
+    return out
+
+
+def decode_awareness(update: bytes) -> list[AwarenessEntry]:
+    """The entries of an awareness update. States are checked to be UTF-8, not parsed as JSON."""
+    out = []
+    for client_id, clock, raw in decode_awareness_raw(update):
         try:
             state = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError(f"awareness state of client {client_id} is not UTF-8") from None
         out.append(AwarenessEntry(client_id, clock, state))
-    _end(update, pos, "an awareness update")
     return out
 
 
