@@ -289,8 +289,9 @@ class SyncHub:
                 self.counts["syncs"] += 1
             else:  # a client's own update: checked, never applied
                 try:
+                    Y.check_update_header(m.payload)  # before yrs reads a count it would reserve room for
                     get_state(m.payload)
-                except ValueError:
+                except (ValueError, Y.ProtocolError):
                     raise Y.ProtocolError("sync payload is not a Yjs update") from None
                 self.counts["client_updates_ignored"] += 1
                 if not conn.told_read_only:
@@ -350,6 +351,8 @@ class SyncHub:
                     raise
                 except PermissionError as e:
                     item = (None, _refusal(_command_id(payload), Forbidden(str(e))))
+                except RecursionError:  # JSON nested deeper than msgspec decodes: the client's error
+                    item = (None, _refusal(_command_id(payload), BadRequest("invalid command: JSON nested too deeply")))
                 except Exception as e:
                     item = (None, _refusal(_command_id(payload), e))
                 else:
@@ -399,7 +402,7 @@ def _command_id(payload: bytes) -> str | None:
     """The command id of a payload that may not decode as a command (so a refusal can still name it)."""
     try:
         cid = _command_id_decoder.decode(payload).command_id
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return cid if isinstance(cid, str) else None
 

@@ -56,6 +56,8 @@ __all__ = [
     "awareness_count",
     "encode_awareness",
     "decode_state_vector",
+    "check_update_header",
+    "MAX_STATE_VECTOR_CLIENTS",
     "EMPTY_AWARENESS",
 ]
 
@@ -263,11 +265,18 @@ def encode_awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...])
     return b"".join(parts)
 
 
+MAX_STATE_VECTOR_CLIENTS = 4096
+"""A state vector names every client that ever edited the document: the server's id, and a client's own ids for its
+local (never applied) edits. More than this is not a document anyone works on, and costs a loop to read."""
+
+
 def decode_state_vector(sv: bytes) -> dict[int, int]:
-    """``{client_id: clock}`` of a Yjs (v1) state vector."""
+    """``{client_id: clock}`` of a Yjs (v1) state vector of at most :data:`MAX_STATE_VECTOR_CLIENTS` clients."""
     n, pos = read_var_uint(sv)
     if n * 2 > len(sv):
         raise ProtocolError(f"state vector claims {n} clients in {len(sv)} bytes")
+    if n > MAX_STATE_VECTOR_CLIENTS:
+        raise ProtocolError(f"state vector names {n} clients; at most {MAX_STATE_VECTOR_CLIENTS} are read")
     out = {}
     for _ in range(n):
         client, pos = read_var_uint(sv, pos)
@@ -275,3 +284,12 @@ def decode_state_vector(sv: bytes) -> dict[int, int]:
         out[client] = clock
     _end(sv, pos, "a state vector")
     return out
+
+
+def check_update_header(update: bytes) -> None:
+    """Refuse a Yjs (v1) update whose client count cannot fit in its bytes, before any Yjs library reads it: yrs
+    reserves room for the declared count first (a 15-byte update declaring 2·10⁸ clients costs ~1 s and ~250 MB).
+    Each client's block takes at least 3 bytes (struct count, client, clock)."""
+    n, pos = read_var_uint(update)
+    if n * 3 > len(update) - pos:
+        raise ProtocolError(f"update claims {n} clients in {len(update)} bytes")
