@@ -261,7 +261,6 @@ class Errors(logging.Handler):
     __hash__ = logging.Handler.__hash__
 
 
-ERRORS = Errors()
 LOGGERS = ["", "uvicorn", "uvicorn.error", "litestar", "realtime", "projections", "events"]
 
 
@@ -309,7 +308,7 @@ class Fuzzer:
         deadline = loop.time() + timeout
         while not c.closed.done() and (self.results < results or self.step2 < step2):
             if loop.time() > deadline:
-                return "stuck", f"no answer within {timeout}s ({self.results}/{results} results) {ERRORS.records[:3]}"
+                return "stuck", f"no answer within {timeout}s ({self.results}/{results} results)"
             await asyncio.sleep(0.002)
         if c.closed.done():
             code, reason = c.closed.result()
@@ -327,8 +326,7 @@ async def fuzz(served, unique: str, cases: int, seed: int, ops: bool) -> None:
     await create_shot(served.system, p, s)
     await add_member(served.system, p, "vic", "viewer")
     await add_member(served.system, p, "lay", "layout")
-    errors = ERRORS
-    errors.records.clear()
+    errors = Errors()
     loggers = [logging.getLogger(n) for n in LOGGERS]
     for lg in loggers:
         lg.addHandler(errors)
@@ -341,28 +339,23 @@ async def fuzz(served, unique: str, cases: int, seed: int, ops: bool) -> None:
     gen = Gen(seed, room.server_id, ops)
     fz = Fuzzer(served, p, s, [served.token("owner")] * 3 + [served.token("vic"), served.token("lay")])
     outcomes: dict[str, int] = {}
-    slowest: list = []
     try:
         for i in range(cases):
             frames = gen.case()
-            t0 = loop.time()
             what, detail = await fz.send(frames, gen.r)
-            t1 = loop.time()
             outcomes[what] = outcomes.get(what, 0) + 1
             where = f"case {i} (seed {seed}): {[f[:60] for f in frames]}"
-            assert what in ("answered", "closed"), f"{what} {detail}; {where}"
+            assert what in ("answered", "closed"), f"{what} {detail}; {where}; logged: {errors.records[:3]}"
             res = await healthy.command([cube(f"healthy-{i}")], timeout=10)
             assert res["status"] == "applied", f"the shot refused a write after {where}: {res}"
             assert not errors.records and not unhandled, f"{errors.records[:5]} {unhandled[:5]} after {where}"
             assert not healthy.closed.done(), f"the healthy client was closed after {where}"
-            slowest.append((loop.time() - t0, t1 - t0, i, [f[:40] for f in frames]))
     finally:
         loop.set_exception_handler(old_handler)
         for lg in loggers:
             lg.removeHandler(errors)
         await fz.close()
         await healthy.close()
-        print(sorted(slowest, key=lambda x: x[0], reverse=True)[:12])
     # the generator reached both ends: sockets closed for bad input, and frames answered without a close
     assert outcomes.get("closed", 0) > cases // 10 and outcomes.get("answered", 0) > cases // 10, outcomes
     assert {4400, 1009} <= set(fz.closes), set(fz.closes)
@@ -385,6 +378,36 @@ async def test_mutated_socket_frames_never_fail_the_server(served, unique):
     await fuzz(served, unique, CASES, SEED, ops=False)
 
 
+def core_overflows() -> bool:
+    """Whether core still lets a frame of 1e300 through its check and then fails to fold a shift over it (issue 11,
+    item 1: the fold raises OverflowError and the project's projector stops), or raises while checking a shift by
+    1e300. While it does, the test below is an expected failure; once core bounds its numbers it must pass."""
+    from core import edit
+    from events.envelope import Actor, Event
+    from events.envelope import decode_command as decode
+    from projections.reducer import ShotReducer
+
+    r = ShotReducer("p", "s")
+    key = {"type": "key.set", "id": "k", "path": "transform.position", "value": [0, 0, 0]}
+    commands = [[cube("k")], [{**key, "frame": 1}], [{**key, "frame": 1e300}],
+                [{"type": "track.shift", "id": "k", "path": "transform.position", "by": 1, "start": 0, "end": 10}]]
+    try:
+        for seq, ops in enumerate(commands, start=1):
+            ops = decode(json.dumps({"command_id": "c", "ops": ops})).ops
+            edit.check(r.world, ops, "user:a")
+            r.apply(seq, Event(event_id=f"e{seq}", command_id=f"c{seq}", project="p", shot="s",
+                               actor=Actor(kind="user", id="a"), ops=ops, ts=0.0))
+        shift = [{"type": "track.shift", "id": "k", "path": "transform.position", "by": -1e300, "start": 0, "end": 10}]
+        edit.check(r.world, decode(json.dumps({"command_id": "c", "ops": shift})).ops, "user:a")
+    except edit.OpError:
+        return False
+    except (OverflowError, ValueError, TypeError):
+        return True
+    return False
+
+
+@pytest.mark.xfail(core_overflows(), strict=True,
+                   reason="core folds and checks adversarial numbers with OverflowError (issue 11, items 1 and 8)")
 async def test_commands_with_adversarial_ops_never_fail_the_server(served, unique):
     """Command frames whose ops decode, carrying adversarial values through the check and the fold."""
     await fuzz(served, unique, OP_CASES, SEED, ops=True)
