@@ -177,3 +177,9 @@ def test_a_shot_holds_at_most_max_presence_states():
         room.accept_local(conn(room, f"u{i}"), update((i, 1, {})), T0)
     assert len(room.presence) == 3
     assert room.accept_remote(b"A" * 8, update((99, 1, {})), T0) is None
+
+
+def test_awareness_rate_is_read_from_the_environment():
+    lim = SyncLimits.from_env({"WNM_AWARENESS_RATE_PER_S": "90", "WNM_AWARENESS_BURST": "30"})
+    assert (lim.awareness_rate_per_s, lim.awareness_burst) == (90.0, 30)
+    assert SyncLimits.from_env({}).awareness_rate_per_s == SyncLimits().awareness_rate_per_s
