@@ -6,8 +6,8 @@ it has sockets for and publishes what its own clients send. A message is a 9-byt
     kind (1 byte: 0 update, 1 query) | origin instance id (8 bytes) | awareness update (kind 0) or nothing (kind 1)
 
 An instance ignores its own messages, and relays only what its own sockets may say (their own client ids, bounded,
-``user.id`` from the token: :meth:`realtime.sync_room.Room.accept_local`); a receiving instance still drops entries
-for ids that a socket of its own, or a third instance, holds (:meth:`realtime.sync_room.Room.accept_remote`), so
+``user.id`` from the token: :meth:`realtime.presence.ShotPresence.accept_local`); a receiving instance drops entries
+for ids that a socket of its own, or a third instance, holds (:meth:`~realtime.presence.ShotPresence.accept_remote`), so
 ownership holds across instances. ``query`` asks the other instances of a shot to publish the states of their
 clients (sent when an instance opens a shot, so its first client sees everyone at once instead of after the next
 15-second renewal).

@@ -12,7 +12,7 @@ message types) and carries commands and their results on the same socket:
   stock client's 30-second watchdog fed) and to the other instances through :class:`AwarenessBus`; when a socket
   goes, the states it announced are removed everywhere (a null-state update with the same clock). A socket sets and
   clears only its own client ids, within bounds, and ``user.id`` comes from its token: see
-  :mod:`realtime.sync_room`.
+  :mod:`realtime.presence`.
 * A command (type 100) is submitted as the socket's user, appended in the order sent and pipelined (the next is
   checked while earlier verdicts are pending); its result (type 101) goes back to that socket only, in order,
   normally just after the event's update was pushed.
