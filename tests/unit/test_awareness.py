@@ -8,6 +8,8 @@ import time
 import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from realtime import yprotocol as Y
 from realtime.errors import TooLarge
@@ -183,3 +185,33 @@ def test_awareness_rate_is_read_from_the_environment():
     lim = SyncLimits.from_env({"WNM_AWARENESS_RATE_PER_S": "90", "WNM_AWARENESS_BURST": "30"})
     assert (lim.awareness_rate_per_s, lim.awareness_burst) == (90.0, 30)
     assert SyncLimits.from_env({}).awareness_rate_per_s == SyncLimits().awareness_rate_per_s
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2),
+                          st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5), st.booleans()), max_size=4)),
+                max_size=30))
+def test_no_sequence_of_frames_lets_a_socket_touch_a_client_another_socket_owns(frames):
+    room = Room("p", "s", SyncLimits(awareness_ids_per_socket=2))
+    socks = [conn(room, u) for u in ("ann", "bob", "eve")]
+    last: dict[int, tuple[int, bool]] = {}  # the owner's own last accepted (clock, removed) per id
+    for who, entries in frames:
+        c = socks[who]
+        before = {cid: o for cid, o in room.owners.items()}
+        raw = Y.encode_awareness([Y.AwarenessEntry(cid, clock, "null" if gone else "{}")
+                                  for cid, clock, gone in entries])
+        room.accept_local(c, raw, T0)
+        for cid, o in before.items():
+            assert room.owners[cid] is o  # nobody's ids are taken over
+        for cid, clock, gone in entries:  # the model: an owner's own entries apply unless older than its state
+            if before.get(cid) is c and (last[cid][1] or clock >= last[cid][0]):
+                last[cid] = (clock, gone)
+        for cid, o in room.owners.items():
+            if before.get(cid) is None:  # claimed by this frame: its state is the claim's, or a later own entry's
+                last[cid] = (room.presence[cid].clock, False) if cid in room.presence else (0, True)
+        for s in socks:
+            assert len(s.awareness_ids) <= 2
+        for cid, p in room.presence.items():
+            assert p.owner is room.owners[cid] and json.loads(p.state)["user"]["id"] == p.owner.principal.user
+        for cid, (clock, gone) in last.items():
+            assert (cid in room.presence) == (not gone), (cid, clock, gone)
