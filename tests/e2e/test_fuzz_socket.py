@@ -288,7 +288,7 @@ class Fuzzer:
             self.c.on_frame = self._count
         return self.c
 
-    async def send(self, frames: list[bytes | str], r: random.Random, timeout: float = 10.0) -> tuple[str, object]:
+    async def send(self, frames: list[bytes | str], r: random.Random, timeout: float = 20.0) -> tuple[str, object]:
         c = await self._socket(r)
         commands = 0
         for f in frames:
@@ -346,7 +346,7 @@ async def fuzz(served, unique: str, cases: int, seed: int, ops: bool) -> None:
             outcomes[what] = outcomes.get(what, 0) + 1
             where = f"case {i} (seed {seed}): {[f[:60] for f in frames]}"
             assert what in ("answered", "closed"), f"{what} {detail}; {where}; logged: {errors.records[:3]}"
-            res = await healthy.command([cube(f"healthy-{i}")], timeout=10)
+            res = await healthy.command([cube(f"healthy-{i}")], timeout=20)
             assert res["status"] == "applied", f"the shot refused a write after {where}: {res}"
             assert not errors.records and not unhandled, f"{errors.records[:5]} {unhandled[:5]} after {where}"
             assert not healthy.closed.done(), f"the healthy client was closed after {where}"
