@@ -5,7 +5,10 @@ it has sockets for and publishes what its own clients send. A message is a 9-byt
 
     kind (1 byte: 0 update, 1 query) | origin instance id (8 bytes) | awareness update (kind 0) or nothing (kind 1)
 
-An instance ignores its own messages. ``query`` asks the other instances of a shot to publish the states of their
+An instance ignores its own messages, and relays only what its own sockets may say (their own client ids, bounded,
+``user.id`` from the token: :meth:`realtime.presence.ShotPresence.accept_local`); a receiving instance drops entries
+for ids that a socket of its own, or a third instance, holds (:meth:`~realtime.presence.ShotPresence.accept_remote`), so
+ownership holds across instances. ``query`` asks the other instances of a shot to publish the states of their
 clients (sent when an instance opens a shot, so its first client sees everyone at once instead of after the next
 15-second renewal).
 """
@@ -26,8 +29,9 @@ log = logging.getLogger(__name__)
 
 UPDATE, QUERY = 0, 1
 
-OnRemote = Callable[[str, str, int, bytes], Awaitable[None]]
-"""``on_remote(project, shot, kind, payload)`` for every message from another instance."""
+OnRemote = Callable[[str, str, int, bytes, bytes], Awaitable[None]]
+"""``on_remote(project, shot, kind, payload, origin)`` for every message from another instance (``origin``: its
+8-byte id)."""
 
 
 def subject_for_awareness(project: str, shot: str) -> str:
@@ -55,7 +59,7 @@ class AwarenessBus:
             if len(data) < 9 or data[1:9] == self.origin:
                 return
             try:
-                await self.on_remote(project, shot, data[0], data[9:])
+                await self.on_remote(project, shot, data[0], data[9:], bytes(data[1:9]))
             except Exception:  # a bad message from one instance must not stop the subscription
                 self.dropped += 1
                 log.exception("awareness from %s dropped", subject)

@@ -10,7 +10,9 @@ message types) and carries commands and their results on the same socket:
   y-protocols "permission denied" auth message so a stock client logs why its local edit goes nowhere.
 * Awareness is relayed to every socket of the shot (the sender included, as the stock server does: it keeps the
   stock client's 30-second watchdog fed) and to the other instances through :class:`AwarenessBus`; when a socket
-  goes, the states it announced are removed everywhere (a null-state update with the same clock).
+  goes, the states it announced are removed everywhere (a null-state update with the same clock). A socket sets and
+  clears only its own client ids, within bounds, and ``user.id`` comes from its token: see
+  :mod:`realtime.presence`.
 * A command (type 100) is submitted as the socket's user, appended in the order sent and pipelined (the next is
   checked while earlier verdicts are pending); its result (type 101) goes back to that socket only, in order,
   normally just after the event's update was pushed.
@@ -37,7 +39,6 @@ from typing import Any, Awaitable, Callable
 import msgspec
 from litestar import WebSocket, websocket
 from litestar.params import FromPath
-from pycrdt import get_state
 
 from events.envelope import Command
 
@@ -144,18 +145,14 @@ class SyncHub:
             room.push_update(update)
             self.counts["updates_pushed"] += 1
 
-    async def _on_remote(self, project: str, shot: str, kind: int, payload: bytes) -> None:
+    async def _on_remote(self, project: str, shot: str, kind: int, payload: bytes, origin: bytes) -> None:
         room = self.rooms.get((project, shot))
         if room is None:
             return
         if kind == UPDATE:
-            try:
-                entries = Y.decode_awareness(payload)
-            except Y.ProtocolError:
-                self.counts["remote_awareness_malformed"] += 1
-                return
-            room.note(entries, None, time.monotonic())
-            room.broadcast(Y.awareness(payload))
+            update = room.accept_remote(origin, payload, time.monotonic())
+            if update is not None:
+                room.broadcast(Y.awareness(update))
         elif kind == QUERY:
             mine = room.states(time.monotonic(), self.limits.awareness_timeout_s, local_only=True)
             if mine:
@@ -213,7 +210,7 @@ class SyncHub:
             await self._reducer(project, shot)  # load it now, not on the client's first sync step 1
             room = self.rooms.get(key)
         if room is None:
-            room = self.rooms[key] = Room(project, shot)
+            room = self.rooms[key] = Room(project, shot, self.limits)
             await self.bus.join(project, shot)
         return room
 
@@ -289,10 +286,11 @@ class SyncHub:
                     update = self._full_update(room, reducer)
                 conn.send(Y.sync_step2(update))
                 self.counts["syncs"] += 1
-            else:  # a client's own update: checked, never applied
+            else:  # a client's own update: never applied, so never handed to yrs either (a crafted count in it
+                # makes yrs reserve up to ~100 GB and abort the process); only its header is checked
                 try:
-                    get_state(m.payload)
-                except ValueError:
+                    Y.check_update_header(m.payload)
+                except Y.ProtocolError:
                     raise Y.ProtocolError("sync payload is not a Yjs update") from None
                 self.counts["client_updates_ignored"] += 1
                 if not conn.told_read_only:
@@ -300,16 +298,10 @@ class SyncHub:
                     conn.send(Y.auth_denied("the shot's document is read-only: edit by sending commands "
                                             "(message type 100); local changes are not kept"))
         elif m.type is Y.MessageType.AWARENESS:
-            check_size(len(m.payload), self.limits.max_awareness_bytes, "awareness update")
-            entries = Y.decode_awareness(m.payload)
-            for e in entries:
-                try:
-                    msgspec.json.decode(e.state)
-                except msgspec.DecodeError:
-                    raise Y.ProtocolError(f"awareness state of client {e.client_id} is not JSON") from None
-            room.note(entries, conn, time.monotonic())
-            room.broadcast(frame)
-            await self.bus.publish(room.project, room.shot, m.payload)
+            update = room.accept_local(conn, m.payload, time.monotonic())
+            if update is not None:
+                room.broadcast(Y.awareness(update))
+                await self.bus.publish(room.project, room.shot, update)
         elif m.type is Y.MessageType.QUERY_AWARENESS:
             present = room.states(time.monotonic(), self.limits.awareness_timeout_s)
             conn.send(Y.awareness(Y.encode_awareness(present)))
@@ -358,6 +350,8 @@ class SyncHub:
                     raise
                 except PermissionError as e:
                     item = (None, _refusal(_command_id(payload), Forbidden(str(e))))
+                except RecursionError:  # JSON nested deeper than msgspec decodes: the client's error
+                    item = (None, _refusal(_command_id(payload), BadRequest("invalid command: JSON nested too deeply")))
                 except Exception as e:
                     item = (None, _refusal(_command_id(payload), e))
                 else:
@@ -407,7 +401,7 @@ def _command_id(payload: bytes) -> str | None:
     """The command id of a payload that may not decode as a command (so a refusal can still name it)."""
     try:
         cid = _command_id_decoder.decode(payload).command_id
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
     return cid if isinstance(cid, str) else None
 

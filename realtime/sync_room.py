@@ -1,6 +1,7 @@
-"""Per-socket and per-shot state of the sync socket: a :class:`Connection` (its send queue and writer, rate bucket,
+"""Per-socket and per-shot state of the sync socket: a :class:`Connection` (its send queue and writer, rate buckets,
 awareness ids, command queue) and a :class:`Room` (a shot's sockets on this instance and the awareness states known
-for it), with the socket's close codes and limits. The behaviour is in :mod:`realtime.sync`.
+for it), with the socket's close codes and limits. The socket's behaviour is in :mod:`realtime.sync`; who may set
+which awareness state is decided in :mod:`realtime.presence`, which a room extends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from projections.reducer import client_id_for
 
 from . import yprotocol as Y
 from .limits import Limits, TokenBucket
+from .presence import Presence, ShotPresence
 
 __all__ = ["Close", "Refused", "SyncLimits", "Principal", "Connection", "Presence", "Room", "close_reason"]
 
@@ -59,16 +61,23 @@ class SyncLimits:
     pending_commands: int = 1000  # commands queued per socket before more are refused with 429
     keepalive_s: float = 10.0  # an idle socket gets an empty awareness message this often (stock watchdog: 30 s)
     awareness_timeout_s: float = 30.0  # a state not renewed for this long is dropped (the Yjs default)
+    max_awareness_entries: int = 32  # an awareness update declaring more entries is dropped unread
+    awareness_ids_per_socket: int = 4  # client ids one socket may own
+    awareness_rate_per_s: float = 60.0  # state changes per second per socket (a drag streams at ~30 Hz) ...
+    awareness_burst: int = 120  # ... beyond an initial burst of this many
+    max_presence: int = 4096  # awareness states one shot holds (all instances' clients)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> "SyncLimits":
         """``WNM_MAX_FRAME_BYTES`` (shared with :class:`realtime.limits.Limits`), ``WNM_SOCKET_RATE_PER_S``,
-        ``WNM_SOCKET_BURST``. The socket's message rate is its own (not ``WNM_RATE_PER_S``, which counts HTTP
-        writes): it counts awareness too, which a drag streams."""
+        ``WNM_SOCKET_BURST``, ``WNM_AWARENESS_RATE_PER_S``, ``WNM_AWARENESS_BURST``. The socket's message rate is
+        its own (not ``WNM_RATE_PER_S``, which counts HTTP writes): it counts awareness too, which a drag streams."""
         d = cls()
         return cls(max_frame_bytes=Limits.from_env(env).max_frame_bytes,
                    rate_per_s=float(env.get("WNM_SOCKET_RATE_PER_S", d.rate_per_s)),
-                   burst=int(env.get("WNM_SOCKET_BURST", d.burst)))
+                   burst=int(env.get("WNM_SOCKET_BURST", d.burst)),
+                   awareness_rate_per_s=float(env.get("WNM_AWARENESS_RATE_PER_S", d.awareness_rate_per_s)),
+                   awareness_burst=int(env.get("WNM_AWARENESS_BURST", d.awareness_burst)))
 
 
 class Principal(NamedTuple):
@@ -94,7 +103,8 @@ class Connection:
         self.socket, self.room, self.principal, self.limits = socket, room, principal, limits
         self.out: asyncio.Queue = asyncio.Queue()
         self.bucket = TokenBucket(limits.rate_per_s, limits.burst)
-        self.awareness_ids: set[int] = set()
+        self.awareness_bucket = TokenBucket(limits.awareness_rate_per_s, limits.awareness_burst)
+        self.awareness_ids: set[int] = set()  # the client ids this socket owns (Room.accept_local)
         self.commands: asyncio.Queue[bytes] | None = None
         self.command_task: asyncio.Task | None = None
         self.closing: tuple[int, str] | None = None
@@ -138,25 +148,19 @@ class Connection:
             self.closing = self.closing or (Close.GOING_AWAY, "send failed")
 
 
-class Presence(NamedTuple):
-    clock: int
-    state: str
-    owner: Connection | None  # None: a client of another instance
-    seen: float
-
-
-class Room:
-    """The sockets of one shot on this instance and the awareness states known for the shot.
+class Room(ShotPresence):
+    """The sockets of one shot on this instance and (through :class:`~realtime.presence.ShotPresence`) the
+    awareness states known for the shot.
 
     Document updates are coalesced: those pushed within one turn of the event loop (a projector batch folds many
     events in one turn) are merged into one update and sent as one frame to every socket, in stream order, at the
     start of the next turn. Under a sustained stream a socket gets one frame per batch instead of one per event."""
 
-    def __init__(self, project: str, shot: str):
+    def __init__(self, project: str, shot: str, limits: SyncLimits | None = None):
+        super().__init__(limits or SyncLimits())
         self.project, self.shot = project, shot
         self.server_id = client_id_for(project, shot)
         self.conns: set[Connection] = set()
-        self.presence: dict[int, Presence] = {}
         self._updates: list[bytes] = []
         self.frames_sent = 0  # update frames broadcast (each to every socket)
 
@@ -175,38 +179,3 @@ class Room:
         if updates and self.conns:
             self.broadcast(Y.sync_update(updates[0] if len(updates) == 1 else merge_updates(*updates)))
             self.frames_sent += 1
-
-    def note(self, entries: list[Y.AwarenessEntry], owner: Connection | None, now: float) -> None:
-        for e in entries:
-            cur = self.presence.get(e.client_id)
-            if cur is not None and e.clock < cur.clock:
-                continue
-            if e.removed:
-                self.presence.pop(e.client_id, None)
-                if owner is not None:
-                    owner.awareness_ids.discard(e.client_id)
-            else:
-                self.presence[e.client_id] = Presence(e.clock, e.state, owner, now)
-                if owner is not None:
-                    owner.awareness_ids.add(e.client_id)
-
-    def states(self, now: float, timeout: float, local_only: bool = False) -> list[Y.AwarenessEntry]:
-        """Live states (expired ones are forgotten), as awareness entries."""
-        out = []
-        for cid, p in list(self.presence.items()):
-            if now - p.seen > timeout:
-                del self.presence[cid]
-            elif not local_only or p.owner is not None:
-                out.append(Y.AwarenessEntry(cid, p.clock, p.state))
-        return out
-
-    def forget(self, conn: Connection) -> list[Y.AwarenessEntry]:
-        """Remove the states ``conn`` announced; returns the null-state entries that tell the others."""
-        gone = []
-        for cid in conn.awareness_ids:
-            p = self.presence.get(cid)
-            if p is not None and p.owner is conn:
-                del self.presence[cid]
-                gone.append(Y.AwarenessEntry(cid, p.clock, "null"))
-        conn.awareness_ids.clear()
-        return gone

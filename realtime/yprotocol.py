@@ -52,8 +52,12 @@ __all__ = [
     "command",
     "command_result",
     "decode_awareness",
+    "decode_awareness_raw",
+    "awareness_count",
     "encode_awareness",
     "decode_state_vector",
+    "check_update_header",
+    "MAX_STATE_VECTOR_CLIENTS",
     "EMPTY_AWARENESS",
 ]
 
@@ -220,22 +224,37 @@ EMPTY_AWARENESS = awareness(b"\x00")
 # ---------------------------------------------------------------- payloads
 
 
-def decode_awareness(update: bytes) -> list[AwarenessEntry]:
-    """The entries of an awareness update. States are checked to be UTF-8, not parsed as JSON."""
+def awareness_count(update: bytes) -> int:
+    """How many entries an awareness update says it holds; reads only its first integer, so a caller can refuse a
+    huge update before looking at any entry."""
+    return read_var_uint(update)[0]
+
+
+def decode_awareness_raw(update: bytes) -> list[tuple[int, int, bytes]]:
+    """``(client_id, clock, state bytes)`` of each entry, the states left undecoded (a server looks only at the
+    entries it keeps)."""
     n, pos = read_var_uint(update)
-    if n > len(update):  # each entry takes at least 3 bytes: refuse absurd counts before looping
+    if n * 3 > len(update):  # each entry takes at least 3 bytes: refuse absurd counts before looping
         raise ProtocolError(f"awareness update claims {n} entries in {len(update)} bytes")
     out = []
     for _ in range(n):
         client_id, pos = read_var_uint(update, pos)
         clock, pos = read_var_uint(update, pos)
         raw, pos = _read_bytes(update, pos)
+        out.append((client_id, clock, raw))
+    _end(update, pos, "an awareness update")
+    return out
+
+
+def decode_awareness(update: bytes) -> list[AwarenessEntry]:
+    """The entries of an awareness update. States are checked to be UTF-8, not parsed as JSON."""
+    out = []
+    for client_id, clock, raw in decode_awareness_raw(update):
         try:
             state = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ProtocolError(f"awareness state of client {client_id} is not UTF-8") from None
         out.append(AwarenessEntry(client_id, clock, state))
-    _end(update, pos, "an awareness update")
     return out
 
 
@@ -246,11 +265,18 @@ def encode_awareness(entries: list[AwarenessEntry] | tuple[AwarenessEntry, ...])
     return b"".join(parts)
 
 
+MAX_STATE_VECTOR_CLIENTS = 4096
+"""A state vector names every client that ever edited the document: the server's id, and a client's own ids for its
+local (never applied) edits. More than this is not a document anyone works on, and costs a loop to read."""
+
+
 def decode_state_vector(sv: bytes) -> dict[int, int]:
-    """``{client_id: clock}`` of a Yjs (v1) state vector."""
+    """``{client_id: clock}`` of a Yjs (v1) state vector of at most :data:`MAX_STATE_VECTOR_CLIENTS` clients."""
     n, pos = read_var_uint(sv)
     if n * 2 > len(sv):
         raise ProtocolError(f"state vector claims {n} clients in {len(sv)} bytes")
+    if n > MAX_STATE_VECTOR_CLIENTS:
+        raise ProtocolError(f"state vector names {n} clients; at most {MAX_STATE_VECTOR_CLIENTS} are read")
     out = {}
     for _ in range(n):
         client, pos = read_var_uint(sv, pos)
@@ -258,3 +284,12 @@ def decode_state_vector(sv: bytes) -> dict[int, int]:
         out[client] = clock
     _end(sv, pos, "a state vector")
     return out
+
+
+def check_update_header(update: bytes) -> None:
+    """Refuse a Yjs (v1) update whose client count cannot fit in its bytes, before any Yjs library reads it: yrs
+    reserves room for the declared count first (a 15-byte update declaring 2·10⁸ clients costs ~1 s and ~250 MB).
+    Each client's block takes at least 3 bytes (struct count, client, clock)."""
+    n, pos = read_var_uint(update)
+    if n * 3 > len(update) - pos:
+        raise ProtocolError(f"update claims {n} clients in {len(update)} bytes")

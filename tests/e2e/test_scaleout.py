@@ -186,14 +186,14 @@ async def test_awareness_crosses_instances_and_is_cleared_on_disconnect(instance
     a, b = instances
     await _setup(a.http, p, s)
     mover = await SyncClient.connect(a.base, p, s, TOKENS.issue("ed1"))
-    await mover.set_awareness({"user": "ed1", "dragging": "shared"})
+    await mover.set_awareness({"user": {"id": "ed1"}, "dragging": "shared"})
     me = mover.doc.client_id
     # the first client of the shot on the other instance learns it at once: that instance asks the others
     watcher = await SyncClient.connect(b.base, p, s, TOKENS.issue("ed2"))
     try:
-        await watcher.wait(lambda c: c.awareness.get(me) == {"user": "ed1", "dragging": "shared"}, timeout=5)
-        await mover.set_awareness({"user": "ed1", "dragging": "ed1-box"})
-        await watcher.wait(lambda c: c.awareness.get(me) == {"user": "ed1", "dragging": "ed1-box"})
+        await watcher.wait(lambda c: c.awareness.get(me) == {"user": {"id": "ed1"}, "dragging": "shared"}, timeout=5)
+        await mover.set_awareness({"user": {"id": "ed1"}, "dragging": "ed1-box"})
+        await watcher.wait(lambda c: c.awareness.get(me) == {"user": {"id": "ed1"}, "dragging": "ed1-box"})
         late = await SyncClient.connect(b.base, p, s, TOKENS.issue("ed2"))
         await late.wait(lambda c: me in c.awareness, timeout=5)
         await mover.close()

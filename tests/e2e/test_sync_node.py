@@ -56,14 +56,14 @@ async def test_stock_yjs_client_syncs_and_sees_another_clients_command_arrive(se
             assert refused["status"] == "rejected" and refused["status_code"] == 403
 
             # awareness both ways, and cleared when the stock client goes
-            await node.send(op="awareness", state={"user": "nod", "selected": "cube"})
-            await ann.wait(lambda c: {"user": "nod", "selected": "cube"} in c.awareness.values())
-            await ann.set_awareness({"user": "ann"})
-            await node.expect("awareness", states={str(ann.doc.client_id): {"user": "ann"}})
+            await node.send(op="awareness", state={"user": {"name": "Nod"}, "selected": "cube"})
+            await ann.wait(lambda c: {"user": {"name": "Nod", "id": "nod"}, "selected": "cube"} in c.awareness.values())
+            await ann.set_awareness({"user": {"name": "Ann"}})
+            await node.expect("awareness", states={str(ann.doc.client_id): {"user": {"name": "Ann", "id": "ann"}}})
             assert not any(e["ev"] == "closed" for e in node.events)
         finally:
             await node.stop()
-        await ann.wait(lambda c: {"user": "nod", "selected": "cube"} not in c.awareness.values())
+        await ann.wait(lambda c: {"user": {"name": "Nod", "id": "nod"}, "selected": "cube"} not in c.awareness.values())
 
 
 async def test_stock_client_is_closed_with_a_reason_for_a_bad_token_and_does_not_retry(served, unique):

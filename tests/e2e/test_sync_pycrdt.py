@@ -111,9 +111,11 @@ async def test_awareness_is_relayed_and_cleared_when_a_client_disconnects(served
     watcher = await SyncClient.connect(served.base, p, s, served.token("vic"))
     dragger = await SyncClient.connect(served.base, p, s, served.token("owner"))
     try:
-        await dragger.set_awareness({"user": "owner", "dragging": "cube"})
+        await dragger.set_awareness({"user": {"id": "vic", "name": "O"}, "dragging": "cube"})
         me = dragger.doc.client_id
-        await watcher.wait(lambda c: c.awareness.get(me) == {"user": "owner", "dragging": "cube"})
+        # user.id is the token's user, whatever the client wrote (SPEC §5)
+        await watcher.wait(lambda c: c.awareness.get(me) == {"user": {"id": "owner", "name": "O"},
+                                                             "dragging": "cube"})
         # a client arriving later is told who is there at once
         late = await SyncClient.connect(served.base, p, s, served.token("vic"))
         await late.wait(lambda c: me in c.awareness)

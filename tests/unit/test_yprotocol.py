@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from hypothesis import given
@@ -123,3 +124,35 @@ def test_random_frames_never_escape_as_other_errors():
                 fn(data)
             except Y.ProtocolError:
                 pass
+
+
+def test_an_update_declaring_more_clients_than_its_bytes_hold_is_refused_before_yrs_reads_it():
+    from pycrdt import get_state
+
+    doc = Doc()
+    doc["m"] = m = Map()
+    m["a"] = 1
+    for ok in (doc.get_update(), Doc().get_update()):
+        Y.check_update_header(ok)
+        get_state(ok)
+    bomb = Y.write_var_uint(200_000_000) + bytes(12)  # yrs would reserve room for 2·10⁸ clients (~1 s, ~250 MB)
+    t = time.perf_counter()
+    with pytest.raises(Y.ProtocolError, match="claims 200000000 clients"):
+        Y.check_update_header(bomb)
+    assert time.perf_counter() - t < 0.01
+
+
+def test_a_state_vector_of_too_many_clients_is_refused_before_the_loop():
+    sv = Y.write_var_uint(Y.MAX_STATE_VECTOR_CLIENTS + 1) + b"\x01\x01" * (Y.MAX_STATE_VECTOR_CLIENTS + 1)
+    with pytest.raises(Y.ProtocolError, match="at most"):
+        Y.decode_state_vector(sv)
+    ok = Y.write_var_uint(2) + b"\x01\x01\x02\x05"
+    assert Y.decode_state_vector(ok) == {1: 1, 2: 5}
+
+
+def test_raw_awareness_entries_keep_states_undecoded_and_count_reads_one_integer():
+    raw = Y.encode_awareness([Y.AwarenessEntry(7, 2, '{"a":1}'), Y.AwarenessEntry(8, 1, "null")])
+    assert Y.decode_awareness_raw(raw) == [(7, 2, b'{"a":1}'), (8, 1, b"null")]
+    assert Y.awareness_count(Y.write_var_uint(8000) + b"junk") == 8000
+    with pytest.raises(Y.ProtocolError, match="claims"):
+        Y.decode_awareness_raw(Y.write_var_uint(10) + bytes(20))
