@@ -87,3 +87,67 @@ def test_an_unkeyed_joint_rotation_is_the_identity():
     assert np.allclose(out, [[0, 0, 0, 1], [0, 0, 0, 1]])
     with pytest.raises(ValueError, match="unknown attribute path 'transform.wobble'"):
         tracks.value_at(Bare(), "transform.wobble", [0.0])
+
+
+# --- the quaternion algebra, against formulas written out here --------------------------------------------------
+
+def hamilton(a, b):
+    """The Hamilton product of [x, y, z, w] quaternions, written out by hand."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return np.array([aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw,
+                     aw * bw - ax * bx - ay * by - az * bz])
+
+
+def rot(axis, deg):
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return {"X": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "Y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+            "Z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
+
+
+def matrix_of(q):
+    x, y, z, w = np.asarray(q) / np.linalg.norm(q)
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def test_quaternion_product_is_the_hamilton_product():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(2, 16, 4))
+    got = quat.multiply(a, b)
+    assert np.allclose(got, np.array([hamilton(x, y) for x, y in zip(a, b)]))
+
+
+def test_euler_xyz_is_the_matrix_product_rx_ry_rz():
+    for angles in ([30.0, 40.0, 50.0], [-120.0, 15.0, 170.0], [5.0, -80.0, 33.0]):
+        for order in ("XYZ", "ZXY", "YZX"):
+            want = rot(order[0], angles[0]) @ rot(order[1], angles[1]) @ rot(order[2], angles[2])
+            assert np.allclose(matrix_of(quat.from_euler_deg(angles, order)), want), (angles, order)
+            stored = values.rotation({"euler_deg": angles, "order": order})
+            assert np.allclose(matrix_of(stored), want) and stored[3] >= 0
+
+
+def test_axis_angle_takes_any_axis_length_but_not_zero():
+    assert np.allclose(quat.from_axis_angle([0.0, 2.5, 0.0], math.radians(90)), q_axis([0, 1, 0], 90))
+    with pytest.raises(ValueError, match="rotation axis has zero length"):
+        quat.from_axis_angle([0.0, 0.0, 0.0], 1.0)
+
+
+def test_slerp_turns_at_constant_speed_on_the_short_path_and_stays_unit():
+    a, b = q_axis([0, 0, 1], 10), q_axis([0, 0, 1], 110)
+    t = np.array([0.0, 0.3, 1.0])
+    out = quat.slerp(np.broadcast_to(a, (3, 4)), np.broadcast_to(b, (3, 4)), t)
+    assert np.allclose(out, [a, q_axis([0, 0, 1], 40), b])
+    # -b is the same rotation: still the 100° short way, not the 260° long one
+    out = quat.slerp(np.broadcast_to(a, (3, 4)), np.broadcast_to(-b, (3, 4)), t)
+    assert np.allclose(np.abs(np.sum(out[1] * q_axis([0, 0, 1], 40))), 1.0)
+    # nearly equal rotations fall back to a normalised lerp
+    c = q_axis([0, 0, 1], 10 + 1e-5)
+    mid = quat.slerp(a[None], c[None], np.array([0.5]))[0]
+    assert abs(np.linalg.norm(mid) - 1) < 1e-12 and np.allclose(mid, a, atol=1e-6)
+    long = quat.slerp((2 * a)[None], (3 * b)[None], np.array([0.5]))[0]
+    assert abs(np.linalg.norm(long) - 1) < 1e-12
