@@ -151,3 +151,62 @@ def test_slerp_turns_at_constant_speed_on_the_short_path_and_stays_unit():
     assert abs(np.linalg.norm(mid) - 1) < 1e-12 and np.allclose(mid, a, atol=1e-6)
     long = quat.slerp((2 * a)[None], (3 * b)[None], np.array([0.5]))[0]
     assert abs(np.linalg.norm(long) - 1) < 1e-12
+
+
+# --- the reducer's removals (no other unit test applied them) ---------------------------------------------------
+
+def _event(seq, ops):
+    from events.envelope import Event
+
+    from .strategies import ACTORS
+
+    return Event(event_id=f"e{seq}", command_id=f"c{seq}", project="p", shot="s", actor=ACTORS[0], ops=ops, ts=0.0)
+
+
+def test_removals_reach_the_document_and_decode_to_the_world():
+    from core import ops as O
+    from projections.decode import world_from_doc
+    from projections.reducer import ShotReducer
+
+    r = ShotReducer("p", "s")
+    steps = [
+        [O.EntityCreate(id="lamp", kind="prop", props={"color": [1.0, 0.0, 0.0]}),
+         O.EntityCreate(id="desk", kind="prop", name="desk")],
+        [O.KeySet(id="lamp", path="transform.position", frame=f, value=[f, 0.0, 0.0]) for f in (0.0, 5.0, 10.0)]
+        + [O.KeySet(id="lamp", path="visible", frame=3.0, value=False)],
+        [O.KeyRemove(id="lamp", path="transform.position", frame=5.0)],      # one key of three
+        [O.KeyRemove(id="lamp", path="visible", frame=3.0)],                 # a track's last key: the track goes
+        [O.TrackClear(id="lamp", path="transform.position")],
+        [O.EntitySet(id="lamp", path="parent", value="desk"), O.EntitySet(id="lamp", path="name", value="Lamp")],
+        [O.EntitySet(id="lamp", path="color", value=None)],                   # a prop unset
+    ]
+    seen = []
+    for seq, ops in enumerate(steps, start=1):
+        out = r.apply(seq, _event(seq, ops))
+        assert out.applied, (seq, out)
+        decoded = world_from_doc(r.doc)
+        assert decoded.to_json() == r.world.to_json(), f"after step {seq}"
+        lamp = r.world.entities["lamp"]
+        seen.append((sorted(lamp.tracks), len(lamp.tracks.get("transform.position", [])), lamp.parent,
+                     lamp.name, "color" in lamp.props))
+    assert seen[2][:2] == (["transform.position", "visible"], 2)
+    assert seen[3][:2] == (["transform.position"], 2)
+    assert seen[4][:2] == ([], 0)
+    assert seen[5][2:4] == ("desk", "Lamp")
+    assert seen[6][4] is False and seen[5][4] is True
+
+
+def test_track_rewrite_chance_is_the_documented_rule():
+    """README: a re-key of a track of n keys rewrites it when crc32("<seq>/<entity>/<path>") mod (2n + 64) is 0 —
+    every replica of every build must draw the same events."""
+    import zlib
+
+    from projections.reducer import compacts
+
+    hits = 0
+    for seq in range(1, 3000):
+        for n in (0, 1, 7, 40):
+            want = zlib.crc32(f"{seq}/box/transform.position".encode()) % (2 * n + 64) == 0
+            assert compacts(seq, "box", "transform.position", n) == want
+            hits += want
+    assert 50 < hits < 400
