@@ -210,3 +210,22 @@ def test_track_rewrite_chance_is_the_documented_rule():
             assert compacts(seq, "box", "transform.position", n) == want
             hits += want
     assert 50 < hits < 400
+
+
+def test_lists_that_hold_objects_are_stored_as_arrays_of_sorted_maps():
+    """A plain dict inside a plain list would be encoded in hash-map order, different run to run (skeleton joints,
+    directive params)."""
+    from pycrdt import Array, Doc, Map
+
+    from projections.reducer import crdt_value
+
+    doc = Doc()
+    root = doc.get("t", type=Map)
+    root["joints"] = crdt_value([{"name": "hips", "offset": [0, 1, 0]}, {"name": "spine", "parent": "hips"}])
+    root["deep"] = crdt_value([1, [2, [{"b": 1, "a": 2}]]])
+    root["flat"] = crdt_value([1, [2, 3], "x"])
+    assert isinstance(root["joints"], Array) and all(isinstance(j, Map) for j in root["joints"])
+    assert sorted(root["joints"][0].keys()) == ["name", "offset"]
+    assert isinstance(root["deep"], Array) and isinstance(root["deep"][1], Array)
+    assert isinstance(root["deep"][1][1], Array) and isinstance(root["deep"][1][1][0], Map)
+    assert root["flat"] == [1, [2, 3], "x"]
