@@ -229,3 +229,19 @@ def test_lists_that_hold_objects_are_stored_as_arrays_of_sorted_maps():
     assert isinstance(root["deep"], Array) and isinstance(root["deep"][1], Array)
     assert isinstance(root["deep"][1][1], Array) and isinstance(root["deep"][1][1][0], Map)
     assert root["flat"] == [1, [2, 3], "x"]
+
+
+def test_unkeyed_props_sample_as_their_value_at_every_frame():
+    class Lamp:
+        tracks: dict = {}
+        props = {"geometry": {"primitive": "box", "size": [1, 2, 3]}, "transform.rotation": [0.0, 0.0, 0.0, 2.0],
+                 "visible": False}
+
+    geo = tracks.value_at(Lamp(), "geometry", [0.0, 4.0, 8.0])
+    assert geo.shape == (3,) and all(g == {"primitive": "box", "size": [1, 2, 3]} for g in geo)
+    assert np.allclose(tracks.value_at(Lamp(), "transform.rotation", [0.0, 1.0]), [[0, 0, 0, 1]] * 2)
+    vis = tracks.value_at(Lamp(), "visible", [0.0, 1.0])
+    assert vis.dtype == bool and not vis.any()
+    # a stepped track past its last key holds it
+    keys = [Key(0.0, True, "step"), Key(5.0, False, "step")]
+    assert tracks.evaluate(keys, [-1.0, 0.0, 4.9, 5.0, 50.0], "bool").tolist() == [True, True, True, False, False]
