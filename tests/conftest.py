@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from realtime import embedded
+from tests.tools import ALLOW_SKIP_ENV, skips_allowed
 
 
 def pytest_addoption(parser):
@@ -26,6 +27,38 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# A skipped test is a failed test unless WNM_ALLOW_SKIP=1 (tests/tools.py): tests skip only when a tool they need
+# is missing (pyrender/OSMesa, torch, Node.js and its node_modules), and a CI that lost one must not stay green.
+# Slow tests left out without --runslow are the one skip that is always allowed.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not rep.skipped or hasattr(rep, "wasxfail") or skips_allowed():
+        return
+    if "slow" in item.keywords and not item.config.getoption("--runslow"):
+        return
+    rep.outcome = "failed"
+    rep.longrepr = f"skipped: {_skip_reason(rep.longrepr)} — a missing tool fails the run; set {ALLOW_SKIP_ENV}=1 " \
+                   "to skip instead"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and not skips_allowed():
+        rep.outcome = "failed"
+        rep.longrepr = f"module skipped: {_skip_reason(rep.longrepr)} — a missing tool fails the run; set " \
+                       f"{ALLOW_SKIP_ENV}=1 to skip instead"
+
+
+def _skip_reason(longrepr) -> str:
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
 
 
 SESSION = uuid.uuid4().hex[:6]

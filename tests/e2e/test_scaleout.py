@@ -3,13 +3,17 @@
 Two editors, one on each instance, send commands concurrently (pipelined, some sent twice with the same
 ``command_id``); one of them drops its socket mid-stream and carries on at the *other* instance with the document it
 holds, re-sending what had no result yet. At the end both instances, both clients and a from-scratch replay of the
-log hold the same document (equal state hashes), and every command id is in the log exactly once.
+log hold the same document (equal state hashes), and every command id is in the log exactly once. Then one
+instance is SIGKILLed mid-session: the other goes on serving the shot, the clients that move to it hold its
+document, and no acknowledged command is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import signal
 from collections import Counter
 
 import hashlib
@@ -202,3 +206,170 @@ async def test_awareness_crosses_instances_and_is_cleared_on_disconnect(instance
         await late.close()
     finally:
         await watcher.close()
+
+
+# --- an instance killed mid-session ---------------------------------------------------------------------------
+
+class Editor:
+    """One editor's pipelined commands over the sync socket, moving to the next base in ``bases`` when its
+    instance goes away: it carries its document over and sends again, with the same ids, every command that had
+    no result yet."""
+
+    def __init__(self, bases: list[str], p: str, s: str, user: str):
+        self.bases, self.p, self.s, self.user = list(bases), p, s, user
+        self.token = TOKENS.issue(user)
+        self.eid = f"{user}-box"
+        self.client: SyncClient | None = None
+        self.results: dict[str, dict] = {}
+        self.pending: dict[str, tuple[list, asyncio.Future]] = {}
+        self.moves = 0
+        self.resent = 0
+
+    async def start(self) -> None:
+        self.client = await SyncClient.connect(self.bases[0], self.p, self.s, self.token)
+        r = await self.client.command([cube(self.eid)], command_id=f"{self.user}-create")
+        assert r["status"] == "applied", r
+
+    async def send(self, cid: str, ops: list) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            fut = await self.client.send_command(ops, cid)
+        except ConnectionClosed:
+            fut = asyncio.get_running_loop().create_future()
+            fut.set_exception(ConnectionError("sent on a closed socket"))
+        self.pending[cid] = (ops, fut)
+
+    async def move(self) -> None:
+        doc = self.client.doc
+        with contextlib.suppress(Exception):
+            await self.client.close()
+        self.bases.pop(0)
+        assert self.bases, f"{self.user}: lost its connection to the last instance"
+        async with asyncio.timeout(20):
+            while True:
+                try:
+                    self.client = await SyncClient.connect(self.bases[0], self.p, self.s, self.token, doc=doc)
+                    break
+                except (OSError, ConnectionError, TimeoutError):
+                    await asyncio.sleep(0.2)
+        self.moves += 1
+        for cid, (ops, fut) in list(self.pending.items()):
+            if not fut.done() or fut.exception() is not None:
+                self.resent += 1
+                await self.send(cid, ops)
+
+    async def settle(self, until: int) -> None:
+        while len(self.pending) > until:
+            done, _ = await asyncio.wait([f for _, f in self.pending.values()], timeout=30,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            assert done, f"{self.user}: no command result within 30 s ({len(self.pending)} pending)"
+            lost = False
+            for cid, (ops, fut) in list(self.pending.items()):
+                if fut.done() and fut.exception() is None:
+                    self.results[cid] = fut.result()
+                    del self.pending[cid]
+                elif fut.done():
+                    lost = True
+            if lost:
+                await self.move()
+
+    async def run(self, n: int, pause_at: int | None = None, resume: asyncio.Event | None = None,
+                  window: int = 16) -> None:
+        for k in range(n):
+            if k == pause_at:
+                await self.settle(0)
+                await resume.wait()
+            await self.send(f"{self.user}-{k}", _ops(self.user, self.eid, k))
+            await self.settle(window)
+        await self.settle(0)
+
+
+async def _kill_mid_session(instances, nats_url, unique, n: int) -> None:
+    """ed1 and ed2 edit through instance a, ed3 through b. When ed1 has half its results, a is SIGKILLed: ed1 and
+    ed2 move to b with their documents and re-send what had no result; ed3 goes on only after the kill."""
+    p, s = unique, "s1"
+    a, b = instances
+    owner = {"Authorization": f"Bearer {TOKENS.issue('ed1')}"}
+    async with httpx.AsyncClient(base_url=a.http, headers=owner) as c:
+        for path, body in [("/v1/projects", {"id": p}),
+                           (f"/v1/projects/{p}/members", {"user": "ed2", "role": "director"}),
+                           (f"/v1/projects/{p}/members", {"user": "ed3", "role": "director"}),
+                           (f"/v1/projects/{p}/shots", {"id": s, "agents": AGENTS_OFF})]:
+            r = await c.post(path, json=body)
+            assert r.status_code in (200, 201), r.text
+        r = await c.post(f"/v1/projects/{p}/shots/{s}/commands",
+                         json={"command_id": "shared-create", "ops": [cube("shared")]})
+        assert r.json()["status"] == "applied", r.text
+    ed1, ed2 = Editor([a.base, b.base], p, s, "ed1"), Editor([a.base, b.base], p, s, "ed2")
+    ed3 = Editor([b.base], p, s, "ed3")
+    editors = (ed1, ed2, ed3)
+    await asyncio.gather(*(ed.start() for ed in editors))
+    killed = asyncio.Event()
+    acked_before_kill: dict[str, dict] = {}
+
+    async def killer():
+        while len(ed1.results) < n // 2:
+            await asyncio.sleep(0.005)
+        for ed in editors:
+            acked_before_kill.update(ed.results)
+        a.proc.kill()                                   # SIGKILL: no shutdown, no goodbye to any socket
+        a.proc.wait()
+        killed.set()
+
+    try:
+        async with asyncio.timeout(240):
+            await asyncio.gather(killer(), ed1.run(n), ed2.run(n), ed3.run(n, pause_at=n // 2, resume=killed))
+        assert a.proc.returncode == -signal.SIGKILL
+        assert ed1.moves == ed2.moves == 1 and ed3.moves == 0
+        assert ed1.resent + ed2.resent > 0, "the kill left no command in flight: it tested nothing"
+        assert len(acked_before_kill) >= n // 2
+        for ed in editors:
+            assert len(ed.results) == n and all(r["status"] == "applied" for r in ed.results.values()), ed.user
+
+        # the log: every command id once, and every acknowledgement (those before the kill too) is where it said
+        log = await JetStreamLog.connect(nats_url)
+        try:
+            replay = ShotReducer(p, s)
+            ids: Counter[str] = Counter()
+            at_seq: dict[int, str] = {}
+            async for stored in log.read(p, s):
+                replay.apply_raw(stored.seq, stored.data)
+                cid = decode_event(stored.data).command_id
+                ids[cid] += 1
+                at_seq[stored.seq] = cid
+        finally:
+            await log.close()
+        assert {ids[c] for c in ids} == {1}, [c for c in ids if ids[c] != 1][:10]
+        for cid, r in {**acked_before_kill, **ed1.results, **ed2.results, **ed3.results}.items():
+            assert at_seq.get(r["seq"]) == cid, (cid, r)
+        world = replay.world
+        for ed in editors:
+            keys = world.entities[ed.eid].tracks["transform.position"]
+            assert len(keys) == n, (ed.user, len(keys))
+
+        # the survivor serves the shot, and every client that moved to it holds its document
+        head, want = world.head_seq, replay.state_hash()
+        async with asyncio.timeout(20):
+            while (h := await _hash(b.http, p, s))["seq"] != head:
+                await asyncio.sleep(0.05)
+        assert h["state_hash"] == want
+        for ed in editors:
+            await ed.client.wait(lambda c: c.doc.get("meta", type=Map)["head_seq"] == head, timeout=20)
+            assert hashlib.sha256(ed.client.doc.get_update()).hexdigest() == want, ed.user
+        async with httpx.AsyncClient(base_url=b.http, headers=owner) as c:
+            r = await c.post(f"/v1/projects/{p}/shots/{s}/commands",
+                             json={"command_id": "after-kill", "ops": [cube("after")]})
+            assert r.status_code == 200 and r.json()["status"] == "applied" and r.json()["seq"] == head + 1, r.text
+    finally:
+        await asyncio.gather(*(ed.client.close() for ed in editors if ed.client is not None),
+                             return_exceptions=True)
+
+
+async def test_an_instance_killed_mid_session_loses_no_acknowledged_command(instances, nats_url, unique):
+    await _kill_mid_session(instances, nats_url, unique, n=120)
+
+
+@pytest.mark.slow
+async def test_an_instance_killed_mid_session_1000_commands_each(instances, nats_url, unique):
+    await _kill_mid_session(instances, nats_url, unique, n=1000)

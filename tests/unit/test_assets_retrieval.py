@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import collections
+import math
+import re
+
 import pytest
 
 from agents.assets import catalog
@@ -133,3 +137,109 @@ def test_degraded_lexical_mode_still_finds_names_and_synonyms():
     for q, want in [("couch", "sofa"), ("street lamp", "street_lamp"), ("oak tree", "oak_tree"),
                     ("kitchen table", "dining_table"), ("fire hydrant", "fire_hydrant")]:
         assert idx.best(q).asset.id == want, q
+
+
+# Held-out paraphrases: no content word of a query (lower case, a plural "s" dropped, stop words aside) appears in
+# its asset's name, synonyms or description — checked below — so string matching cannot answer them; they were
+# written once, against the catalogue's texts, and not tuned to what the model gets right (it misses about a third).
+HELD_OUT = [
+    ("a place to rest your head at night", "bed"),
+    ("icy storage for groceries", "fridge"),
+    ("device for watching films and the news", "television"),
+    ("PC you carry around in a backpack", "laptop"),
+    ("what you sip your espresso from", "mug"),
+    ("receptacle for waste", "trash_can"),
+    ("where you drop envelopes to be mailed", "mailbox"),
+    ("curbside valve that firefighting crews hook hoses to", "fire_hydrant"),
+    ("something you ride to work powered by your legs", "bicycle"),
+    ("huge vehicle hauling freight on the motorway", "truck"),
+    ("vehicle that carries dozens of commuters along a route", "bus"),
+    ("a plant with needles that stays green all winter", "pine_tree"),
+    ("swaying giant on a sandy island shore", "palm_tree"),
+    ("massive chunk of granite", "rock"),
+    ("shows what time it is", "wall_clock"),
+    ("something to see your reflection in", "mirror"),
+    ("oil canvas in a gilt frame", "painting"),
+    ("fixture dangling from above that brightens the room", "ceiling_lamp"),
+    ("rotating propeller overhead to keep the room cool", "ceiling_fan"),
+    ("climb up to the upper level", "staircase"),
+    ("entrance you open with a handle", "door"),
+    ("pane of glass to look outside", "window"),
+    ("where you hang your coats and dresses", "wardrobe"),
+    ("where you set down drinks and magazines in the lounge", "coffee_table"),
+    ("seat you spin around on at the computer", "office_chair"),
+    ("perch for drinkers at the pub", "stool"),
+    ("roaring machine bikers ride", "motorcycle"),
+    ("where commuters stand waiting for their ride", "bus_stop"),
+    ("white-lettered eight-sided plate telling drivers to halt", "stop_sign"),
+    ("junction beacon that tells cars when to go", "traffic_light"),
+    ("enormous corporate headquarters downtown", "office_tower"),
+    ("where you buy groceries on the high street", "shop"),
+    ("detached residence with a front garden", "house"),
+    ("where you keep your motor overnight", "garage"),
+    ("green leafy border around a garden", "hedge"),
+    ("collection of paperbacks", "books"),
+    ("a dish holding apples and bananas", "bowl"),
+    ("container with cut tulips", "vase"),
+    ("leafy greenery in a ceramic container", "potted_plant"),
+    ("piece of furniture by the pillow to put your alarm on", "nightstand"),
+    ("where students write essays and do homework", "desk"),
+]
+
+STOP_WORDS = frozenset("a an the of to for in on at by and or with your you it is be do what where that when their "
+                       "from up all this".split())
+
+
+def words(text: str) -> set[str]:
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in re.findall(r"[a-z0-9]+", text.lower())}
+
+
+class TrigramTfIdf:
+    """The lexical baseline: TF-IDF over padded character trigrams, each asset scored by its best text (the same
+    max-over-texts rule the real index uses)."""
+
+    def __init__(self, assets):
+        self.docs = [(a.id, t) for a in assets for t in a.texts]
+        self.df = collections.Counter(g for _, t in self.docs for g in set(self.grams(t)))
+        self.vecs = [(i, self.vec(t)) for i, t in self.docs]
+
+    @staticmethod
+    def grams(text: str) -> collections.Counter:
+        t = " " + re.sub(r"[^a-z0-9]+", " ", text.lower()).strip() + " "
+        return collections.Counter(t[i:i + 3] for i in range(len(t) - 2))
+
+    def vec(self, text: str) -> dict[str, float]:
+        n = len(self.docs)
+        v = {g: c * (1.0 + math.log((1 + n) / (1 + self.df[g]))) for g, c in self.grams(text).items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {g: x / norm for g, x in v.items()}
+
+    def best(self, query: str) -> str:
+        q = self.vec(query)
+        score: dict[str, float] = {}
+        for asset_id, v in self.vecs:
+            s = sum(x * v.get(g, 0.0) for g, x in q.items())
+            score[asset_id] = max(score.get(asset_id, -1.0), s)
+        return max(score, key=score.get)
+
+
+def test_held_out_paraphrases_share_no_word_with_their_asset():
+    assert len(HELD_OUT) >= 40
+    for q, want in HELD_OUT:
+        asset = catalog.BY_ID[want]
+        shared = (words(q) - STOP_WORDS) & set().union(*(words(t) for t in asset.texts))
+        assert not shared, (q, want, shared)
+
+
+def test_held_out_paraphrases_beat_a_trigram_baseline_by_a_clear_margin(index):
+    baseline = TrigramTfIdf(catalog.CATALOG)
+    model_hits = [index.best(q).asset.id == want for q, want in HELD_OUT]
+    lexical_hits = [baseline.best(q) == want for q, want in HELD_OUT]
+    model, lexical = sum(model_hits) / len(HELD_OUT), sum(lexical_hits) / len(HELD_OUT)
+    print(f"\nheld-out top-1: model {model:.1%}, trigram TF-IDF {lexical:.1%} over {len(HELD_OUT)} queries")
+    # measured: model 71 %, baseline 15 %; a character-trigram embedder in the model's place scores near the
+    # baseline
+    assert model >= 0.6
+    assert model - lexical >= 0.25
+    # the baseline does answer what shares spelling: it is a real baseline, not a strawman
+    assert baseline.best("couch") == "sofa" and baseline.best("street lamp") == "street_lamp"

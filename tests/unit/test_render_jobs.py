@@ -102,14 +102,16 @@ def test_preview_and_http_adapters_turn_a_pack_into_a_video(tmp_path):
         failing.generate(tmp_path / "pack", tmp_path / "x.mp4")
 
 
-@pytest.mark.slow
 @needs_gl
-def test_a_full_vace_pack(tmp_path):
+@pytest.mark.parametrize("resolution", [pytest.param((128, 72), id="ci-128x72"),
+                                        pytest.param(None, id="832x480", marks=pytest.mark.slow)])
+def test_a_full_vace_pack(tmp_path, resolution):
     from renderers.demo import demo_world
     from renderers.pack import verify_pack, write_pack
 
-    m = write_pack(demo_world(), 7, "h", RenderJob(project="demo", shot="s1", preset="vace"), tmp_path / "vace")
-    assert m["frame_count"] == 81 and m["resolution"] == [832, 480] and m["fps"] == 16.0
+    m = write_pack(demo_world(), 7, "h", RenderJob(project="demo", shot="s1", preset="vace", resolution=resolution),
+                   tmp_path / "vace")
+    assert m["frame_count"] == 81 and m["resolution"] == list(resolution or (832, 480)) and m["fps"] == 16.0
     assert len([f for f in m["files"] if f.startswith("proxy/")]) == 81
     assert set(m["videos"]) == {"proxy.mp4", "depth.mp4", "normal.mp4", "instance.mp4", "pose.mp4"}
     assert verify_pack(tmp_path / "vace") == []

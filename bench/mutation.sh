@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Mutation testing of core/ and projections/reducer.py with mutmut (config: [tool.mutmut] in pyproject.toml).
+# On demand only, never part of the default test run: it is slow (about 1 s per mutant on 2 cores).
+#
+#   bash bench/mutation.sh                      # every mutant of core/ and projections/reducer.py (hours)
+#   bash bench/mutation.sh 'core.tracks.*' 'core.quat.*' 'projections.reducer.*'   # a time-boxed subset
+#
+# mutmut writes a mutants/ tree next to the sources, so the run happens in a scratch copy of the tracked files
+# ($WNM_MUTATION_DIR, default /tmp/wnm-mutation); the survivors are printed at the end and kept in
+# $WNM_MUTATION_DIR/survivors.txt (`cd $WNM_MUTATION_DIR && mutmut show NAME` shows one mutant's diff).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+py="${WNM_PYTHON:-$root/.venv/bin/python}"
+[ -x "$py" ] || py="$(command -v python3)"
+work="${WNM_MUTATION_DIR:-/tmp/wnm-mutation}"
+rm -rf "$work"
+mkdir -p "$work"
+(cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$work")
+cd "$work"
+export PYTHONPATH="$work/mutants${PYTHONPATH:+:$PYTHONPATH}"
+"$py" -m mutmut run --max-children "${WNM_MUTATION_JOBS:-2}" "$@"
+"$py" -m mutmut results > results.txt || true
+grep -E ': (survived|no tests|timeout|suspicious)' results.txt > survivors.txt || true
+echo "--- surviving mutants ($(wc -l < survivors.txt)) — details: cd $work && $py -m mutmut show NAME"
+cat survivors.txt

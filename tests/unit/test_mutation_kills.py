@@ -1,0 +1,247 @@
+"""Tests written against mutants that survived ``bench/mutation.sh`` (see the notes on mutation testing): each
+pins a behaviour that no other test held.
+
+Rotations given as Euler angles are folded into the replayed world (``core.values.rotation`` →
+``core.quat.from_euler_deg``), so a mutant there changes every replica's world; the track evaluation ones change
+sampled worlds and renders.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core import quat, tracks, values
+from core.world import Key
+
+
+def q_axis(axis, deg):
+    h = math.radians(deg) / 2
+    return np.array([*(np.asarray(axis, float) * math.sin(h)), math.cos(h)])
+
+
+# --- Euler angles → the stored rotation ------------------------------------------------------------------------
+
+def test_euler_order_must_be_three_of_x_y_z_everywhere():
+    for order in ("XY", "XYZW", "XYW", "", "ABC"):
+        with pytest.raises(ValueError, match="euler order must be three of X, Y, Z"):
+            quat.from_euler_deg([10.0, 20.0, 30.0], order)
+        with pytest.raises(ValueError):
+            values.rotation({"euler_deg": [10.0, 20.0, 30.0], "order": order})
+
+
+def test_default_euler_order_is_xyz_and_lower_case_orders_read_the_same():
+    angles = [30.0, 40.0, 50.0]
+    want = quat.multiply(quat.multiply(q_axis([1, 0, 0], 30), q_axis([0, 1, 0], 40)), q_axis([0, 0, 1], 50))
+    assert np.allclose(quat.from_euler_deg(angles), want)
+    assert np.allclose(quat.from_euler_deg(angles, "xyz"), want)
+    assert np.allclose(quat.from_euler_deg(angles, "ZYX"),
+                       quat.multiply(quat.multiply(q_axis([0, 0, 1], 30), q_axis([0, 1, 0], 40)),
+                                     q_axis([1, 0, 0], 50)))
+    assert np.allclose(values.rotation({"euler_deg": angles}), want * np.sign(want[3]))
+
+
+def test_euler_angles_batch_and_bad_shapes_are_refused():
+    angles = np.array([[90.0, 0.0, 0.0], [0.0, 0.0, 90.0]])
+    q = quat.from_euler_deg(angles)
+    assert q.shape == (2, 4)
+    assert np.allclose(q, [q_axis([1, 0, 0], 90), q_axis([0, 0, 1], 90)])
+    with pytest.raises(ValueError, match=r"euler angles must have shape \(\.\.\., 3\)"):
+        quat.from_euler_deg([1.0, 2.0])
+
+
+def test_normalising_a_non_finite_quaternion_says_why():
+    with pytest.raises(ValueError, match="non-finite"):
+        quat.normalize([np.nan, 0.0, 0.0, 1.0])
+
+
+# --- track evaluation -----------------------------------------------------------------------------------------
+
+def test_a_rotation_track_holds_its_first_and_last_keys_outside_them():
+    a, b, c = q_axis([0, 1, 0], 0), q_axis([0, 1, 0], 60), q_axis([0, 1, 0], 120)
+    keys = [Key(10.0, a.tolist(), "linear"), Key(20.0, b.tolist(), "linear"), Key(30.0, c.tolist(), "linear")]
+    out = tracks.evaluate(keys, [0.0, 5.0, 10.0, 15.0, 30.0, 45.0], "quat")
+    assert np.allclose(out[[0, 1, 2]], a) and np.allclose(out[[4, 5]], c)
+    assert np.allclose(out[3], q_axis([0, 1, 0], 30))
+
+
+def test_static_tracks_step_and_unknown_kinds_are_refused():
+    keys = [Key(0.0, {"primitive": "box", "size": [1, 1, 1]}, "step"),
+            Key(10.0, {"primitive": "sphere", "radius": 0.5}, "step")]
+    out = tracks.evaluate(keys, [0.0, 9.9, 10.0, 20.0], "static")
+    assert [o["primitive"] for o in out] == ["box", "box", "sphere", "sphere"]
+    with pytest.raises(ValueError, match="unknown track kind 'spline'"):
+        tracks.evaluate(keys, [0.0], "spline")
+    with pytest.raises(ValueError, match="cannot evaluate an empty track"):
+        tracks.evaluate([], [0.0], "numeric")
+
+
+def test_an_unkeyed_joint_rotation_is_the_identity():
+    class Bare:
+        tracks: dict = {}
+        props: dict = {}
+
+    out = tracks.value_at(Bare(), "joints.l_knee.rotation", [0.0, 5.0])
+    assert np.allclose(out, [[0, 0, 0, 1], [0, 0, 0, 1]])
+    with pytest.raises(ValueError, match="unknown attribute path 'transform.wobble'"):
+        tracks.value_at(Bare(), "transform.wobble", [0.0])
+
+
+# --- the quaternion algebra, against formulas written out here --------------------------------------------------
+
+def hamilton(a, b):
+    """The Hamilton product of [x, y, z, w] quaternions, written out by hand."""
+    ax, ay, az, aw = a
+    bx, by, bz, bw = b
+    return np.array([aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw,
+                     aw * bw - ax * bx - ay * by - az * bz])
+
+
+def rot(axis, deg):
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return {"X": np.array([[1, 0, 0], [0, c, -s], [0, s, c]]),
+            "Y": np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]),
+            "Z": np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])}[axis]
+
+
+def matrix_of(q):
+    x, y, z, w = np.asarray(q) / np.linalg.norm(q)
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+
+
+def test_quaternion_product_is_the_hamilton_product():
+    rng = np.random.default_rng(7)
+    a, b = rng.normal(size=(2, 16, 4))
+    got = quat.multiply(a, b)
+    assert np.allclose(got, np.array([hamilton(x, y) for x, y in zip(a, b)]))
+
+
+def test_euler_xyz_is_the_matrix_product_rx_ry_rz():
+    for angles in ([30.0, 40.0, 50.0], [-120.0, 15.0, 170.0], [5.0, -80.0, 33.0]):
+        for order in ("XYZ", "ZXY", "YZX"):
+            want = rot(order[0], angles[0]) @ rot(order[1], angles[1]) @ rot(order[2], angles[2])
+            assert np.allclose(matrix_of(quat.from_euler_deg(angles, order)), want), (angles, order)
+            stored = values.rotation({"euler_deg": angles, "order": order})
+            assert np.allclose(matrix_of(stored), want) and stored[3] >= 0
+
+
+def test_axis_angle_takes_any_axis_length_but_not_zero():
+    assert np.allclose(quat.from_axis_angle([0.0, 2.5, 0.0], math.radians(90)), q_axis([0, 1, 0], 90))
+    with pytest.raises(ValueError, match="rotation axis has zero length"):
+        quat.from_axis_angle([0.0, 0.0, 0.0], 1.0)
+
+
+def test_slerp_turns_at_constant_speed_on_the_short_path_and_stays_unit():
+    a, b = q_axis([0, 0, 1], 10), q_axis([0, 0, 1], 110)
+    t = np.array([0.0, 0.3, 1.0])
+    out = quat.slerp(np.broadcast_to(a, (3, 4)), np.broadcast_to(b, (3, 4)), t)
+    assert np.allclose(out, [a, q_axis([0, 0, 1], 40), b])
+    # -b is the same rotation: still the 100° short way, not the 260° long one
+    out = quat.slerp(np.broadcast_to(a, (3, 4)), np.broadcast_to(-b, (3, 4)), t)
+    assert np.allclose(np.abs(np.sum(out[1] * q_axis([0, 0, 1], 40))), 1.0)
+    # nearly equal rotations fall back to a normalised lerp
+    c = q_axis([0, 0, 1], 10 + 1e-5)
+    mid = quat.slerp(a[None], c[None], np.array([0.5]))[0]
+    assert abs(np.linalg.norm(mid) - 1) < 1e-12 and np.allclose(mid, a, atol=1e-6)
+    long = quat.slerp((2 * a)[None], (3 * b)[None], np.array([0.5]))[0]
+    assert abs(np.linalg.norm(long) - 1) < 1e-12
+
+
+# --- the reducer's removals (no other unit test applied them) ---------------------------------------------------
+
+def _event(seq, ops):
+    from events.envelope import Event
+
+    from .strategies import ACTORS
+
+    return Event(event_id=f"e{seq}", command_id=f"c{seq}", project="p", shot="s", actor=ACTORS[0], ops=ops, ts=0.0)
+
+
+def test_removals_reach_the_document_and_decode_to_the_world():
+    from core import ops as O
+    from projections.decode import world_from_doc
+    from projections.reducer import ShotReducer
+
+    r = ShotReducer("p", "s")
+    steps = [
+        [O.EntityCreate(id="lamp", kind="prop", props={"color": [1.0, 0.0, 0.0]}),
+         O.EntityCreate(id="desk", kind="prop", name="desk")],
+        [O.KeySet(id="lamp", path="transform.position", frame=f, value=[f, 0.0, 0.0]) for f in (0.0, 5.0, 10.0)]
+        + [O.KeySet(id="lamp", path="visible", frame=3.0, value=False)],
+        [O.KeyRemove(id="lamp", path="transform.position", frame=5.0)],      # one key of three
+        [O.KeyRemove(id="lamp", path="visible", frame=3.0)],                 # a track's last key: the track goes
+        [O.TrackClear(id="lamp", path="transform.position")],
+        [O.EntitySet(id="lamp", path="parent", value="desk"), O.EntitySet(id="lamp", path="name", value="Lamp")],
+        [O.EntitySet(id="lamp", path="color", value=None)],                   # a prop unset
+    ]
+    seen = []
+    for seq, ops in enumerate(steps, start=1):
+        out = r.apply(seq, _event(seq, ops))
+        assert out.applied, (seq, out)
+        decoded = world_from_doc(r.doc)
+        assert decoded.to_json() == r.world.to_json(), f"after step {seq}"
+        lamp = r.world.entities["lamp"]
+        seen.append((sorted(lamp.tracks), len(lamp.tracks.get("transform.position", [])), lamp.parent,
+                     lamp.name, "color" in lamp.props))
+    assert seen[2][:2] == (["transform.position", "visible"], 2)
+    assert seen[3][:2] == (["transform.position"], 2)
+    assert seen[4][:2] == ([], 0)
+    assert seen[5][2:4] == ("desk", "Lamp")
+    assert seen[6][4] is False and seen[5][4] is True
+
+
+def test_track_rewrite_chance_is_the_documented_rule():
+    """README: a re-key of a track of n keys rewrites it when crc32("<seq>/<entity>/<path>") mod (2n + 64) is 0 —
+    every replica of every build must draw the same events."""
+    import zlib
+
+    from projections.reducer import compacts
+
+    hits = 0
+    for seq in range(1, 3000):
+        for n in (0, 1, 7, 40):
+            want = zlib.crc32(f"{seq}/box/transform.position".encode()) % (2 * n + 64) == 0
+            assert compacts(seq, "box", "transform.position", n) == want
+            hits += want
+    assert 50 < hits < 400
+
+
+def test_lists_that_hold_objects_are_stored_as_arrays_of_sorted_maps():
+    """A plain dict inside a plain list would be encoded in hash-map order, different run to run (skeleton joints,
+    directive params)."""
+    from pycrdt import Array, Doc, Map
+
+    from projections.reducer import crdt_value
+
+    doc = Doc()
+    root = doc.get("t", type=Map)
+    root["joints"] = crdt_value([{"name": "hips", "offset": [0, 1, 0]}, {"name": "spine", "parent": "hips"}])
+    root["deep"] = crdt_value([1, [2, [{"b": 1, "a": 2}]]])
+    root["flat"] = crdt_value([1, [2, 3], "x"])
+    assert isinstance(root["joints"], Array) and all(isinstance(j, Map) for j in root["joints"])
+    assert sorted(root["joints"][0].keys()) == ["name", "offset"]
+    assert isinstance(root["deep"], Array) and isinstance(root["deep"][1], Array)
+    assert isinstance(root["deep"][1][1], Array) and isinstance(root["deep"][1][1][0], Map)
+    assert root["flat"] == [1, [2, 3], "x"]
+
+
+def test_unkeyed_props_sample_as_their_value_at_every_frame():
+    class Lamp:
+        tracks: dict = {}
+        props = {"geometry": {"primitive": "box", "size": [1, 2, 3]}, "transform.rotation": [0.0, 0.0, 0.0, 2.0],
+                 "visible": False}
+
+    geo = tracks.value_at(Lamp(), "geometry", [0.0, 4.0, 8.0])
+    assert geo.shape == (3,) and all(g == {"primitive": "box", "size": [1, 2, 3]} for g in geo)
+    assert np.allclose(tracks.value_at(Lamp(), "transform.rotation", [0.0, 1.0]), [[0, 0, 0, 1]] * 2)
+    vis = tracks.value_at(Lamp(), "visible", [0.0, 1.0])
+    assert vis.dtype == bool and not vis.any()
+    # a stepped track past its last key holds it
+    keys = [Key(0.0, True, "step"), Key(5.0, False, "step")]
+    assert tracks.evaluate(keys, [-1.0, 0.0, 4.9, 5.0, 50.0], "bool").tolist() == [True, True, True, False, False]
