@@ -101,7 +101,7 @@ def _run(world: World, ops: list, actor: str, keep: bool) -> list[Change]:
                 handler(world, op, actor, tx)
             except OpError:
                 raise
-            except ValueError as e:
+            except (ValueError, TypeError, OverflowError, RecursionError) as e:  # a value of the wrong type or size
                 field = getattr(e, "field", None) or _field_of(op)
                 raise OpError(i, field, str(e)) from None
     except BaseException:

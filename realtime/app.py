@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import http_agents, http_health, http_projects, http_restore, http_shots
+from . import http_agents, http_health, http_projects, http_restore, http_shots, inputs
 from .errors import ApiError, http_error
 from .gateway import require_member
 from .http_common import AppState, provide_user, state_of
@@ -98,6 +98,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
         route_handlers=handlers,
         dependencies={"user": Provide(provide_user)},
         exception_handlers={Exception: _error_response},
+        guards=[inputs.guard],
         before_send=[_count_response],
         on_startup=[_connect_render_farm],
         on_shutdown=[sync_handler.opt["hub"].aclose,  # sockets close with 1001; the awareness bus lets go

@@ -13,6 +13,7 @@ application's lifespan); authentication and project roles are the application's 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import Request, Router, get, post
@@ -23,7 +24,9 @@ from litestar.response import Response
 from .farm import UnknownJob
 from .job import RenderError, RenderJob
 
-__all__ = ["render_router"]
+__all__ = ["render_router", "JOB_ID_RE"]
+
+JOB_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _farm(request: Request):
@@ -38,6 +41,9 @@ async def submit_render(request: Request, project: FromPath[str], shot: FromPath
                         data: JSONBody[dict[str, Any]]) -> dict:
     import msgspec
 
+    if "job_id" in data and not (isinstance(data["job_id"], str) and JOB_ID_RE.fullmatch(data["job_id"])):
+        raise HTTPException(status_code=422, detail=f"job_id must match {JOB_ID_RE.pattern}",
+                            extra={"field": "job_id"})
     try:
         job = msgspec.convert({**data, "project": project, "shot": shot}, RenderJob)
     except msgspec.ValidationError as e:
@@ -48,7 +54,15 @@ async def submit_render(request: Request, project: FromPath[str], shot: FromPath
         raise HTTPException(status_code=422, detail=str(e)) from None
 
 
+def _known(job_id: str) -> str:
+    """A job id as a client may choose it (a NATS KV key and a folder name); anything else is no job."""
+    if not JOB_ID_RE.fullmatch(job_id):
+        raise NotFoundException(detail=f"unknown render job {job_id[:80]!r}")
+    return job_id
+
+
 async def _done(request: Request, job_id: str) -> dict:
+    _known(job_id)
     try:
         rec = await _farm(request).status(job_id)
     except UnknownJob:
@@ -61,7 +75,7 @@ async def _done(request: Request, job_id: str) -> dict:
 @get("/renders/{job_id:str}")
 async def render_status(request: Request, job_id: FromPath[str]) -> dict:
     try:
-        return await _farm(request).status(job_id)
+        return await _farm(request).status(_known(job_id))
     except UnknownJob:
         raise NotFoundException(detail=f"unknown render job {job_id!r}") from None
 

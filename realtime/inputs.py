@@ -1,0 +1,143 @@
+"""What a request brings in, bounded where it enters: its JSON body and its path parameters.
+
+A body is decoded by msgspec into its Struct and then held to bounds that the shape alone cannot say: at most
+:data:`MAX_DEPTH` levels of nesting and every number within ±:data:`MAX_NUMBER` (2⁵³: the integers a float, and so
+the document, holds exactly; far beyond any frame, position or setting). Past those, input makes Python recurse or
+overflow later (writing the document, shifting keys), so it is refused here, with the same 4xx a wrong shape gets:
+
+- 400 ``bad_request``: not JSON at all (empty, malformed, not UTF-8);
+- 422 ``invalid``: JSON of the wrong shape, too deep, or a number out of range, naming ``field`` and, inside a
+  command's ``ops``, the ``op`` index (``$.ops[3].frame`` → ``op: 3, field: "frame"``; a missing or unknown field
+  is named too; an op that is not an object or has no known ``type`` names ``type``).
+
+Path parameters (project, shot, member, job ids) that no id can be — a NUL or other control character, or longer
+than :data:`MAX_PATH_PARAM` — are answered 404 before any store is asked (PostgreSQL refuses a NUL byte in text).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TypeVar
+
+import msgspec
+
+from .errors import BadRequest, Invalid, NotFound, invalid_from, locate
+
+__all__ = ["MAX_DEPTH", "MAX_NUMBER", "MAX_PATH_PARAM", "decode_body", "guard"]
+
+T = TypeVar("T")
+
+MAX_DEPTH = 64
+"""Nesting levels of a whole body (a command's op values sit at level 4)."""
+
+MAX_NUMBER = 2 ** 53
+"""The largest magnitude of a number in a body."""
+
+MAX_PATH_PARAM = 256
+
+def decode_body(raw: bytes, kind: type[T]) -> T:
+    """``raw`` as ``kind``, bounded (see the module docstring); raises :class:`BadRequest` or :class:`Invalid`."""
+    what = _what(kind)
+    if not raw.strip():
+        raise BadRequest("empty body: expected a JSON object")
+    try:
+        value = msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as e:
+        raise invalid_from(e, what) from None
+    except msgspec.DecodeError as e:
+        raise BadRequest(f"malformed JSON: {e}") from None
+    except RecursionError:
+        path = _path_too_deep(raw)
+        index, field = locate(path)
+        raise Invalid(f"invalid {what}: JSON nested more than {MAX_DEPTH} levels - at `${path}`", index=index,
+                      field=field) from None
+    problem = _out_of_bounds(value)
+    if problem is not None:
+        path, reason = problem
+        index, field = locate(path)
+        raise Invalid(f"invalid {what}: {reason} - at `${path}`", index=index, field=field)
+    return value
+
+
+def _out_of_bounds(value: Any) -> tuple[str, str] | None:
+    """(path, reason) of the first place ``value`` nests too deep or holds a number out of range, else None.
+    Iterative, so no depth of input makes it recurse."""
+    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    while stack:
+        v, path, depth = stack.pop()
+        t = type(v)
+        if t is str or v is None or t is bool:
+            continue
+        if t is int or t is float:
+            if not -MAX_NUMBER <= v <= MAX_NUMBER:
+                shown = f"a {len(str(abs(v)))}-digit integer" if t is int and abs(v) > 10 ** 30 else f"{v!r}"
+                return path, f"numbers must be within ±{MAX_NUMBER}, got {shown}"
+            continue
+        if depth > MAX_DEPTH:
+            return path, f"JSON nested more than {MAX_DEPTH} levels"
+        if t is list or t is tuple:
+            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v))
+        elif t is dict:
+            stack.extend((x, f"{path}.{k}", depth + 1) for k, x in v.items())
+        elif isinstance(v, msgspec.Struct):
+            stack.extend((getattr(v, k), f"{path}.{k}", depth + 1) for k in v.__struct_fields__)
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v))
+        elif isinstance(v, dict):
+            stack.extend((x, f"{path}.{k}", depth + 1) for k, x in v.items())
+        elif isinstance(v, (int, float)) and not -MAX_NUMBER <= v <= MAX_NUMBER:
+            return path, f"numbers must be within ±{MAX_NUMBER}"
+    return None
+
+
+_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def _path_too_deep(raw: bytes) -> str:
+    """The path (``.ops[0].params.p[0]``) of the value where ``raw`` first nests deeper than :data:`MAX_DEPTH`.
+    Only for a body msgspec found too deep to decode: up to that point it is well-formed JSON."""
+    stack: list[list] = []  # per open container: ["[", index] or ["{", key, expecting a key]
+    for m in _TOKEN.finditer(raw):
+        t = m.group()
+        if t in (b"[", b"{"):
+            if len(stack) >= MAX_DEPTH:
+                break
+            stack.append(["[", 0] if t == b"[" else ["{", "", True])
+        elif t in (b"]", b"}"):
+            if stack:
+                stack.pop()
+        elif t == b",":
+            if stack and stack[-1][0] == "[":
+                stack[-1][1] += 1
+            elif stack:
+                stack[-1][2] = True
+        elif stack and stack[-1][0] == "{" and stack[-1][2]:
+            try:
+                stack[-1][1], stack[-1][2] = json.loads(t), False
+            except ValueError:
+                stack[-1][1], stack[-1][2] = "?", False
+    return "".join(f"[{f[1]}]" if f[0] == "[" else f".{f[1]}" for f in stack)
+
+
+def _what(kind: type) -> str:
+    name = getattr(kind, "__name__", "body")
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("In")).lower()
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+async def guard(connection, _handler=None) -> None:
+    """Every HTTP route's first guard: 404 for a path parameter no id can be (a control character, or over
+    :data:`MAX_PATH_PARAM` characters) and 422 for an integer in the query beyond ±:data:`MAX_NUMBER` (no offset,
+    frame or limit is that large; PostgreSQL's bigint is not even), before any store is asked."""
+    if connection.scope.get("type") != "http":
+        return
+    for name, value in connection.path_params.items():
+        if isinstance(value, str) and (len(value) > MAX_PATH_PARAM or not value.isprintable()):
+            raise NotFound(f"no such {name}: {value[:40]!r}{'…' if len(value) > 40 else ''}", field=name)
+    for name, value in connection.query_params.items():
+        digits = value.strip().lstrip("+-").lstrip("0")
+        if len(digits) > 15 and _INTEGER.fullmatch(value.strip()) and (len(digits) > 20 or int(digits) > MAX_NUMBER):
+            raise Invalid(f"{name} must be within ±{MAX_NUMBER}, got a {len(digits)}-digit integer", field=name)
