@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,7 +104,9 @@ def deep(levels: int, leaf: str = "1", kind: str = "[") -> Raw:
     return Raw(opener * levels + leaf + close * levels)
 
 
-NUMBERS = [1e300, -1e300, -0.0, 0, 5e-324, 1e-320, 2 ** 53 + 1, 2 ** 63, -(2 ** 63) - 1, 2 ** 64, 10 ** 30,
+EXTREME = [2 ** 53, -(2 ** 53), 9e15, -9e15, 1e15, 1e6, -1e6, 999_999.999, 1e-300, -0.0, 0.5, 1e9 + 0.5]
+"""Numbers at the edge of what may be accepted: they reach the check and, when it passes, the projector."""
+NUMBERS = EXTREME + [1e300, -1e300, 0, 5e-324, 1e-320, 2 ** 53 + 1, 2 ** 63, -(2 ** 63) - 1, 2 ** 64, 10 ** 30,
            Raw("9" * 400), Raw("-" + "9" * 400), Raw("1e400"), Raw("-1e400"), Raw("NaN"), Raw("Infinity"),
            Raw("-Infinity"), float("nan"), float("inf"), "NaN", "Infinity", "-Infinity", "1e300", "0x10", "1_000"]
 STRINGS = ["", " ", "\x00", "a\x00b", "\r\n", "x\r\ny", "\ud800", "\udfff", "é漢字🙂", "x" * 5000, "../../x",
@@ -123,7 +126,7 @@ def op_cases(draw):
     """(body, op index or None, what was done): one command whose op ``index`` is mutated, or whose envelope is."""
     kind = draw(st.sampled_from(sorted(TEMPLATES)))
     op = {"type": kind, **TEMPLATES[kind]}
-    how = draw(st.sampled_from(["value", "value", "value", "missing", "unknown", "type", "whole"]))
+    how = draw(st.sampled_from(["none", "none", "value", "value", "value", "missing", "unknown", "type", "whole"]))
     fields = [k for k in op if k != "type"] or ["type"]
     name = draw(st.sampled_from(fields))
     if how == "value":
@@ -135,11 +138,17 @@ def op_cases(draw):
     elif how == "type":
         op["type"] = draw(st.sampled_from(["", "entity", "entity.explode", "ENTITY.CREATE", "\x00", 7, None,
                                            ["entity.create"]]) | st.text(max_size=10))
-    else:
+    elif how == "whole":
         op = draw(st.sampled_from([None, 7, "entity.create", [], [op], deep(500)]))
-    before = draw(st.lists(st.sampled_from([
-        {"type": "key.set", "id": "box", "path": "visible", "frame": 3, "value": True},
-        {"type": "entity.set", "id": "cam", "path": "camera.f_stop", "value": 2.8}]), max_size=2))
+    edge = st.sampled_from(EXTREME)
+    before = draw(st.lists(st.one_of(
+        st.sampled_from([{"type": "key.set", "id": "box", "path": "visible", "frame": 3, "value": True},
+                         {"type": "entity.set", "id": "cam", "path": "camera.f_stop", "value": 2.8}]),
+        st.builds(lambda f, x: {"type": "key.set", "id": "box", "path": "transform.position", "frame": f,
+                                "value": [x, 0, 0]}, edge, edge),
+        st.builds(lambda by, a, b: {"type": "track.shift", "id": "box", "path": "transform.position", "by": by,
+                                    "start": a, "end": b}, edge, st.sampled_from([None, -9e15, 0]),
+                  st.sampled_from([None, 9e15, 10]))), max_size=2))
     ops = [*before, op]
     body: dict[str, Any] = {"command_id": uuid.uuid4().hex, "ops": ops}
     where: int | None = len(before)
@@ -161,6 +170,7 @@ class Fuzz:
     cases: int = 0
     writes: int = 0
     failures: list[str] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
     recent: list[str] = field(default_factory=list)
 
     @property
@@ -186,6 +196,8 @@ class Fuzz:
         except Exception as e:  # noqa: BLE001 - a transport failure is a finding like a 500
             self.failures.append(f"raised {type(e).__name__}: {e} ← {label}")
             return None
+        self.statuses[(what.split(":")[0] if op is False else "command", r.status_code,
+                       r.json().get("status") if r.status_code == 200 and op is not False else None)] += 1
         problem = judge(r, op)
         if problem:
             self.failures.append(f"{problem} ← {label}")
@@ -194,10 +206,14 @@ class Fuzz:
         return r
 
     async def write(self, after: str = "the end"):
-        """A cheap write that must be applied: a new entity."""
+        """Writes that must be applied: a new entity, then a rollback to the seeded world (so that the next cases
+        find the entities, keys, relation and directive they refer to)."""
         self.writes += 1
         r = await self.api.command(self.project, SHOT, [
             {"type": "entity.create", "id": f"probe{self.writes}", "kind": "prop"}])
+        if r.status_code == 200 and r.json().get("status") == "applied":
+            r = await self.api.post(f"{self.shot_path}/rollback",
+                                    {"command_id": uuid.uuid4().hex, "to_seq": self.seed_seq})
         if r.status_code != 200 or r.json().get("status") != "applied":
             self.failures.append(f"the project no longer accepts a write ({r.status_code} {r.text[:200]}) after "
                                  f"{after}")
@@ -434,9 +450,10 @@ def route_cases(draw):
     method, template, names, body = draw(st.sampled_from(ROUTES))
     real = {"p": None, "s": SHOT, "m": "vic", "sid": "nope", "j": "nope"}
     segments = {}
+    fuzz_path = draw(st.booleans())  # else the query (or the body) is what is fuzzed, on a real path
     for name in ("p", "s", "m", "sid", "j"):
         if "{" + name + "}" in template:
-            segments[name] = draw(st.one_of(st.just(real[name]), SEGMENT))
+            segments[name] = draw(st.one_of(st.just(real[name]), SEGMENT)) if fuzz_path else real[name]
     query = {}
     for name in names:
         if draw(st.booleans()):
@@ -532,5 +549,6 @@ async def test_fuzzed_bodies_on_every_post_route_at_length(fuzz, data):
 
 async def test_the_project_still_writes_after_the_fuzz(fuzz):
     await fuzz.write()
+    print("\n".join(f"{n:6d} {k}" for k, n in sorted(fuzz.statuses.items(), key=str)))
     assert fuzz.failures == []
     assert fuzz.cases >= sum(EXAMPLES.values())
