@@ -38,57 +38,63 @@ MAX_PATH_PARAM = 256
 
 def decode_body(raw: bytes, kind: type[T]) -> T:
     """``raw`` as ``kind``, bounded (see the module docstring); raises :class:`BadRequest` or :class:`Invalid`."""
-    what = _what(kind)
     if not raw.strip():
         raise BadRequest("empty body: expected a JSON object")
     try:
         value = msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as e:
-        raise invalid_from(e, what) from None
+        raise invalid_from(e, _what(kind)) from None
     except msgspec.DecodeError as e:
         raise BadRequest(f"malformed JSON: {e}") from None
     except RecursionError:
         path = _path_too_deep(raw)
         index, field = locate(path)
-        raise Invalid(f"invalid {what}: JSON nested more than {MAX_DEPTH} levels - at `${path}`", index=index,
+        raise Invalid(f"invalid {_what(kind)}: JSON nested more than {MAX_DEPTH} levels - at `${path}`", index=index,
                       field=field) from None
     problem = _out_of_bounds(value)
     if problem is not None:
         path, reason = problem
         index, field = locate(path)
-        raise Invalid(f"invalid {what}: {reason} - at `${path}`", index=index, field=field)
+        raise Invalid(f"invalid {_what(kind)}: {reason} - at `${path}`", index=index, field=field)
     return value
 
 
 def _out_of_bounds(value: Any) -> tuple[str, str] | None:
     """(path, reason) of the first place ``value`` nests too deep or holds a number out of range, else None.
-    Iterative, so no depth of input makes it recurse."""
-    stack: list[tuple[Any, str, int]] = [(value, "", 1)]
+    Iterative, so no depth of input makes it recurse; leaves are checked in place and paths are only spelled out
+    for the culprit (this runs on every command)."""
+    stack: list[tuple[Any, int, tuple | None]] = [(value, 1, None)]  # (container, its depth, (parent trail, key))
     while stack:
-        v, path, depth = stack.pop()
-        t = type(v)
-        if t is str or v is None or t is bool:
-            continue
-        if t is int or t is float:
-            if not -MAX_NUMBER <= v <= MAX_NUMBER:
-                shown = f"a {len(str(abs(v)))}-digit integer" if t is int and abs(v) > 10 ** 30 else f"{v!r}"
-                return path, f"numbers must be within ±{MAX_NUMBER}, got {shown}"
-            continue
+        v, depth, trail = stack.pop()
         if depth > MAX_DEPTH:
-            return path, f"JSON nested more than {MAX_DEPTH} levels"
+            return _spell(trail), f"JSON nested more than {MAX_DEPTH} levels"
+        t = type(v)
         if t is list or t is tuple:
-            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v))
+            items: Any = enumerate(v)
         elif t is dict:
-            stack.extend((x, f"{path}.{k}", depth + 1) for k, x in v.items())
+            items = v.items()
         elif isinstance(v, msgspec.Struct):
-            stack.extend((getattr(v, k), f"{path}.{k}", depth + 1) for k in v.__struct_fields__)
-        elif isinstance(v, (list, tuple)):
-            stack.extend((x, f"{path}[{i}]", depth + 1) for i, x in enumerate(v))
-        elif isinstance(v, dict):
-            stack.extend((x, f"{path}.{k}", depth + 1) for k, x in v.items())
-        elif isinstance(v, (int, float)) and not -MAX_NUMBER <= v <= MAX_NUMBER:
-            return path, f"numbers must be within ±{MAX_NUMBER}"
+            items = ((k, getattr(v, k)) for k in v.__struct_fields__)
+        else:
+            continue
+        for k, x in items:
+            tx = type(x)
+            if tx is float or tx is int:
+                if x > MAX_NUMBER or x < -MAX_NUMBER:
+                    shown = f"a {len(str(abs(x)))}-digit integer" if tx is int and abs(x) > 10 ** 30 else repr(x)
+                    return _spell((trail, k)), f"numbers must be within ±{MAX_NUMBER}, got {shown}"
+            elif tx is not str and tx is not bool and x is not None:
+                stack.append((x, depth + 1, (trail, k)))
     return None
+
+
+def _spell(trail: tuple | None) -> str:
+    """``.ops[3].frame`` from a trail of (parent trail, key) pairs."""
+    parts: list[str] = []
+    while trail is not None:
+        trail, key = trail
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    return "".join(reversed(parts))
 
 
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{},]')

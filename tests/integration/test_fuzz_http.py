@@ -11,6 +11,7 @@ requests; ``--runslow`` makes ten times as many.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import uuid
 from collections import Counter
@@ -172,6 +173,7 @@ class Fuzz:
     failures: list[str] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
     recent: list[str] = field(default_factory=list)
+    routes: list[tuple] = field(default_factory=list)
 
     @property
     def shot_path(self) -> str:
@@ -253,7 +255,7 @@ async def fuzz(nats_url, server_database_url, tmp_path_factory):
             await api.ok("POST", f"/v1/projects/{project}/members", {"user": "vic", "role": "viewer"})
             r = await api.command(project, SHOT, SEED_OPS)
             assert r.status_code == 200 and r.json()["status"] == "applied", r.text
-            f = Fuzz(api, project, seed_seq=r.json()["seq"])
+            f = Fuzz(api, project, seed_seq=r.json()["seq"], routes=routes_to_fuzz(client._transport.app))
             yield f
 
 
@@ -445,9 +447,38 @@ def valid_body(fuzz: Fuzz, kind) -> dict | None:
     return kind
 
 
+_PARAM_NAMES = {"project": "p", "shot": "s", "member": "m", "sid": "sid", "job_id": "j"}
+_NOT_FUZZED = ("/schema", "/readyz")  # the OpenAPI pages; readiness answers 503 by contract when not ready
+
+
+def app_routes(app) -> dict[tuple[str, str], list[str]]:
+    """{(method, path template as in ROUTES): query parameter names} of every HTTP route the app serves."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for route in app.routes:
+        if route.path.startswith(_NOT_FUZZED):
+            continue
+        for h in getattr(route, "route_handlers", []):
+            methods = set(getattr(h, "http_methods", None) or ()) - {"HEAD", "OPTIONS"}
+            if not methods:
+                continue  # the sync socket
+            path = re.sub(r"\{(\w+):\w+\}", lambda m: "{" + _PARAM_NAMES.get(m.group(1), m.group(1)) + "}", route.path)
+            query = [n for n in h.parsed_fn_signature.parameters
+                     if n not in ("request", "user", "data", "socket") and n not in _PARAM_NAMES]
+            for method in methods:
+                out[(method, path)] = query
+    return out
+
+
+def routes_to_fuzz(app) -> list[tuple]:
+    """ROUTES, and any GET route of the app they do not list yet (fuzzed by its path and query)."""
+    listed = {(m, p) for m, p, _, _ in ROUTES}
+    return ROUTES + [(m, p, q, None) for (m, p), q in sorted(app_routes(app).items())
+                     if m == "GET" and (m, p) not in listed]
+
+
 @st.composite
-def route_cases(draw):
-    method, template, names, body = draw(st.sampled_from(ROUTES))
+def route_cases(draw, routes):
+    method, template, names, body = draw(st.sampled_from(routes))
     real = {"p": None, "s": SHOT, "m": "vic", "sid": "nope", "j": "nope"}
     segments = {}
     fuzz_path = draw(st.booleans())  # else the query (or the body) is what is fuzzed, on a real path
@@ -507,14 +538,14 @@ async def _route_case(fuzz: Fuzz, case) -> None:
 @given(data=st.data())
 @_settings("routes")
 async def test_fuzzed_route_parameters_on_every_route(fuzz, data):
-    await _route_case(fuzz, data.draw(route_cases()))
+    await _route_case(fuzz, data.draw(route_cases(fuzz.routes)))
 
 
 @pytest.mark.slow
 @given(data=st.data())
 @_settings("routes", SLOW_TIMES)
 async def test_fuzzed_route_parameters_on_every_route_at_length(fuzz, data):
-    await _route_case(fuzz, data.draw(route_cases()))
+    await _route_case(fuzz, data.draw(route_cases(fuzz.routes)))
 
 
 CONTENT_TYPES = ["application/json"] * 6 + ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
@@ -545,6 +576,16 @@ async def test_fuzzed_bodies_on_every_post_route(fuzz, data):
 @_settings("bodies", SLOW_TIMES)
 async def test_fuzzed_bodies_on_every_post_route_at_length(fuzz, data):
     await _body_case(fuzz, data)
+
+
+async def test_every_route_is_fuzzed(fuzz):
+    """A new POST or DELETE route needs an entry in ROUTES (with a valid body); new GET routes are fuzzed as found."""
+    served = app_routes(fuzz.api.client._transport.app)
+    listed = {(m, p) for m, p, _, _ in ROUTES}
+    assert sorted(set(served) - listed - {(m, p) for m, p, _, _ in fuzz.routes}) == []
+    assert sorted(listed - set(served)) == []
+    for method, path, query, _ in ROUTES:
+        assert sorted(query) == sorted(served[(method, path)]), (method, path)
 
 
 async def test_the_project_still_writes_after_the_fuzz(fuzz):
