@@ -11,7 +11,8 @@ overflow later (writing the document, shifting keys), so it is refused here, wit
   is named too; an op that is not an object or has no known ``type`` names ``type``).
 
 Path parameters (project, shot, member, job ids) that no id can be — a NUL or other control character, or longer
-than :data:`MAX_PATH_PARAM` — are answered 404 before any store is asked (PostgreSQL refuses a NUL byte in text).
+than :data:`MAX_PATH_PARAM` — are answered 404 before any store is asked (PostgreSQL refuses a NUL byte in text);
+query values with a control character, or integers beyond ±:data:`MAX_NUMBER`, 422 naming the parameter.
 """
 
 from __future__ import annotations
@@ -136,14 +137,17 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 async def guard(connection, _handler=None) -> None:
     """Every HTTP route's first guard: 404 for a path parameter no id can be (a control character, or over
-    :data:`MAX_PATH_PARAM` characters) and 422 for an integer in the query beyond ±:data:`MAX_NUMBER` (no offset,
-    frame or limit is that large; PostgreSQL's bigint is not even), before any store is asked."""
+    :data:`MAX_PATH_PARAM` characters), and 422 for a query value with a control character (PostgreSQL refuses a
+    NUL in text) or an integer beyond ±:data:`MAX_NUMBER` (no offset, frame or limit is that large; PostgreSQL's
+    bigint is not even), before any store is asked."""
     if connection.scope.get("type") != "http":
         return
     for name, value in connection.path_params.items():
         if isinstance(value, str) and (len(value) > MAX_PATH_PARAM or not value.isprintable()):
             raise NotFound(f"no such {name}: {value[:40]!r}{'…' if len(value) > 40 else ''}", field=name)
     for name, value in connection.query_params.items():
+        if not value.isprintable():
+            raise Invalid(f"{name} must not hold control characters, got {value[:40]!r}", field=name)
         digits = value.strip().lstrip("+-").lstrip("0")
         if len(digits) > 15 and _INTEGER.fullmatch(value.strip()) and (len(digits) > 20 or int(digits) > MAX_NUMBER):
             raise Invalid(f"{name} must be within ±{MAX_NUMBER}, got a {len(digits)}-digit integer", field=name)

@@ -118,6 +118,13 @@ async def test_an_integer_query_out_of_range_is_a_422(value):
     assert e.value.field == "after"
 
 
+@pytest.mark.parametrize("value", ["\x00", "a\x00", "\r\n"])
+async def test_a_query_value_with_a_control_character_is_a_422(value):
+    with pytest.raises(Invalid) as e:
+        await guard(connection(query={"actor": value}))
+    assert e.value.field == "actor"
+
+
 @pytest.mark.parametrize("value", ["1", "-1", str(MAX_NUMBER), "0" * 40 + "1", "abc", "1e300", "", "é漢字"])
 async def test_ordinary_route_values_pass_the_guard(value):
     await guard(connection(path={"project": "p1", "shot": "é漢字 x"}, query={"after": value}))
