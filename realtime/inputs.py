@@ -10,8 +10,8 @@ overflow later (writing the document, shifting keys), so it is refused here, wit
   command's ``ops``, the ``op`` index (``$.ops[3].frame`` → ``op: 3, field: "frame"``; a missing or unknown field
   is named too; an op that is not an object or has no known ``type`` names ``type``).
 
-Path parameters (project, shot, member, job ids) that no id can be — a NUL or other control character, or longer
-than :data:`MAX_PATH_PARAM` — are answered 404 before any store is asked (PostgreSQL refuses a NUL byte in text);
+Path parameters (project, shot, member, job ids) that no id can be — a NUL or other control character, longer
+than :data:`MAX_PATH_PARAM`, a project or shot outside ``core.values.ID_RE`` — are answered 404 before any store is asked (PostgreSQL refuses a NUL byte in text);
 query values with a control character, or integers beyond ±:data:`MAX_NUMBER`, 422 naming the parameter.
 """
 
@@ -22,6 +22,8 @@ import re
 from typing import Any, TypeVar
 
 import msgspec
+
+from core.values import ID_RE
 
 from .errors import BadRequest, Invalid, NotFound, invalid_from, locate
 
@@ -36,6 +38,8 @@ MAX_NUMBER = 2 ** 53
 """The largest magnitude of a number in a body."""
 
 MAX_PATH_PARAM = 256
+"""The longest path parameter (ids are at most 64 characters, users and job ids less)."""
+
 
 def decode_body(raw: bytes, kind: type[T]) -> T:
     """``raw`` as ``kind``, bounded (see the module docstring); raises :class:`BadRequest` or :class:`Invalid`."""
@@ -133,17 +137,22 @@ def _what(kind: type) -> str:
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_IDS = ("project", "shot")
+"""Path parameters that are ids (``core.values.ID_RE``): no store holds anything under another name."""
 
 
 async def guard(connection, _handler=None) -> None:
-    """Every HTTP route's first guard: 404 for a path parameter no id can be (a control character, or over
-    :data:`MAX_PATH_PARAM` characters), and 422 for a query value with a control character (PostgreSQL refuses a
-    NUL in text) or an integer beyond ±:data:`MAX_NUMBER` (no offset, frame or limit is that large; PostgreSQL's
-    bigint is not even), before any store is asked."""
+    """Every HTTP route's first guard: 404 for a path parameter no id can be (a control character, over
+    :data:`MAX_PATH_PARAM` characters, or a project or shot outside ``ID_RE``), and 422 for a query value with a control character (PostgreSQL refuses a
+    NUL in text) or an integer beyond ±:data:`MAX_NUMBER` (no offset, frame or limit is that large, and past ±2⁶³
+    PostgreSQL's bigint refuses it), before any store is asked."""
     if connection.scope.get("type") != "http":
         return
     for name, value in connection.path_params.items():
-        if isinstance(value, str) and (len(value) > MAX_PATH_PARAM or not value.isprintable()):
+        if not isinstance(value, str):
+            continue
+        if (len(value) > MAX_PATH_PARAM or not value.isprintable()
+                or name in _IDS and not ID_RE.fullmatch(value)):
             raise NotFound(f"no such {name}: {value[:40]!r}{'…' if len(value) > 40 else ''}", field=name)
     for name, value in connection.query_params.items():
         if not value.isprintable():

@@ -321,6 +321,7 @@ async def test_a_known_reproducer_is_a_4xx_and_the_project_still_writes(fuzz, na
     ("/v1/projects/{project}/shots/%00/hash", None),
     ("/v1/projects/{project}/shots/%00/world", None),
     ("/v1/projects/{project}/shots/x%00y/history", None),
+    ("/v1/projects/{project}/shots/%3E/history", None),
     ("/v1/renders/..%2F..%2Fx", None),
     ("/v1/renders/%00", None),
     ("/v1/renders/a.b", None),

@@ -103,7 +103,7 @@ def connection(path=None, query=None):
     return SimpleNamespace(scope={"type": "http"}, path_params=path or {}, query_params=query or {})
 
 
-@pytest.mark.parametrize("value", ["\x00", "a\x00b", "a\nb", "\u202e", "x" * 257])
+@pytest.mark.parametrize("value", ["\x00", "a\x00b", "a\nb", "\u202e", "x" * 257, ">", "..", "s1\n", "é", "x" * 65])
 async def test_a_path_parameter_no_id_can_be_is_a_404_before_any_store(value):
     with pytest.raises(NotFound) as e:
         await guard(connection(path={"project": "p1", "shot": value}))
@@ -127,4 +127,4 @@ async def test_a_query_value_with_a_control_character_is_a_422(value):
 
 @pytest.mark.parametrize("value", ["1", "-1", str(MAX_NUMBER), "0" * 40 + "1", "abc", "1e300", "", "é漢字"])
 async def test_ordinary_route_values_pass_the_guard(value):
-    await guard(connection(path={"project": "p1", "shot": "é漢字 x"}, query={"after": value}))
+    await guard(connection(path={"project": "p1", "shot": "s.1-x_2", "member": "é漢字 x"}, query={"after": value}))
