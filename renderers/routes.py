@@ -14,11 +14,10 @@ application's lifespan); authentication and project roles are the application's 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from litestar import Request, Router, get, post
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath
 from litestar.response import Response
 
 from .farm import UnknownJob
@@ -37,9 +36,15 @@ def _farm(request: Request):
 
 
 @post("/projects/{project:str}/shots/{shot:str}/renders", status_code=202)
-async def submit_render(request: Request, project: FromPath[str], shot: FromPath[str],
-                        data: JSONBody[dict[str, Any]]) -> dict:
+async def submit_render(request: Request, project: FromPath[str], shot: FromPath[str]) -> dict:
     import msgspec
+
+    try:  # decoded here, not by the framework: a body nested past the recursion limit is the client's error
+        data = msgspec.json.decode(await request.body())
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise HTTPException(status_code=400, detail=f"malformed or too deeply nested JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise HTTPException(status_code=400, detail="a render job is a JSON object")
 
     if "job_id" in data and not (isinstance(data["job_id"], str) and JOB_ID_RE.fullmatch(data["job_id"])):
         raise HTTPException(status_code=422, detail=f"job_id must match {JOB_ID_RE.pattern}",

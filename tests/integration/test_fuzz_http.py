@@ -614,6 +614,20 @@ async def test_every_route_is_fuzzed(fuzz):
         assert sorted(query) == sorted(served[(method, path)]), (method, path)
 
 
+async def test_broken_and_deep_bodies_on_every_post_route(fuzz):
+    """Not JSON, or nested past any recursion limit, on every POST route: a 4xx each, the project still writes."""
+    before = len(fuzz.failures)
+    for _, template, _, _ in POST_ROUTES:
+        path = _fill(fuzz, template, {"p": None, "s": SHOT, "sid": "nope"})
+        for raw in (b"[" * 100_000, b"{" * 5000, b'{"a":' * 600 + b"1" + b"}" * 600, b"", b"{", b"\xff", b"null",
+                    b"[]", b"9" * 400):
+            r = await fuzz.case("broken body", "POST", path, raw)
+            if r is not None and r.status_code < 400 and raw not in (b"", b"null", b"[]"):
+                fuzz.failures.append(f"{r.status_code} for a broken body on {template}")
+    await fuzz.write()
+    assert fuzz.failures[before:] == []
+
+
 async def test_the_project_still_writes_after_the_fuzz(fuzz):
     await fuzz.write()
     print("\n".join(f"{n:6d} {k}" for k, n in sorted(fuzz.statuses.items(), key=str)))
