@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import http_agents, http_health, http_projects, http_restore, http_shots
+from . import http_agents, http_health, http_projects, http_restore, http_shots, inputs
 from .errors import ApiError, http_error
 from .gateway import require_member
 from .http_common import AppState, check_params, provide_user, state_of
@@ -97,7 +97,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     app = Litestar(
         route_handlers=handlers,
         dependencies={"user": Provide(provide_user)},
-        guards=[check_params],  # ids and numbers in every path and query, before any handler
+        guards=[check_params, inputs.guard],  # ids and numbers in every path and query, before any handler
         exception_handlers={Exception: _error_response},
         before_send=[_count_response],
         on_startup=[_connect_render_farm],

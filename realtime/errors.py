@@ -32,7 +32,10 @@ command result built from :func:`error_body`, not by closing the socket.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
+
+import msgspec
 
 __all__ = [
     "ApiError",
@@ -47,6 +50,8 @@ __all__ = [
     "Unavailable",
     "http_error",
     "error_body",
+    "invalid_from",
+    "locate",
     "close_code",
     "CLOSE_CODES",
 ]
@@ -112,6 +117,36 @@ class Unavailable(ApiError):
     status, code = 503, "unavailable"
 
 
+_AT = re.compile(r" - at `\$(.*)`$")
+_OP = re.compile(r"^\.ops\[(\d+)\](.*)$")
+_FIRST = re.compile(r"^\.([^.\[]+)")
+_NAMED = re.compile(r"(?:missing required|contains unknown) field `(.*?)`(?: - at `|$)")
+
+
+def invalid_from(e: msgspec.ValidationError, what: str) -> Invalid:
+    """A 422 naming the op and field of a msgspec validation error (its message ends with the path)."""
+    text = str(e)
+    m = _AT.search(text)
+    index, field = locate(m.group(1) if m else "")
+    if field is None:
+        named = _NAMED.search(text)
+        if named:  # a missing or unknown field of the object the path names
+            field = named.group(1)
+        elif index is not None:  # the op itself is not an object
+            field = "type"
+    return Invalid(f"invalid {what}: {text}", index=index, field=field)
+
+
+def locate(path: str) -> tuple[int | None, str | None]:
+    """(op index, field) of a msgspec path such as ``.ops[3].frame`` or ``.reason``."""
+    m = _OP.match(path)
+    if m:
+        rest = _FIRST.match(m.group(2))
+        return int(m.group(1)), rest.group(1) if rest else None
+    m = _FIRST.match(path)
+    return None, m.group(1) if m else None
+
+
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
           500: "error", 503: "unavailable", 504: "timeout"}
@@ -138,6 +173,10 @@ def _classify(exc: BaseException) -> tuple[int, str, dict, dict[str, str]]:
         if exc.field is not None:
             extra["field"] = exc.field
         return exc.status, exc.reason, extra, {}
+    if isinstance(exc, msgspec.ValidationError):  # client data of the wrong shape (a body, a query)
+        return _classify(invalid_from(exc, "input"))
+    if isinstance(exc, msgspec.DecodeError):
+        return 400, f"malformed JSON: {exc}", {}, {}
     if isinstance(exc, ConflictError):
         return 409, str(exc), {}, {}
     if isinstance(exc, LogError):
@@ -153,7 +192,8 @@ def _classify(exc: BaseException) -> tuple[int, str, dict, dict[str, str]]:
             reason = exc.detail or _CODES.get(exc.status_code, "error")
             if exc.status_code == 413:
                 reason = f"request body too large: {reason}"
-            return exc.status_code, reason, {}, dict(exc.headers or {})
+            named = {k: v for k, v in exc.extra.items() if k in ("op", "field")} if isinstance(exc.extra, dict) else {}
+            return exc.status_code, reason, named, dict(exc.headers or {})
     except ImportError:  # pragma: no cover - litestar is a dependency
         pass
     return 500, "internal server error", {}, {}

@@ -21,6 +21,7 @@ from core.values import ID_RE
 from .auth import USER_RE
 from .errors import ApiError, BadRequest, Invalid
 from .gateway import authenticate
+from .inputs import decode_body
 from .limits import Limits, RateLimiter, check_size
 from .metrics import Metrics
 
@@ -127,10 +128,6 @@ async def provide_user(request: Request) -> str:
     return authenticate(state_of(request).system, request.headers.get("authorization"))
 
 
-_OP_PATH = re.compile(r"at `\$\.ops\[(\d+)\](?:\.(\w+))?")
-_FIELD_PATH = re.compile(r"at `\$\.(\w+)")
-
-
 async def read_body(request: Request, kind: type[T]) -> T:
     """The request's JSON body as ``kind``: 413 over the size limit, 400 when it is not JSON, 422 naming the field
     (and for commands the op index) when it has the wrong shape."""
@@ -140,23 +137,7 @@ async def read_body(request: Request, kind: type[T]) -> T:
         check_size(int(length), st.limits.max_body_bytes)
     raw = await request.body()
     check_size(len(raw), st.limits.max_body_bytes)
-    if not raw.strip():
-        raise BadRequest("empty body: expected a JSON object")
-    try:
-        return msgspec.json.decode(raw, type=kind)
-    except msgspec.ValidationError as e:
-        text = str(e)
-        m = _OP_PATH.search(text)
-        if m:
-            raise Invalid(f"invalid {_what(kind)}: {text}", index=int(m.group(1)), field=m.group(2)) from None
-        m = _FIELD_PATH.search(text)
-        raise Invalid(f"invalid {_what(kind)}: {text}", field=m.group(1) if m else None) from None
-    except msgspec.DecodeError as e:
-        raise BadRequest(f"malformed JSON: {e}") from None
-
-
-def _what(kind: type) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", kind.__name__.removesuffix("In")).lower()
+    return decode_body(raw, kind)
 
 
 async def timed(request: Request, kind: str, user: str, call: Callable[[], Awaitable[T]]) -> T:

@@ -47,8 +47,13 @@ def _farm(request: Request):
 
 
 @post("/projects/{project:str}/shots/{shot:str}/renders", status_code=202)
-async def submit_render(request: Request, project: FromPath[str], shot: FromPath[str],
-                        data: JSONBody[dict[str, Any]]) -> dict:
+async def submit_render(request: Request, project: FromPath[str], shot: FromPath[str]) -> dict:
+    try:  # decoded here, not by the framework: a body nested past the recursion limit is the client's error
+        data = msgspec.json.decode(await request.body())
+    except (msgspec.DecodeError, RecursionError) as e:
+        raise Invalid(f"malformed or too deeply nested JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise Invalid("a render job is a JSON object")
     try:
         job = msgspec.convert({**data, "project": project, "shot": shot}, RenderJob)
     except msgspec.ValidationError as e:

@@ -3,6 +3,7 @@ projects a test touches, an app client, and a tiny API wrapper that speaks as a 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from contextlib import asynccontextmanager
 
@@ -20,21 +21,26 @@ ROLES = ("owner", "director", "layout", "camera", "lighting", "motion", "viewer"
 
 
 @asynccontextmanager
-async def http_system(nats_url: str, database_url: str, data_dir, monkeypatch, limits: Limits | None = None):
+async def http_system(nats_url: str, database_url: str, data_dir, monkeypatch, limits: Limits | None = None,
+                      outcome_timeout_s: float = 10.0, render_farm: bool = False):
     """(system, client) with a fresh app; the streams of projects created through it are deleted afterwards
-    (after the system closed: deleting a stream under a live follower can stall its shutdown)."""
+    (after the system closed: deleting a stream under a live follower can stall its shutdown). With
+    ``render_farm`` the render routes are served by a farm on a stream of its own (no worker), removed afterwards."""
     settings = Settings(nats_url=nats_url, database_url=database_url, data_dir=data_dir, secret=SECRET,
-                        follow_all_projects=False)  # only the projects a test touches: a shared server holds many
+                        follow_all_projects=False,  # only the projects a test touches: a shared server holds many
+                        outcome_timeout_s=outcome_timeout_s)
     projects: list[str] = []
     try:
         async with open_system(settings, run_projector=True) as system:
             app = create_app(system, limits=limits or Limits(rate_per_s=10_000, burst=10_000))
             transport = httpx.ASGITransport(app=app)
-            try:
-                async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
-                    yield system, client
-            finally:
-                projects = system.projector.projects()
+            async with _farm(app, nats_url, data_dir) if render_farm else contextlib.nullcontext():
+                try:
+                    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                                 timeout=30) as client:
+                        yield system, client
+                finally:
+                    projects = system.projector.projects()
     finally:
         log = await JetStreamLog.connect(nats_url)
         try:
@@ -45,6 +51,48 @@ async def http_system(nats_url: str, database_url: str, data_dir, monkeypatch, l
                     pass
         finally:
             await log.close()
+
+
+@asynccontextmanager
+async def _farm(app, nats_url: str, data_dir):
+    """A render farm for ``app`` (the ASGI test transport runs no startup hooks) on a uniquely named stream."""
+    from renderers.farm import FarmConfig, RenderFarm
+
+    cfg = FarmConfig(prefix=f"WNM_RENDER_T{uuid.uuid4().hex[:12]}")
+    farm = app.state.render_farm = await RenderFarm.connect(nats_url, config=cfg, root=f"{data_dir}/packs")
+    try:
+        yield farm
+    finally:
+        for delete in (lambda: farm.js.delete_key_value(cfg.status_bucket),
+                       lambda: farm.js.delete_object_store(cfg.object_bucket),
+                       lambda: farm.js.delete_stream(cfg.stream)):
+            with contextlib.suppress(Exception):  # best-effort cleanup of a shared server
+                await delete()
+        await farm.close()
+
+
+@asynccontextmanager
+async def module_database(server_database_url: str):
+    """A fresh database on the test server for fixtures wider than one test (the ``database_url`` fixture is per
+    test); dropped afterwards."""
+    import asyncpg
+
+    from tests.conftest import _with_database
+
+    name = "wnm_t_" + uuid.uuid4().hex[:12]
+    admin = await asyncpg.connect(server_database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield _with_database(server_database_url, name)
+    finally:
+        admin = await asyncpg.connect(server_database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 class Api:
