@@ -8,6 +8,7 @@ Contract forms (other tools depend on them):
     wnm hash --project P --shot S [--at SEQ]
     wnm history --project P --shot S [--limit N]
     wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]
+    wnm export --project P --shot S --format usda|usdc|usdz|glb|bvh [--at SEQ] [--entity E] OUT
 """
 
 from __future__ import annotations
@@ -210,6 +211,16 @@ def _register_agents() -> None:
 
 
 _register_agents()
+
+
+def _register_exports() -> None:
+    """``wnm export …`` (renderers/export/cli.py), run on the system like the other commands."""
+    from renderers.export.cli import add_commands as add_export_commands
+
+    _EXTENSIONS.append(lambda sub: add_export_commands(sub, _run))
+
+
+_register_exports()
 
 
 def _run(coro_factory, args) -> int:

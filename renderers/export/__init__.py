@@ -25,7 +25,7 @@ MEDIA_TYPES = {
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+        raise ExportError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}", "format")
     return fmt
 
 

@@ -54,7 +54,8 @@ def bvh_text(scene: ExportScene, entity: str | None = None) -> str:
     sk = t.skin
     scale = t.scale
     if not (np.allclose(scale, scale[:1, :1], rtol=1e-9, atol=1e-12)):
-        raise ExportError(f"character {t.id!r} has a non-uniform or animated scale; BVH offsets cannot carry it")
+        raise ExportError(f"character {t.id!r} has a non-uniform or animated scale; BVH offsets cannot carry it",
+                          "entity")
     s = float(scale[0, 0])
     n_f, n_j = sk.rotation.shape[:2]
     roots = [j for j in range(n_j) if sk.parents[j] < 0]

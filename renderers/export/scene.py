@@ -34,7 +34,12 @@ MAX_FRAMES = 100_000
 
 
 class ExportError(ValueError):
-    """An export that cannot be made as asked (unknown entity, a non-character for BVH, an empty shot)."""
+    """An export that cannot be made as asked (unknown entity, a non-character for BVH, an empty shot);
+    ``field`` names the request parameter at fault when there is one."""
+
+    def __init__(self, reason: str, field: str | None = None):
+        super().__init__(reason)
+        self.field = field
 
 
 @dataclass
@@ -184,14 +189,14 @@ def build_scene(world, *, seq: int, state_hash: str, entity: str | None = None, 
     a character with a skeleton. ``progress(done, total)`` is called as entities are prepared.
     """
     if entity is not None and entity not in world.entities:
-        raise ExportError(f"no entity {entity!r} in {world.project}/{world.shot} at seq {seq}")
+        raise ExportError(f"no entity {entity!r} in {world.project}/{world.shot} at seq {seq}", "entity")
     if bvh:
         if entity is None:
-            raise ExportError("a BVH export is of one character: name it with entity")
+            raise ExportError("a BVH export is of one character: name it with entity", "entity")
         e = world.entities[entity]
         if e.kind != "character" or not e.props.get("skeleton"):
             raise ExportError(f"entity {entity!r} is a {e.kind}{'' if e.kind != 'character' else ' without a skeleton'}"
-                              "; BVH exports a character's skeleton")
+                              "; BVH exports a character's skeleton", "entity")
     frames = shot_frames(world.frame_start, world.frame_end)
     s = sampling.sample(world, frames)
     ids = s.ids if entity is None else [entity]
