@@ -5,7 +5,8 @@ TRS; ``extras`` keep the entity id and kind, ``asset.extras`` the world it came 
 state_hash, fps, frame range, resolution, directives as JSON).
 
 - Meshes: the white-box bodies, one material per display colour (first frame's colour; metallic 0, roughness 1).
-  Entities with the same geometry and colour share one mesh.
+  Entities with the same geometry and colour share one mesh; the same geometry in other colours shares the
+  vertex and index accessors (a crowd of one skeleton stores its body once).
 - Animation ``shot``: one sampler per animated property, LINEAR, times in seconds ``(frame − frame_start) / fps``
   (glTF times start at 0), one shared input accessor; rotations are unit quaternions XYZW (the world's order).
   A property constant over the shot is written as the node's static value instead.
@@ -75,6 +76,7 @@ class _Builder:
         self.samplers: list = []
         self.roots: list[int] = []
         self._mesh_of: dict = {}
+        self._geometry_of: dict = {}
         self._material_of: dict = {}
         self._time = None
         self._pointer = False
@@ -160,26 +162,30 @@ class _Builder:
         return self._material_of[key]
 
     def _mesh(self, t: EntityTrack, skinned: bool) -> int:
+        """The mesh of ``t``'s body in its colour; bodies are written once, whatever the colours using them."""
         b = t.body
         material = self._material(t.color[0])
-        key = (b.key, id(b), material, skinned)
+        key = (id(b), material, skinned)
         if key in self._mesh_of:
             return self._mesh_of[key]
-        attrs = self.g.Attributes(
-            POSITION=self.accessor(b.vertices, "VEC3", target=_ARRAY_BUFFER, minmax=True),
-            NORMAL=self.accessor(b.normals, "VEC3", target=_ARRAY_BUFFER))
-        if skinned:
-            joints = np.zeros((len(b.joint), 4), dtype=np.uint16)
-            joints[:, 0] = b.joint
-            weights = np.zeros((len(b.joint), 4), dtype=np.float32)
-            weights[:, 0] = 1.0
-            attrs.JOINTS_0 = self.accessor(joints, "VEC4", _USHORT, target=_ARRAY_BUFFER)
-            attrs.WEIGHTS_0 = self.accessor(weights, "VEC4", target=_ARRAY_BUFFER)
-        big = len(b.vertices) > 65535
-        indices = self.accessor(b.faces.reshape(-1), "SCALAR", _UINT if big else _USHORT,
-                                target=_ELEMENT_ARRAY_BUFFER)
+        geo = self._geometry_of.get((id(b), skinned))
+        if geo is None:
+            attrs = {"POSITION": self.accessor(b.vertices, "VEC3", target=_ARRAY_BUFFER, minmax=True),
+                     "NORMAL": self.accessor(b.normals, "VEC3", target=_ARRAY_BUFFER)}
+            if skinned:
+                joints = np.zeros((len(b.joint), 4), dtype=np.uint16)
+                joints[:, 0] = b.joint
+                weights = np.zeros((len(b.joint), 4), dtype=np.float32)
+                weights[:, 0] = 1.0
+                attrs["JOINTS_0"] = self.accessor(joints, "VEC4", _USHORT, target=_ARRAY_BUFFER)
+                attrs["WEIGHTS_0"] = self.accessor(weights, "VEC4", target=_ARRAY_BUFFER)
+            big = len(b.vertices) > 65535
+            indices = self.accessor(b.faces.reshape(-1), "SCALAR", _UINT if big else _USHORT,
+                                    target=_ELEMENT_ARRAY_BUFFER)
+            geo = self._geometry_of[(id(b), skinned)] = (attrs, indices)
+        attrs, indices = geo
         self.meshes.append(self.g.Mesh(name=t.kind, primitives=[
-            self.g.Primitive(attributes=attrs, indices=indices, material=material, mode=4)]))
+            self.g.Primitive(attributes=self.g.Attributes(**attrs), indices=indices, material=material, mode=4)]))
         self._mesh_of[key] = len(self.meshes) - 1
         return self._mesh_of[key]
 
