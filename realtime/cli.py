@@ -9,6 +9,7 @@ Contract forms (other tools depend on them):
     wnm history --project P --shot S [--limit N]
     wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]
     wnm export --project P --shot S --format usda|usdc|usdz|glb|bvh [--at SEQ] [--entity E] OUT
+    wnm import --project P --shot S FILE.usd[a|c|z]
 """
 
 from __future__ import annotations
@@ -214,10 +215,11 @@ _register_agents()
 
 
 def _register_exports() -> None:
-    """``wnm export …`` (renderers/export/cli.py), run on the system like the other commands."""
-    from renderers.export.cli import add_commands as add_export_commands
+    """``wnm export …`` and ``wnm import …`` (renderers/export/cli.py), run on the system like the others."""
+    from renderers.export.cli import add_commands as add_export_commands, add_import_command
 
     _EXTENSIONS.append(lambda sub: add_export_commands(sub, _run))
+    _EXTENSIONS.append(lambda sub: add_import_command(sub, _run, _actor_of))
 
 
 _register_exports()

@@ -78,6 +78,7 @@ class EntityTrack:
     camera: sampling.CameraSample | None = None
     light: sampling.LightSample | None = None
     color_temperature_k: np.ndarray | None = None   # (F,) for lights whose temperature is set
+    geometry: dict | None = None                     # props and environments: the world's geometry value
 
 
 @dataclass
@@ -215,6 +216,7 @@ def build_scene(world, *, seq: int, state_hash: str, entity: str | None = None, 
             if key not in bodies:
                 bodies[key] = _mesh_body(geometry.primitive_mesh(g)[0], key=key)
             t.body = bodies[key]
+            t.geometry = g
         elif e.kind == "character":
             if eid in s.joints:
                 t.skin = _skin(e, s.joints[eid], frames)

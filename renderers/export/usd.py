@@ -9,7 +9,7 @@ and the directives (JSON).
 - Every entity prim has ``xformOpOrder = [translate, orient, scale]`` (double precision), time-sampled at every
   frame where the value changes over the shot (a constant value is written once, without time samples), and
   ``visibility`` when it changes. Prim names are entity ids made valid identifiers (``.``/``-`` → ``_``,
-  de-duplicated); ``customData["wnm"]["id"]`` keeps the id.
+  de-duplicated); ``customData["wnm"]`` keeps the id, kind, name and (props, environments) the geometry as JSON.
 - Props and environments: an Xform with a child ``Geom`` Mesh (the white-box primitive, pivot at its bottom
   centre) with ``primvars:displayColor``.
 - Characters with a skeleton: a ``SkelRoot`` with a ``Skeleton`` (``joints`` as paths, ``bindTransforms`` = rest
@@ -31,6 +31,7 @@ USD stores matrices for row vectors: a matrix written here is the transpose of `
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -117,6 +118,8 @@ class _Writer:
         prim.SetCustomDataByKey("wnm:kind", t.kind)
         if t.name:
             prim.SetCustomDataByKey("wnm:name", t.name)
+        if t.geometry is not None:
+            prim.SetCustomDataByKey("wnm:geometry", json.dumps(t.geometry, sort_keys=True))
 
     def _mesh(self, path, t: EntityTrack):
         Vt = self.Vt
