@@ -136,5 +136,23 @@ async def test_exports_over_http_and_the_command_line(own_nats, database_url, tm
         rc, out, err = await _cli(env, "export", "--project", "default", "--shot", "sh1", "--format", "obj",
                                   str(tmp_path / "x.obj"))
         assert rc == 2 and "invalid choice" in err
+
+        # import: the usdc of sh1 becomes shot sh2; a corrupt file and a colliding import change nothing
+        rc, out, err = await _cli(env, "import", "--project", "default", "--shot", "sh2", str(target))
+        assert rc == 0, err
+        assert json.loads(out.strip().splitlines()[-1])["entities"] == 4
+        corrupt = tmp_path / "corrupt.usda"
+        corrupt.write_text("#usda 1.0\n(\n nonsense\n")
+        rc, out, err = await _cli(env, "import", "--project", "default", "--shot", "sh3", str(corrupt))
+        assert rc == 1 and "cannot read" in err
+        rc, out, err = await _cli(env, "import", "--project", "default", "--shot", "sh1", str(target))
+        assert rc == 1 and "already has entities" in err
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120,
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            world = (await client.get("/v1/projects/default/shots/sh2/world")).json()
+            assert sorted(world["entities"]) == ["alice", "box", "cam", "lamp"]
+            assert world["entities"]["box"]["props"]["transform.position"] == [2.0, 0.0, 0.0]
+            assert (await client.get("/v1/projects/default/shots/sh3")).status_code == 404
+            assert (await client.get(f"{base}/hash")).json()["seq"] == head
     finally:
         assert await _stop(proc) == 0
