@@ -3,6 +3,9 @@
 | route | answer |
 |---|---|
 | ``GET /export.{usda,usdc,usdz,glb,bvh}?at=SEQ&entity=E`` | the file (attachment); BVH needs ``entity`` (a character) |
+| ``GET /levels?at=SEQ`` | ``{seq, counts: {L0…L4: n}, entities: {id: {kind, level, lacks}}}`` (SPEC §7.2) |
+
+and ``GET /v1/schema/world``: the JSON Schema of a sampled entity at each representation level.
 
 Membership as for the world read (any member, viewers included). The world is the shot at ``at`` (default the
 head), sampled at every frame of the shot (:mod:`renderers.export`); the file records the seq and state hash it
@@ -20,6 +23,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath, FromQuery
 
 from renderers.export import FORMATS, MEDIA_TYPES, ExportError, export
+from renderers.export import levels as L
 
 from .errors import Invalid, NotFound
 from .gateway import current_reducer, require_member, world_at_as
@@ -64,4 +68,26 @@ async def get_export(request: Request, user: User, project: FromPath[str], shot:
                              "X-WNM-State-Hash": state_hash})
 
 
-ROUTES = [get_export]
+def _is_mesh_asset(asset_id: str) -> bool:
+    """Built-in catalogue assets are parametric white boxes; any other asset id is an imported mesh."""
+    try:
+        from agents.assets.catalog import BY_ID
+    except ImportError:  # pragma: no cover - the agents package ships with the server
+        return True
+    return asset_id not in BY_ID
+
+
+@get("/v1/projects/{project:str}/shots/{shot:str}/levels",
+     summary="Representation levels L0–L4 of the shot's entities: counts, and what each lacks for the next")
+async def get_levels(request: Request, user: User, project: FromPath[str], shot: FromPath[str],
+                     at: FromQuery[int | None] = None) -> dict:
+    world, seq, _ = await load_for_export(state_of(request).system, user, project, shot, at)
+    return {"seq": seq, **L.summary(world, _is_mesh_asset)}
+
+
+@get("/v1/schema/world", summary="JSON Schema of a sampled world's entities at each representation level")
+async def get_world_schema(user: User) -> dict:
+    return L.world_schema()
+
+
+ROUTES = [get_levels, get_world_schema, get_export]

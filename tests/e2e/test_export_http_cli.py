@@ -99,6 +99,15 @@ async def test_exports_over_http_and_the_command_line(own_nats, database_url, tm
             for path, (status, reason) in bad.items():
                 r = await client.get(f"{base}/{path}")
                 assert r.status_code == status and reason in r.json()["reason"], (path, r.text)
+            r = await client.get(f"{base}/levels")
+            assert r.status_code == 200, r.text
+            lv = r.json()
+            assert lv["seq"] == head and lv["entities"]["alice"]["level"] == "L2"
+            assert lv["entities"]["box"]["lacks"] == ["a mesh asset with materials"]
+            assert sum(lv["counts"].values()) == 4
+            schema = (await client.get("/v1/schema/world")).json()
+            assert set(schema["levels"]) == {"L0", "L1", "L2", "L3", "L4"} and "EntityL3" in schema["$defs"]
+            assert (await client.get(f"{base}/levels", params={"at": head + 1000})).status_code == 422
             r = await client.get(f"{base}/export.usda", headers={"Authorization": "Bearer forged"})
             assert r.status_code == 401
             r = await client.get("/v1/projects/nowhere/shots/sh1/export.usda")
