@@ -9,7 +9,7 @@ Contract forms (other tools depend on them):
     wnm history --project P --shot S [--limit N]
     wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]
     wnm export --project P --shot S --format usda|usdc|usdz|glb|bvh [--at SEQ] [--entity E] OUT
-    wnm import --project P --shot S FILE.usd[a|c|z]
+    wnm import --project P --shot S FILE (.usda/.usdc/.usdz/.glb/.gltf)
 """
 
 from __future__ import annotations

@@ -95,10 +95,10 @@ IMPORT_BYTES_PER_EVENT = 400_000
 
 
 def add_import_command(subparsers, run, actor_of) -> None:
-    p = subparsers.add_parser("import", help="create the entities of a USD scene in a shot")
+    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot")
     p.add_argument("--project", required=True)
     p.add_argument("--shot", required=True)
-    p.add_argument("file", type=Path, help="a .usda, .usdc or .usdz file")
+    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb or .gltf file")
     p.set_defaults(func=lambda args: run(lambda system: _import(system, args, actor_of(args)), args))
 
 
@@ -110,12 +110,12 @@ def import_plan(path: Path, world, new_shot: bool) -> list:
     from core import ops as O
     from core.edit import check
 
-    from .importer import import_ops
+    from .importer import import_file
 
     if not path.is_file():
         raise ExportError(f"no such file {path}", "file")
-    shot_ops, ops = import_ops(str(path), fps=None if new_shot else world.fps,
-                               frame_start=None if new_shot else world.frame_start)
+    shot_ops, ops = import_file(str(path), fps=None if new_shot else world.fps,
+                                frame_start=None if new_shot else world.frame_start, resolution=world.resolution)
     taken = [o["id"] for o in ops if o["type"] == "entity.create" and o["id"] in world.entities]
     if taken:
         raise ExportError(f"the shot already has entities {', '.join(sorted(taken)[:10])}; import into another "

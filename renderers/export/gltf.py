@@ -1,7 +1,7 @@
 """glTF 2.0 binary (``.glb``) export of an :class:`~renderers.export.scene.ExportScene`, with pygltflib.
 
 Layout: one scene; every entity a root node in world space (see :mod:`renderers.export.scene`) with its world
-TRS; ``extras`` keep the entity id and kind, ``asset.extras`` the world it came from (project, shot, seq,
+TRS; ``extras`` keep the entity id, kind, name and geometry value, ``asset.extras`` the world it came from (project, shot, seq,
 state_hash, fps, frame range, resolution, directives as JSON).
 
 - Meshes: the white-box bodies, one material per display colour (first frame's colour; metallic 0, roughness 1).
@@ -193,6 +193,8 @@ class _Builder:
         extras = {"wnm_id": t.id, "wnm_kind": t.kind}
         if t.name:
             extras["wnm_name"] = t.name
+        if t.geometry is not None:
+            extras["wnm_geometry"] = t.geometry
         n = self._node(name=t.id, extras=extras)
         node = self.nodes[n]
         self.roots.append(n)
@@ -245,7 +247,8 @@ class _Builder:
         intensity = light_intensity(lt.type, lt.intensity)
         color = np.clip(lt.color, 0.0, None)
         d = {"type": kind, "name": t.id, "intensity": float(intensity[0]), "color": [float(x) for x in color[0]],
-             "extras": {"wnm_type": lt.type, "watts": float(lt.intensity[0])}}
+             "extras": {"wnm_type": lt.type, "watts": float(lt.intensity[0]), "size_m": float(lt.size_m[0]),
+                        "shadow": bool(lt.shadow[0])}}
         base = f"/extensions/KHR_lights_punctual/lights/{i}"
         if kind == "spot":
             outer = np.radians(lt.cone_deg) / 2.0

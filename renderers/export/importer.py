@@ -35,7 +35,7 @@ from core import quat, transform
 
 from .scene import ExportError
 
-__all__ = ["import_ops", "ImportError_"]
+__all__ = ["import_ops", "import_file", "ImportError_"]
 
 
 class ImportError_(ExportError):
@@ -303,3 +303,15 @@ def _light(prim, tr: _Track, times, UsdLux, Usd, mpu: float) -> None:
         s = UsdLux.ShadowAPI(prim).GetShadowEnableAttr()
         if s.HasAuthoredValue():
             tr.put_bool("light.shadow", np.array([bool(s.Get(Usd.TimeCode(t))) for t in times]))
+
+
+def import_file(path: str, *, fps: float | None = None, frame_start: float | None = None,
+                resolution=(1280, 720)):
+    """(shot_ops, entity_ops) for a USD (.usda/.usdc/.usdz) or glTF (.glb/.gltf) file, by its first bytes."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if head[:4] == b"glTF" or (str(path).lower().endswith(".gltf") and head.lstrip()[:1] == b"{"):
+        from .gltf_import import import_gltf
+
+        return import_gltf(str(path), fps=fps, frame_start=frame_start, resolution=resolution)
+    return import_ops(str(path), fps=fps, frame_start=frame_start)

@@ -133,3 +133,58 @@ def test_plans_split_into_events_within_the_limits():
     plan = [O.KeySet(id="a", path="transform.position", frame=float(i), value=[0.0, 0.0, 0.0]) for i in range(1234)]
     parts = _parts(plan)
     assert [len(p) for p in parts] == [500, 500, 234] and sum(parts, []) == plan
+
+
+def _glb_values(data: bytes) -> dict:
+    """Everything a glTF reader evaluates from one of our files, per frame: node and joint world matrices,
+    camera yfov and planes, light intensity, colour and cone angles."""
+    from tests.unit.test_export_gltf import Reader
+
+    r = Reader(data)
+    doc = r.doc
+    n_f = len(r.times)
+    out = {}
+    for i, n in enumerate(doc.nodes):
+        key = (n.extras or {}).get("wnm_id") or (n.extras or {}).get("wnm_joint") and n.name
+        if key:
+            out[f"node {key}"] = np.stack([r.world(i, k) for k in range(n_f)])
+        if n.camera is not None:
+            c = doc.cameras[n.camera].perspective
+            out[f"yfov {key}"] = [r.pointer(f"/cameras/{n.camera}/perspective/yfov", k, c.yfov) for k in range(n_f)]
+            out[f"planes {key}"] = [c.znear, c.zfar]
+        li = ((n.extensions or {}).get("KHR_lights_punctual") or {}).get("light")
+        if li is not None:
+            d = doc.extensions["KHR_lights_punctual"]["lights"][li]
+            base = f"/extensions/KHR_lights_punctual/lights/{li}"
+            out[f"intensity {key}"] = [r.pointer(base + "/intensity", k, d["intensity"]) for k in range(n_f)]
+            col = r.anim.get(base + "/color")
+            out[f"color {key}"] = np.asarray(d["color"] if col is None else col, dtype=float)
+            if "spot" in d:
+                out[f"cone {key}"] = [[r.pointer(base + f"/spot/{a}", k, d["spot"][a]) for a in
+                                       ("innerConeAngle", "outerConeAngle")] for k in range(n_f)]
+    return out
+
+
+def test_glb_export_import_export_round_trip(tmp_path):
+    w = rich_world()
+    first = export(w, "glb", seq=5, state_hash="h")
+    p = tmp_path / "first.glb"
+    p.write_bytes(first)
+    w2 = _imported(p)
+    assert (w2.fps, w2.frame_start, w2.frame_end) == (25.0, 10.0, 34.0)
+    assert set(w2.entities) == set(w.entities) and w2.entities["alice"].props["skeleton"]
+    assert w2.entities["vase"].props["geometry"] == w.entities["vase"].props["geometry"]
+    second = export(w2, "glb", seq=6, state_hash="h2")
+    a, b = _glb_values(first), _glb_values(second)
+    assert set(a) == set(b) and len(a) > 40
+    for k in a:
+        np.testing.assert_allclose(np.asarray(b[k], dtype=float), np.asarray(a[k], dtype=float), atol=1e-6,
+                                   rtol=1e-6, err_msg=k)
+
+
+def test_a_corrupt_glb_is_refused(tmp_path):
+    data = export(rich_world(), "glb", seq=5, state_hash="h")
+    p = tmp_path / "cut.glb"
+    p.write_bytes(data[:200])
+    with pytest.raises(ExportError, match="glTF"):
+        import_plan(p, World(project="p", shot="s"), new_shot=True)
