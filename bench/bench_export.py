@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -106,7 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--validate", type=int, default=200, help="validate the exports of this size (0: none)")
     args = ap.parse_args(argv)
     formats = args.formats.split(",")
-    print(f"| characters | frames | sample s | " + " | ".join(f"{f} s | {f} MB" for f in formats) + " |")
+    print("| characters | frames | sample s | " + " | ".join(f"{f} s | {f} MB" for f in formats) + " |")
     print("|" + "---|" * (3 + 2 * len(formats)))
     checks = {}
     for n in (int(x) for x in args.characters.split(",")):

@@ -1,8 +1,8 @@
 """glTF 2.0 binary (``.glb``) export of an :class:`~renderers.export.scene.ExportScene`, with pygltflib.
 
 Layout: one scene; every entity a root node in world space (see :mod:`renderers.export.scene`) with its world
-TRS; ``extras`` keep the entity id, kind, name and geometry value, ``asset.extras`` the world it came from (project, shot, seq,
-state_hash, fps, frame range, resolution, directives as JSON).
+TRS; ``extras`` keep the entity id, kind, name and geometry value, ``asset.extras`` the world it came from
+(project, shot, seq, state_hash, fps, frame range, resolution, directives as JSON).
 
 - Meshes: the white-box bodies, one material per display colour (first frame's colour; metallic 0, roughness 1).
   Entities with the same geometry and colour share one mesh; the same geometry in other colours shares the
