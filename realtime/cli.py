@@ -8,6 +8,8 @@ Contract forms (other tools depend on them):
     wnm hash --project P --shot S [--at SEQ]
     wnm history --project P --shot S [--limit N]
     wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]
+    wnm export --project P --shot S --format usda|usdc|usdz|glb|bvh [--at SEQ] [--entity E] OUT
+    wnm import --project P --shot S FILE (.usda/.usdc/.usdz/.glb/.gltf)
 """
 
 from __future__ import annotations
@@ -215,6 +217,17 @@ def _register_agents() -> None:
 
 
 _register_agents()
+
+
+def _register_exports() -> None:
+    """``wnm export …`` and ``wnm import …`` (renderers/export/cli.py), run on the system like the others."""
+    from renderers.export.cli import add_commands as add_export_commands, add_import_command
+
+    _EXTENSIONS.append(lambda sub: add_export_commands(sub, _run))
+    _EXTENSIONS.append(lambda sub: add_import_command(sub, _run, _actor_of))
+
+
+_register_exports()
 
 
 def _run(coro_factory, args) -> int:

@@ -1,0 +1,93 @@
+"""Exports of a shot at an offset (SPEC §6, §8). Paths below are under ``/v1/projects/{p}/shots/{s}``.
+
+| route | answer |
+|---|---|
+| ``GET /export.{usda,usdc,usdz,glb,bvh}?at=SEQ&entity=E`` | the file (attachment); BVH needs ``entity`` (a character) |
+| ``GET /levels?at=SEQ`` | ``{seq, counts: {L0…L4: n}, entities: {id: {kind, level, lacks}}}`` (SPEC §7.2) |
+
+and ``GET /v1/schema/world``: the JSON Schema of a sampled entity at each representation level.
+
+Membership as for the world read (any member, viewers included). The world is the shot at ``at`` (default the
+head), sampled at every frame of the shot (:mod:`renderers.export`); the file records the seq and state hash it
+came from. Refusals: 404 unknown format, shot or project; 422 an offset beyond the shot's last event
+(``field: at``), an unknown entity, a BVH of something that is not a character with a skeleton (``field:
+entity``). The export runs in a worker thread on a private copy of the world.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from litestar import Request, Response, get
+from litestar.params import FromPath, FromQuery
+
+from renderers.export import FORMATS, MEDIA_TYPES, ExportError, export
+from renderers.export import levels as L
+
+from .errors import Invalid, NotFound
+from .gateway import current_reducer, require_member, world_at_as
+from .http_common import User, state_of
+
+__all__ = ["ROUTES", "load_for_export"]
+
+
+async def load_for_export(system, user: str, project: str, shot: str, at: int | None):
+    """(private World copy, seq, state_hash) of the shot at ``at`` for a member; Invalid beyond the head."""
+    await require_member(system, user, project)
+    live = await current_reducer(system, project, shot)
+    if at is not None and at > live.last_seq:
+        raise Invalid(f"offset {at} is beyond the head of {project}/{shot} (its last event is seq "
+                      f"{live.last_seq})", field="at")
+    reducer = await world_at_as(system, user, project, shot, at)
+    # the live reducer's world changes as events arrive: copy it here, between two awaits, before the export thread
+    world = copy.deepcopy(reducer.world)
+    return world, world.head_seq, reducer.state_hash()
+
+
+@get("/v1/projects/{project:str}/shots/{shot:str}/{filename:str}",
+     summary="Export the shot at an offset: export.usda, export.usdc, export.usdz, export.glb or export.bvh "
+             "(?at=SEQ, ?entity=E; BVH: one character)")
+async def get_export(request: Request, user: User, project: FromPath[str], shot: FromPath[str],
+                     filename: FromPath[str], at: FromQuery[int | None] = None,
+                     entity: FromQuery[str | None] = None) -> Response:
+    stem, dot, fmt = filename.partition(".")
+    if stem != "export" or not dot:
+        raise NotFound(f"no route {request.url.path}")
+    if fmt not in FORMATS:
+        raise NotFound(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+    system = state_of(request).system
+    world, seq, state_hash = await load_for_export(system, user, project, shot, at)
+    try:
+        data = await asyncio.to_thread(export, world, fmt, seq=seq, state_hash=state_hash, entity=entity)
+    except ExportError as e:
+        raise Invalid(str(e), field=e.field) from None
+    name = f"{project}-{shot}-{seq}{'-' + entity if entity else ''}.{fmt}"
+    return Response(data, media_type=MEDIA_TYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "X-WNM-Seq": str(seq),
+                             "X-WNM-State-Hash": state_hash})
+
+
+def _is_mesh_asset(asset_id: str) -> bool:
+    """Built-in catalogue assets are parametric white boxes; any other asset id is an imported mesh."""
+    try:
+        from agents.assets.catalog import BY_ID
+    except ImportError:  # pragma: no cover - the agents package ships with the server
+        return True
+    return asset_id not in BY_ID
+
+
+@get("/v1/projects/{project:str}/shots/{shot:str}/levels",
+     summary="Representation levels L0–L4 of the shot's entities: counts, and what each lacks for the next")
+async def get_levels(request: Request, user: User, project: FromPath[str], shot: FromPath[str],
+                     at: FromQuery[int | None] = None) -> dict:
+    world, seq, _ = await load_for_export(state_of(request).system, user, project, shot, at)
+    return {"seq": seq, **L.summary(world, _is_mesh_asset)}
+
+
+@get("/v1/schema/world", summary="JSON Schema of a sampled world's entities at each representation level")
+async def get_world_schema(user: User) -> dict:
+    return L.world_schema()
+
+
+ROUTES = [get_levels, get_world_schema, get_export]
