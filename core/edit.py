@@ -119,7 +119,7 @@ def _run(world: World, ops: list, actor: str) -> _Tx:
                 handler(world, op, actor, tx)
             except OpError:
                 raise
-            except (ValueError, TypeError, OverflowError, RecursionError) as e:  # a value of the wrong type or size
+            except ValueError as e:  # a value of the wrong type or size (TypeError etc. are defects: INTERNAL)
                 field = getattr(e, "field", None) or _field_of(op)
                 raise OpError(i, field, str(e)) from None
             except Exception as e:  # a defect: refused alike on every replica, named, never raised as is

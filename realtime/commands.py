@@ -13,6 +13,7 @@ from typing import Awaitable, NamedTuple, Protocol
 import msgspec
 
 from core import edit
+from core.ops import error_location
 from events.envelope import (MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, check_command_id, decode_event,
                              encode_event, event_id_for, msg_id_for, now)
 from events.log import Appended, ConflictError, EventLog
@@ -255,8 +256,6 @@ class LocalReplica:
         return out
 
 
-_OP_PATH = re.compile(r"at `\$\.ops\[(\d+)\](?:\.(\w+))?")
-_FIELD_PATH = re.compile(r"at `\$\.(\w+)")
 
 
 def decode_command(data: bytes | str) -> Command:
@@ -266,12 +265,8 @@ def decode_command(data: bytes | str) -> Command:
     try:
         return _decode(data)
     except msgspec.ValidationError as e:
-        text = str(e)
-        m = _OP_PATH.search(text)
-        if m:
-            raise CommandError(422, f"invalid command: {text}", int(m.group(1)), m.group(2)) from None
-        m = _FIELD_PATH.search(text)
-        raise CommandError(422, f"invalid command: {text}", field=m.group(1) if m else None) from None
+        index, field = error_location(str(e))
+        raise CommandError(422, f"invalid command: {e}", index, field) from None
     except msgspec.DecodeError as e:
         raise CommandError(422, f"invalid command: {e}") from None
     except RecursionError:

@@ -156,7 +156,7 @@ async def guard(connection, _handler=None) -> None:
             raise NotFound(f"no such {name}: {value[:40]!r}{'…' if len(value) > 40 else ''}", field=name)
     for name, value in connection.query_params.items():
         if not value.isprintable():
-            raise Invalid(f"{name} must not hold control characters, got {value[:40]!r}", field=name)
+            raise BadRequest(f"{name} must not hold control characters, got {value[:40]!r}", field=name)
         digits = value.strip().lstrip("+-").lstrip("0")
         if len(digits) > 15 and _INTEGER.fullmatch(value.strip()) and (len(digits) > 20 or int(digits) > MAX_NUMBER):
-            raise Invalid(f"{name} must be within ±{MAX_NUMBER}, got a {len(digits)}-digit integer", field=name)
+            raise BadRequest(f"{name} must be within ±{MAX_NUMBER}, got a {len(digits)}-digit integer", field=name)

@@ -335,7 +335,7 @@ async def test_a_bad_route_parameter_is_a_4xx_and_the_project_still_writes(fuzz,
     assert 400 <= r.status_code < 500, r.text
 
 
-@pytest.mark.parametrize("job_id", ["../../x", "a/b", "", " ", "\x00", "x" * 5000, "a.b", "*", ">", "é"])
+@pytest.mark.parametrize("job_id", ["../../x", "a/b", " ", "\x00", "x" * 5000, "*", ">", "é"])  # "" = the server picks
 async def test_a_bad_render_job_id_is_a_4xx(fuzz, job_id):
     body = dumps({"preset": "cameractrl", "job_id": job_id})
     before = len(fuzz.failures)

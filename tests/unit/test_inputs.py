@@ -112,15 +112,15 @@ async def test_a_path_parameter_no_id_can_be_is_a_404_before_any_store(value):
 
 @pytest.mark.parametrize("value", ["99999999999999999999", "-99999999999999999999", "9" * 5000,
                                    str(MAX_NUMBER + 1), " 0000" + "9" * 30])
-async def test_an_integer_query_out_of_range_is_a_422(value):
-    with pytest.raises(Invalid) as e:
+async def test_an_integer_query_out_of_range_is_a_400(value):
+    with pytest.raises(BadRequest) as e:
         await guard(connection(query={"after": value}))
     assert e.value.field == "after"
 
 
 @pytest.mark.parametrize("value", ["\x00", "a\x00", "\r\n"])
-async def test_a_query_value_with_a_control_character_is_a_422(value):
-    with pytest.raises(Invalid) as e:
+async def test_a_query_value_with_a_control_character_is_a_400(value):
+    with pytest.raises(BadRequest) as e:
         await guard(connection(query={"actor": value}))
     assert e.value.field == "actor"
 

@@ -75,7 +75,7 @@ def truncate(log: MemoryLog, project: str, keep: int) -> None:
     """Test only: the stream loses its tail after ``keep`` events, as a crash before fsync leaves it."""
     del log._streams[project][keep:]
     ids = log._msg_ids[project]
-    for msg_id in [m for m, seq in ids.items() if seq > keep]:
+    for msg_id in [m for m, (seq, _) in ids.items() if seq > keep]:
         del ids[msg_id]
 
 
