@@ -3,7 +3,8 @@
 //   node js_sampler.mjs FIXTURE.json
 //
 // The fixture, written by Python at test time:
-//   cases:      [{name, world (World.to_json()), samples: [{frame, expected (core.sampling.sample_json)}]}]
+//   cases:      [{name, world (World.to_json()), samples: [{frame, expected (core.sampling.sample_json)} or
+//               {frame, error: true} where Python raised]}]
 //   docs:       [{name, update (base64 Yjs update of the reducer's document), world (World.to_json())}]
 //   primitives: {rigid: [{m, expected}], decompose: [{m, position, rotation, scale}], temperature: [{k, rgb}],
 //                euler: [{angles, order, q}], registry: {path: {type, kinds, animatable, default}}}
@@ -94,12 +95,20 @@ function attempt (where, fn) {
 
 for (const c of fixture.cases || []) {
   for (const s of c.samples) {
+    if (s.error) { // Python raised (a parent or attachment cycle): so must we
+      let threw = false
+      try { sampleJson(c.world, s.frame) } catch (err) { threw = /cycle/.test(String(err)) }
+      checked++
+      if (!threw) fail(`${c.name} @ ${s.frame}`, 'a cycle error', 'no error', 'should throw')
+      continue
+    }
     const got = attempt(`${c.name} @ ${s.frame}`, () => sampleJson(c.world, s.frame))
     if (got === undefined) continue
     compareSample(s.expected, got, `${c.name} @ ${s.frame}`)
   }
   // sampleEntity gives each entity as sampleJson does
   const s = c.samples[0]
+  if (s.error) continue
   for (const id of Object.keys(s.expected.entities)) {
     const got = attempt(`${c.name} sampleEntity ${id}`, () => sampleEntity(c.world, id, s.frame))
     if (got !== undefined) compareEntity(s.expected.entities[id], got, `${c.name} sampleEntity @ ${s.frame}: ${id}`)
