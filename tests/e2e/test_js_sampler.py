@@ -20,7 +20,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from core import attributes, light, quat, transform
+from core import attributes, camera, light, quat, tracks, transform
 from core.sampling import sample_json
 from tests.e2e.js_sampler_worlds import frames_for, hand_worlds, random_shot, strategy_shot, world_from_json
 from tests.e2e.sync_harness import NODE_DIR, node_binary, node_ready
@@ -65,10 +65,37 @@ def _primitives(rnd: np.random.Generator) -> dict:
     for order in ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"):
         angles = rnd.uniform(-180, 180, 3).tolist()
         euler.append({"angles": angles, "order": order, "q": quat.from_euler_deg(angles, order).tolist()})
+    project = []
+    for _ in range(12):
+        res = [int(x) for x in rnd.choice([[1280, 720], [640, 480], [720, 1280], [7, 3]])]
+        K = camera.intrinsics(rnd.uniform(8, 300), res, rnd.uniform(5, 70, 2))
+        cam = transform.compose(rnd.uniform(-5, 5, 3), quat.normalize(rnd.normal(size=4)))
+        w2c = camera.world_to_camera(cam)
+        ahead = cam[:3, 3] - cam[:3, 2] * rnd.uniform(1, 20, (20, 1)) + rnd.normal(size=(20, 3))
+        uv, depth = camera.project(K, w2c, ahead, return_depth=True)
+        project.append({"K": K.tolist(), "w2c": w2c.tolist(), "resolution": res, "points": ahead.tolist(),
+                        "uv": uv.tolist(), "depth": depth.tolist()})
     registry = {p: {"type": s.type, "kinds": sorted(s.kinds), "animatable": s.animatable, "default": s.default}
                 for p, s in attributes.ATTRIBUTES.items()}
     return {"rigid": rigid, "decompose": decomposed, "temperature": temperature, "euler": euler,
-            "registry": registry}
+            "project": project, "registry": registry}
+
+
+def _slopes(cases: list[dict]) -> list[dict]:
+    """The slopes each numeric track's segments use (core.tracks' own), for keySlopes."""
+    out = []
+    for c in cases[:12]:
+        for e in c["world"]["entities"].values():
+            for path, keys in e["tracks"].items():
+                if len(keys) < 2 or tracks.track_kind(path) != "numeric":
+                    continue
+                built = world_from_json({"meta": c["world"]["meta"], "relations": {},
+                                         "entities": {"x": {**e, "tracks": {path: keys}}}}).entities["x"].tracks[path]
+                t = tracks._key_frames(built)
+                v = np.array([k.value for k in built], dtype=np.float64).reshape(len(built), -1)
+                m0, m1 = tracks._segment_slopes(built, t, v, tracks._codes(built))
+                out.append({"keys": keys, "m0": m0.tolist(), "m1": m1.tolist()})
+    return out
 
 
 def _fixture(seed: int, n_random: int, n_strategy: int) -> dict:
@@ -91,7 +118,7 @@ def _fixture(seed: int, n_random: int, n_strategy: int) -> dict:
         else:
             cases.append({"name": name, "world": d, "samples": [{"frame": f, "expected": sample_json(world_from_json(d), f)}
                                                                 for f in frames_for(world_from_json(d), rnd)]})
-    return {"cases": cases, "docs": docs, "primitives": _primitives(np.random.default_rng(seed))}
+    return {"cases": cases, "docs": docs, "slopes": _slopes(cases), "primitives": _primitives(np.random.default_rng(seed))}
 
 
 def _run_node(fixture: dict, tmp_path) -> dict:

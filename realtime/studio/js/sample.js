@@ -659,6 +659,27 @@ export function evaluateTrack (keys, frame, kind = 'numeric') {
   return evaluate(p, frame)
 }
 
+/** The slopes the curve actually uses at each key, in value units per frame, for drawing tangent handles:
+ *  [{in, out}] per key (numbers for scalar tracks, arrays for vectors; in of the first key and out of the last
+ *  are null). A linear segment's slopes are its secant, a bezier one's its given tangents (else auto), the
+ *  rest the monotone auto slopes; a constant segment has none (null). Numeric tracks only. */
+export function keySlopes (keys) {
+  if (!keys || keys.length === 0) throw new Error('cannot evaluate an empty track')
+  evaluateTrack(keys, keys[0].frame, 'numeric')
+  const p = prepared.get(keys).numeric
+  const k = keys.length
+  const { dim } = p
+  const pick = (arr, i) => (p.scalar ? arr[i * dim] : Array.from(arr.subarray(i * dim, (i + 1) * dim)))
+  const out = []
+  for (let i = 0; i < k; i++) {
+    out.push({
+      in: i > 0 && p.codes[i - 1] !== CONSTANT ? pick(p.m1, i - 1) : null,
+      out: i < k - 1 && p.codes[i] !== CONSTANT ? pick(p.m0, i) : null,
+    })
+  }
+  return out
+}
+
 const KIND_OF = new Map() // path → track kind
 
 /** The value of `path` on an entity (raw world JSON) at `frame`: its track, else its static prop, else the
@@ -781,6 +802,33 @@ export function fovDeg (focalMm, sensorMm = DEFAULT_SENSOR_MM, resolution = null
 /** A camera's world matrix (flat 4×4) → world-to-camera (flat 4×4, OpenGL axes: looks down −Z, +Y up). */
 export function worldToCamera (cameraWorld) {
   return invertRigid(rigid(cameraWorld))
+}
+
+/** World point → [u, v, depth] in pixels (u right, v down; depth along the view axis, > 0 in front), as
+ *  core.camera.project: K (3×3 nested), worldToCam (flat 4×4, OpenGL axes). */
+export function project (K, worldToCam, point) {
+  const m = worldToCam
+  const cx0 = m[0] * point[0] + m[1] * point[1] + m[2] * point[2] + m[3]
+  const cy0 = m[4] * point[0] + m[5] * point[1] + m[6] * point[2] + m[7]
+  const cz0 = m[8] * point[0] + m[9] * point[1] + m[10] * point[2] + m[11]
+  const x = cx0; const y = -cy0; const z = -cz0 // OpenGL → OpenCV axes
+  const xn = x / z; const yn = y / z
+  return [K[0][0] * xn + K[0][1] * yn + K[0][2], K[1][1] * yn + K[1][2], z]
+}
+
+/** The OpenGL projection (flat row-major 4×4; three.js: `camera.projectionMatrix.set(...P)`) that draws what
+ *  K shows on a W × H image: clip = P · camera-space point, NDC → pixels u = (x + 1)·W/2, v = (1 − y)·H/2 equal
+ *  project()'s pixels. near, far in metres. */
+export function projectionMatrixGL (K, resolution, near, far) {
+  const [w, h] = checkResolution(resolution)
+  if (!(near > 0) || !(far > near)) throw new Error('need 0 < near < far')
+  const fx = K[0][0]; const skew = K[0][1]; const cx = K[0][2]; const fy = K[1][1]; const cy = K[1][2]
+  return [
+    2 * fx / w, -2 * skew / w, 1 - 2 * cx / w, 0,
+    0, 2 * fy / h, 2 * cy / h - 1, 0,
+    0, 0, -(far + near) / (far - near), -2 * far * near / (far - near),
+    0, 0, -1, 0,
+  ]
 }
 
 // ------------------------------------------------------------------ lights (core/light.py)

@@ -5,16 +5,18 @@
 // The fixture, written by Python at test time:
 //   cases:      [{name, world (World.to_json()), samples: [{frame, expected (core.sampling.sample_json)} or
 //               {frame, error: true} where Python raised]}]
+//   slopes:     [{keys, m0, m1}] the segment slopes core.tracks uses for numeric tracks
 //   docs:       [{name, update (base64 Yjs update of the reducer's document), world (World.to_json())}]
 //   primitives: {rigid: [{m, expected}], decompose: [{m, position, rotation, scale}], temperature: [{k, rgb}],
-//                euler: [{angles, order, q}], registry: {path: {type, kinds, animatable, default}}}
+//                euler: [{angles, order, q}], project: [{K, w2c, resolution, points, uv, depth}], registry: {path: {type, kinds, animatable, default}}}
 // Prints one JSON line {checked, failed, failures: [the first 30]} and exits 1 when anything differs: numbers by more
 // than 1e-9 (absolute, or relative beyond 1), quaternion components (q ≡ −q) by more than 1e-6, anything else
 // at all.
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
-  ATTRIBUTES, decompose, quatFromEulerDeg, rigid, sampleEntity, sampleJson, temperatureToRgb,
+  ATTRIBUTES, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity, sampleJson,
+  temperatureToRgb,
 } from '../../../realtime/studio/js/sample.js'
 import { worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
@@ -142,6 +144,36 @@ for (const [i, r] of (p.euler || []).entries()) {
   const got = attempt(`euler[${i}]`, () => quatFromEulerDeg(r.angles, r.order))
   checked++
   if (got !== undefined && !quatClose(r.q, got)) fail(`euler[${i}]`, r.q, got, 'quaternion')
+}
+for (const [i, r] of (p.project || []).entries()) {
+  const w2c = r.w2c.flat()
+  const P = projectionMatrixGL(r.K, r.resolution, 0.01, 1000)
+  // depth: the near plane maps to NDC z −1, the far plane to +1
+  for (const [d, want] of [[0.01, -1], [1000, 1]]) {
+    compare(want, (P[10] * -d + P[11]) / (P[14] * -d + P[15]), `projectionMatrixGL[${i}] depth ${d}`)
+  }
+  r.points.forEach((pt, j) => {
+    const got = attempt(`project[${i}][${j}]`, () => project(r.K, w2c, pt))
+    if (got === undefined) return
+    compare([...r.uv[j], r.depth[j]], got, `project[${i}][${j}]`)
+    // the GL projection puts the point on the same pixel
+    const c = [0, 1, 2].map((k) => w2c[4 * k] * pt[0] + w2c[4 * k + 1] * pt[1] + w2c[4 * k + 2] * pt[2] + w2c[4 * k + 3])
+    const clip = [0, 1, 3].map((k) => P[4 * k] * c[0] + P[4 * k + 1] * c[1] + P[4 * k + 2] * c[2] + P[4 * k + 3])
+    const px = [(clip[0] / clip[2] + 1) * r.resolution[0] / 2, (1 - clip[1] / clip[2]) * r.resolution[1] / 2]
+    compare(r.uv[j], px, `projectionMatrixGL[${i}][${j}]`)
+  })
+}
+for (const [i, r] of (fixture.slopes || []).entries()) {
+  const got = attempt(`keySlopes[${i}]`, () => keySlopes(r.keys))
+  if (got === undefined) continue
+  const scalar = !Array.isArray(r.keys[0].value)
+  const as = (row) => (scalar ? row[0] : row)
+  r.keys.forEach((k, j) => {
+    const constIn = j > 0 && r.keys[j - 1].interp === 'constant'
+    const constOut = j < r.keys.length - 1 && k.interp === 'constant'
+    compare(j === 0 || constIn ? null : as(r.m1[j - 1]), got[j].in, `keySlopes[${i}][${j}].in`)
+    compare(j === r.keys.length - 1 || constOut ? null : as(r.m0[j]), got[j].out, `keySlopes[${i}][${j}].out`)
+  })
 }
 if (p.registry) {
   const mine = {}
