@@ -98,7 +98,7 @@ def _slopes(cases: list[dict]) -> list[dict]:
     return out
 
 
-def _fixture(seed: int, n_random: int, n_strategy: int) -> dict:
+def _fixture(seed: int, n_random: int, n_strategy: int, hand: bool = True) -> dict:
     rnd = random.Random(seed)
     cases, docs = [], []
     for i in range(n_random):
@@ -110,7 +110,7 @@ def _fixture(seed: int, n_random: int, n_strategy: int) -> dict:
         shot = strategy_shot(seed * 1000 + i)
         cases.append(_case(f"strategy-{seed}-{i}", shot, rnd))
         docs.append(_doc(f"strategy-{seed}-{i}", shot))
-    for name, d, raises in hand_worlds(seed):
+    for name, d, raises in hand_worlds(seed) if hand else []:
         if raises:
             with pytest.raises(ValueError, match="cycle"):
                 sample_json(world_from_json(d), 0.0)
@@ -170,7 +170,7 @@ def _check(fixture: dict, tmp_path) -> None:
 
 
 def test_js_sampler_matches_core(tmp_path):
-    _check(_fixture(seed=13, n_random=24, n_strategy=8), tmp_path)
+    _check(_fixture(seed=13, n_random=20, n_strategy=6), tmp_path)
 
 
 @pytest.mark.slow
@@ -181,7 +181,7 @@ def test_js_sampler_matches_core_many_worlds(tmp_path):
 
 def test_the_suite_catches_a_wrong_answer(tmp_path):
     """One number off by 1e-8 (relative) in one answer is reported: the comparison is not vacuous."""
-    fixture = _fixture(seed=7, n_random=3, n_strategy=0)
+    fixture = _fixture(seed=7, n_random=3, n_strategy=0, hand=False)
     fixture["docs"] = fixture["docs"][:1]
     sample = fixture["cases"][0]["samples"][0]["expected"]
     eid = sorted(sample["entities"])[0]
