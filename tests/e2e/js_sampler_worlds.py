@@ -35,13 +35,20 @@ ACTOR = Actor(kind="user", id="gen")
 
 
 class Shot:
-    """A folded shot: the reducer (its ``world`` and ``doc``) and how many of its events applied."""
+    """A folded shot: the reducer (its ``world`` and ``doc``), how many of its events applied and, when recorded,
+    the document's update of each event (what a client receives, one after the other) with the world after it."""
 
-    def __init__(self, project: str, shot: str, events: list[Event]):
+    def __init__(self, project: str, shot: str, events: list[Event], record: bool = False):
         self.reducer = ShotReducer(project, shot)
         self.applied = 0
+        self.updates: list[tuple[bytes, dict]] = []
+        if record:
+            self.updates.append((self.reducer.doc.get_update(), self.reducer.world.to_json()))
         for seq, ev in enumerate(events, 1):
+            state = self.reducer.doc.get_state() if record else None
             self.applied += self.reducer.apply(seq, ev).applied
+            if record:
+                self.updates.append((self.reducer.doc.get_update(state), self.reducer.world.to_json()))
 
     @property
     def world(self):
@@ -241,9 +248,9 @@ def random_shot(seed: int, project: str = "p", shot: str = "s") -> Shot:
     return Shot(project, shot, events)
 
 
-def strategy_shot(seed: int, project: str = "p", shot: str = "s") -> Shot:
+def strategy_shot(seed: int, project: str = "p", shot: str = "s", n: int = 40, record: bool = False) -> Shot:
     """A shot from the property tests' event generator (removals, shifts, re-keys, wild ops mixed in)."""
-    return Shot(project, shot, random_events(seed, 40, project=project, shot=shot))
+    return Shot(project, shot, random_events(seed, n, project=project, shot=shot), record=record)
 
 
 def frames_for(world, rnd: random.Random) -> list[float]:

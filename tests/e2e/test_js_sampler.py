@@ -118,7 +118,19 @@ def _fixture(seed: int, n_random: int, n_strategy: int, hand: bool = True) -> di
         else:
             cases.append({"name": name, "world": d, "samples": [{"frame": f, "expected": sample_json(world_from_json(d), f)}
                                                                 for f in frames_for(world_from_json(d), rnd)]})
-    return {"cases": cases, "docs": docs, "slopes": _slopes(cases), "primitives": _primitives(np.random.default_rng(seed))}
+    return {"cases": cases, "docs": docs, "slopes": _slopes(cases), "streams": _streams(seed, n_strategy),
+            "primitives": _primitives(np.random.default_rng(seed))}
+
+
+def _streams(seed: int, n: int) -> list[dict]:
+    """Shots as a client receives them, one event's update at a time, with the world after each (for watchWorld)."""
+    out = []
+    for i in range(min(n, 3)):
+        shot = strategy_shot(seed * 1000 + 500 + i, n=120, record=True)
+        out.append({"name": f"stream-{seed}-{i}",
+                    "updates": [base64.b64encode(u).decode() for u, _ in shot.updates],
+                    "worlds": [w for _, w in shot.updates]})
+    return out
 
 
 def _run_node(fixture: dict, tmp_path) -> dict:

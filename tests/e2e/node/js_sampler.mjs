@@ -6,6 +6,7 @@
 //   cases:      [{name, world (World.to_json()), samples: [{frame, expected (core.sampling.sample_json)} or
 //               {frame, error: true} where Python raised]}]
 //   slopes:     [{keys, m0, m1}] the segment slopes core.tracks uses for numeric tracks
+//   streams:    [{name, updates: [base64 update of each event, in order], worlds: [World.to_json() after each]}]
 //   docs:       [{name, update (base64 Yjs update of the reducer's document), world (World.to_json())}]
 //   primitives: {rigid: [{m, expected}], decompose: [{m, position, rotation, scale}], temperature: [{k, rgb}],
 //                euler: [{angles, order, q}], project: [{K, w2c, resolution, points, uv, depth}], registry: {path: {type, kinds, animatable, default}}}
@@ -18,7 +19,7 @@ import {
   ATTRIBUTES, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity, sampleJson,
   temperatureToRgb,
 } from '../../../realtime/studio/js/sample.js'
-import { worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
+import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
 const TOL = 1e-9
 const QUAT_TOL = 1e-6
@@ -122,6 +123,47 @@ for (const d of fixture.docs || []) {
   Y.applyUpdate(doc, Buffer.from(d.update, 'base64'))
   const got = attempt(`${d.name} worldFromDoc`, () => worldFromDoc(doc))
   if (got !== undefined) compare(d.world, got, `${d.name} worldFromDoc`, true)
+}
+
+// watchWorld follows a document update by update: after each, its world equals a fresh decode and Python's
+// world; an entity the update did not touch keeps its object, and in one it touched the unchanged tracks mostly
+// keep their key arrays (so sample.js keeps them prepared)
+for (const st of fixture.streams || []) {
+  const doc = new Y.Doc()
+  let touched = null
+  let reused = 0
+  let unchanged = 0
+  const w = watchWorld(doc, (world, t) => {
+    touched = t
+    if (world !== w.world) fail(`${st.name} onChange`, 'the current world', 'another object', 'identity')
+  })
+  st.updates.forEach((u, i) => {
+    const before = w.world
+    touched = null
+    Y.applyUpdate(doc, Buffer.from(u, 'base64'))
+    const now = w.world
+    compare(st.worlds[i], now, `${st.name} update ${i}`, true)
+    compare(worldFromDoc(doc), now, `${st.name} update ${i} vs worldFromDoc`, true)
+    for (const [id, e] of Object.entries(now.entities)) {
+      const old = before.entities[id]
+      if (old === undefined) continue
+      checked++
+      if ((touched === null || !touched.entities.has(id)) && old !== e) {
+        fail(`${st.name} update ${i}: entities.${id}`, 'the same object', 'a new one', 'untouched entity rebuilt')
+      }
+      if (old === e) continue
+      for (const [path, keys] of Object.entries(e.tracks)) { // in an entity the update touched
+        if (old.tracks[path] === undefined || JSON.stringify(old.tracks[path]) !== JSON.stringify(keys)) continue
+        unchanged++
+        if (old.tracks[path] === keys) reused++
+      }
+    }
+  })
+  checked++
+  if (reused < unchanged * 0.8) {
+    fail(`${st.name} watchWorld`, 'unchanged key arrays carried over', { reused, unchanged }, 'reuse')
+  }
+  w.stop()
 }
 
 const p = fixture.primitives || {}
