@@ -14,6 +14,7 @@ the test too: the document and the world must still agree.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -273,15 +274,22 @@ def world_from_json(d: dict) -> World:
                       for k in keys] for p, keys in e["tracks"].items()}
         w.entities[eid] = Entity(eid, e["kind"], e["name"], e["parent"], dict(e["props"]), tracks)
     for rid, r in d["relations"].items():
-        w.relations[rid] = Relation(rid, r["kind"], r["subject"], r["object"], r.get("joint"), r.get("offset"))
+        window = {k: r[k] for k in ("start", "end") if k in r}  # attachment frame ranges, where core has them
+        w.relations[rid] = Relation(rid, r["kind"], r["subject"], r["object"], r.get("joint"), r.get("offset"),
+                                    **window)
     return w
+
+
+WINDOWS = "start" in {f.name for f in dataclasses.fields(Relation)}
+"""Whether core's relations have frame ranges (``attached_to`` holding on [start, end) only)."""
 
 
 def hand_worlds(seed: int) -> list[tuple[str, dict, bool]]:
     """Worlds no edit produces, which sampling still defines: (name, world JSON, whether sampling must raise).
 
-    Two attached_to or look_at relations on one subject (the first by relation id wins), relations to entities
-    that are gone (ignored), and a parent cycle and an attachment cycle (both raise)."""
+    Two attached_to or look_at relations on one subject (which one wins is core's rule), attachments with frame
+    ranges where core has them, relations to entities that are gone (ignored), and a parent cycle and an attachment
+    cycle (both raise)."""
     rnd = random.Random(seed)
     out = []
     for i in range(4):
@@ -296,13 +304,17 @@ def hand_worlds(seed: int) -> list[tuple[str, dict, bool]]:
             rel = {"kind": kind, "subject": subject, "object": obj}
             if rnd.random() < 0.5:
                 rel["offset"] = _vec(rnd, 3, -1, 1)
-            d["relations"][f"{rnd.choice('ahz')}{n}"] = rel
-            d["relations"][f"{rnd.choice('bm')}{n}"] = {"kind": kind, "subject": subject, "object": rnd.choice(ids)}
+            if WINDOWS and kind == "attached_to" and rnd.random() < 0.8:
+                ends = rnd.choice([("start",), ("end",), ("start", "end")])
+                rel.update({k: _r(rnd, -5, 60) if k == "start" else _r(rnd, 40, 130) for k in ends})
+            more = {f"{rnd.choice('ahz')}{n}": rel,
+                    f"{rnd.choice('bm')}{n}": {"kind": kind, "subject": subject, "object": rnd.choice(ids)}}
+            try:
+                sample(world_from_json({**d, "relations": {**d["relations"], **more}}), [0.0])
+            except ValueError:
+                continue  # these would close an attachment cycle: that case is below
+            d["relations"].update(more)
         d["relations"]["gone"] = {"kind": "look_at", "subject": ids[0], "object": "nobody"}
-        try:
-            sample(world_from_json(d), [0.0])
-        except ValueError:
-            continue  # the extra attachments made a cycle: that case is below
         out.append((f"hand-{seed}-{i}", d, False))
     base = random_shot(seed).world.to_json()
     a, b = sorted(base["entities"])[:2]

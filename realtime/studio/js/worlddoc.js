@@ -89,12 +89,15 @@ export function metaFromDoc (ydoc) {
   }
 }
 
-/** A relation's Y.Map → {kind, subject, object, joint?, offset?}. */
+/** A relation's Y.Map → {kind, subject, object, joint?, offset?, start?, end?} (start/end: an attachment's frame
+ *  range, where the document has one). */
 export function relationFromYMap (r) {
   r = plain(r)
   const out = { kind: r.kind, subject: r.subject, object: r.object }
   if (r.joint != null) out.joint = r.joint
   if (r.offset != null) out.offset = r.offset
+  if (r.start != null) out.start = r.start
+  if (r.end != null) out.end = r.end
   return out
 }
 
