@@ -75,10 +75,22 @@ def _primitives(rnd: np.random.Generator) -> dict:
         uv, depth = camera.project(K, w2c, ahead, return_depth=True)
         project.append({"K": K.tolist(), "w2c": w2c.tolist(), "resolution": res, "points": ahead.tolist(),
                         "uv": uv.tolist(), "depth": depth.tolist()})
+    slerps = []
+    for i in range(30):
+        a = quat.normalize(rnd.normal(size=4))
+        b = [quat.normalize(rnd.normal(size=4)), -a, quat.normalize(a + rnd.normal(size=4) * 1e-7)][i % 3]
+        u = float(rnd.uniform(0, 1))
+        slerps.append({"a": a.tolist(), "b": list(map(float, b)), "u": u, "q": quat.slerp(a, b, u).tolist()})
+    slopes = []
+    for n in (1, 2, 3, 5, 9):
+        t = np.cumsum(rnd.uniform(0.1, 10, n))
+        v = rnd.normal(size=(n, 3)) * 5
+        v[n // 2] = v[max(n // 2 - 1, 0)]  # a repeated value: flat there
+        slopes.append({"t": t.tolist(), "v": v.tolist(), "m": tracks.auto_slopes(t, v).tolist()})
     registry = {p: {"type": s.type, "kinds": sorted(s.kinds), "animatable": s.animatable, "default": s.default}
                 for p, s in attributes.ATTRIBUTES.items()}
     return {"rigid": rigid, "decompose": decomposed, "temperature": temperature, "euler": euler,
-            "project": project, "registry": registry}
+            "project": project, "slerp": slerps, "auto_slopes": slopes, "registry": registry}
 
 
 def _slopes(cases: list[dict]) -> list[dict]:

@@ -9,15 +9,15 @@
 //   streams:    [{name, updates: [base64 update of each event, in order], worlds: [World.to_json() after each]}]
 //   docs:       [{name, update (base64 Yjs update of the reducer's document), world (World.to_json())}]
 //   primitives: {rigid: [{m, expected}], decompose: [{m, position, rotation, scale}], temperature: [{k, rgb}],
-//                euler: [{angles, order, q}], project: [{K, w2c, resolution, points, uv, depth}], registry: {path: {type, kinds, animatable, default}}}
+//                euler: [{angles, order, q}], slerp: [{a, b, u, q}], auto_slopes: [{t, v, m}], project: [{K, w2c, resolution, points, uv, depth}], registry: {path: {type, kinds, animatable, default}}}
 // Prints one JSON line {checked, failed, failures: [the first 30]} and exits 1 when anything differs: numbers by more
 // than 1e-9 (absolute, or relative beyond 1), quaternion components (q ≡ −q) by more than 1e-6, anything else
 // at all.
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
-  ATTRIBUTES, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity, sampleJson,
-  temperatureToRgb,
+  ATTRIBUTES, autoSlopes, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity, sampleJson,
+  slerp, temperatureToRgb,
 } from '../../../realtime/studio/js/sample.js'
 import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
@@ -216,6 +216,14 @@ for (const [i, r] of (fixture.slopes || []).entries()) {
     compare(j === 0 || constIn ? null : as(r.m1[j - 1]), got[j].in, `keySlopes[${i}][${j}].in`)
     compare(j === r.keys.length - 1 || constOut ? null : as(r.m0[j]), got[j].out, `keySlopes[${i}][${j}].out`)
   })
+}
+for (const [i, r] of (p.slerp || []).entries()) {
+  const got = attempt(`slerp[${i}]`, () => slerp(r.a, r.b, r.u))
+  checked++
+  if (got !== undefined && !r.q.every((c, k) => numberClose(c, got[k], TOL))) fail(`slerp[${i}]`, r.q, got, 'number')
+}
+for (const [i, r] of (p.auto_slopes || []).entries()) {
+  compare(r.m, attempt(`autoSlopes[${i}]`, () => autoSlopes(r.t, r.v)), `autoSlopes[${i}]`)
 }
 if (p.registry) {
   const mine = {}
