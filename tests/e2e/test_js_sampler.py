@@ -128,8 +128,9 @@ def _fixture(seed: int, n_random: int, n_strategy: int, hand: bool = True) -> di
                 sample_json(world_from_json(d), 0.0)
             cases.append({"name": name, "world": d, "samples": [{"frame": 0.0, "error": True}]})
         else:
-            cases.append({"name": name, "world": d, "samples": [{"frame": f, "expected": sample_json(world_from_json(d), f)}
-                                                                for f in frames_for(world_from_json(d), rnd)]})
+            world = world_from_json(d)
+            cases.append({"name": name, "world": d, "samples": [{"frame": f, "expected": sample_json(world, f)}
+                                                                for f in frames_for(world, rnd)]})
     return {"cases": cases, "docs": docs, "slopes": _slopes(cases), "streams": _streams(seed, n_strategy),
             "primitives": _primitives(np.random.default_rng(seed))}
 

@@ -714,9 +714,12 @@ export function rig (joints) {
   const names = joints.map((j) => j.name)
   const where = new Map(names.map((n, i) => [n, i]))
   if (where.size !== names.length) throw new Error('joint names must be unique')
-  const parents = joints.map((j) => (j.parent == null ? -1 : (where.has(j.parent) ? where.get(j.parent) : names.length)))
+  const parents = joints.map((j) => {
+    if (j.parent == null) return -1
+    return where.has(j.parent) ? where.get(j.parent) : names.length
+  })
   parents.forEach((p, j) => {
-    if (p >= j || p < -1) throw new Error('parents must list each joint after its parent (parents[j] < j, −1 for roots)')
+    if (p >= j || p < -1) throw new Error('parents must list each joint after its parent (parents[j] < j)')
   })
   const offsets = joints.map((j) => (j.offset || [0.0, 0.0, 0.0]).map(Number))
   const rest = joints.map((j) => quatNormalize((j.rotation || [0.0, 0.0, 0.0, 1.0]).map(Number)))
@@ -1080,7 +1083,8 @@ class Resolver {
     const r = rig(skeleton)
     const rotations = r.rotationPaths.map((path) => valueAt(e, path, this.f))
     const translations = r.positionPaths.map((path, j) => (r.parents[j] < 0 ? valueAt(e, path, this.f) : ZERO3))
-    const js = { names: r.names.slice(), parents: r.parents.slice(), matrices: forwardKinematics(r, rotations, translations, base) }
+    const matrices = forwardKinematics(r, rotations, translations, base)
+    const js = { names: r.names.slice(), parents: r.parents.slice(), matrices }
     this.joints.set(id, js)
     return js
   }

@@ -127,7 +127,8 @@ export function watchWorld (ydoc, onChange = null) {
   let world = worldFromDoc(ydoc)
   let dirty = fresh()
   function fresh () {
-    return { entities: new Map(), meta: false, relations: false, directives: false } // id → 'all' | Set of tracks | 'fields'
+    // entities: id → 'all' (rebuild it) or a Set of track paths to re-read ('\u0000fields': kind, name, parent, props)
+    return { entities: new Map(), meta: false, relations: false, directives: false }
   }
   const mark = (id, what) => {
     const had = dirty.entities.get(id)
@@ -180,7 +181,8 @@ export function watchWorld (ydoc, onChange = null) {
     }
     world = next
     if (onChange) {
-      onChange(world, { entities: new Set(d.entities.keys()), meta: d.meta, relations: d.relations, directives: d.directives })
+      const { meta, relations, directives } = d
+      onChange(world, { entities: new Set(d.entities.keys()), meta, relations, directives })
     }
   }
   ydoc.on('afterTransaction', flush)

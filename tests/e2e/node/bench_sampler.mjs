@@ -1,8 +1,11 @@
-// 50 characters × 33 joints (30 keyed) × 240 keys: decode-free timings of sample.js
+// 50 characters × 33 joints (30 keyed) × 240 keys: timings of sample.js (no document decoding)
+//   node tests/e2e/node/bench_sampler.mjs
 import { sampleWorld, sampleJson } from '../../../realtime/studio/js/sample.js'
 let seed = 1
 const rnd = () => { seed = (seed * 16807) % 2147483647; return seed / 2147483647 - 0.5 }
-const joints = Array.from({ length: 33 }, (_, j) => ({ name: `j${j}`, parent: j ? `j${Math.floor((j - 1) / 2)}` : null, offset: [rnd(), rnd(), rnd()], rotation: [0, 0, 0, 1] }))
+const joints = Array.from({ length: 33 }, (_, j) => ({
+  name: `j${j}`, parent: j ? `j${Math.floor((j - 1) / 2)}` : null, offset: [rnd(), rnd(), rnd()],
+}))
 const entities = {}
 for (let c = 0; c < 50; c++) {
   const tracks = {}
@@ -12,7 +15,8 @@ for (let c = 0; c < 50; c++) {
       return { frame: f, value: q.map((x) => x / n), interp: ['auto', 'linear', 'bezier'][f % 3], by: 'u' }
     })
   }
-  entities[`c${c}`] = { kind: 'character', name: '', parent: null, props: { skeleton: joints, 'transform.position': [c, 0, 0] }, tracks }
+  const props = { skeleton: joints, 'transform.position': [c, 0, 0] }
+  entities[`c${c}`] = { kind: 'character', name: '', parent: null, props, tracks }
 }
 const world = { meta: { resolution: [1280, 720] }, entities, relations: {}, directives: {} }
 let t = performance.now(); sampleWorld(world, 0.5)

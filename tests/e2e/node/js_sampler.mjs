@@ -9,15 +9,17 @@
 //   streams:    [{name, updates: [base64 update of each event, in order], worlds: [World.to_json() after each]}]
 //   docs:       [{name, update (base64 Yjs update of the reducer's document), world (World.to_json())}]
 //   primitives: {rigid: [{m, expected}], decompose: [{m, position, rotation, scale}], temperature: [{k, rgb}],
-//                euler: [{angles, order, q}], slerp: [{a, b, u, q}], auto_slopes: [{t, v, m}], project: [{K, w2c, resolution, points, uv, depth}], registry: {path: {type, kinds, animatable, default}}}
+//                euler: [{angles, order, q}], slerp: [{a, b, u, q}], auto_slopes: [{t, v, m}],
+//                project: [{K, w2c, resolution, points, uv, depth}],
+//                registry: {path: {type, kinds, animatable, default}}}
 // Prints one JSON line {checked, failed, failures: [the first 30]} and exits 1 when anything differs: numbers by more
 // than 1e-9 (absolute, or relative beyond 1), quaternion components (q ≡ −q) by more than 1e-6, anything else
 // at all.
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
-  ATTRIBUTES, autoSlopes, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity, sampleJson,
-  slerp, temperatureToRgb,
+  ATTRIBUTES, autoSlopes, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity,
+  sampleJson, slerp, temperatureToRgb,
 } from '../../../realtime/studio/js/sample.js'
 import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
@@ -199,7 +201,8 @@ for (const [i, r] of (p.project || []).entries()) {
     if (got === undefined) return
     compare([...r.uv[j], r.depth[j]], got, `project[${i}][${j}]`)
     // the GL projection puts the point on the same pixel
-    const c = [0, 1, 2].map((k) => w2c[4 * k] * pt[0] + w2c[4 * k + 1] * pt[1] + w2c[4 * k + 2] * pt[2] + w2c[4 * k + 3])
+    const c = [0, 1, 2].map((k) =>
+      w2c[4 * k] * pt[0] + w2c[4 * k + 1] * pt[1] + w2c[4 * k + 2] * pt[2] + w2c[4 * k + 3])
     const clip = [0, 1, 3].map((k) => P[4 * k] * c[0] + P[4 * k + 1] * c[1] + P[4 * k + 2] * c[2] + P[4 * k + 3])
     const px = [(clip[0] / clip[2] + 1) * r.resolution[0] / 2, (1 - clip[1] / clip[2]) * r.resolution[1] / 2]
     compare(r.uv[j], px, `projectionMatrixGL[${i}][${j}]`)
