@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
   ATTRIBUTES, autoSlopes, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity,
-  sampleJson, slerp, temperatureToRgb,
+  sampleJson, sampleWorld, slerp, temperatureToRgb, evaluateTrack, valueAt,
 } from '../../../realtime/studio/js/sample.js'
 import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
@@ -118,6 +118,45 @@ for (const c of fixture.cases || []) {
     const got = attempt(`${c.name} sampleEntity ${id}`, () => sampleEntity(c.world, id, s.frame))
     if (got !== undefined) compareEntity(s.expected.entities[id], got, `${c.name} sampleEntity @ ${s.frame}: ${id}`)
   }
+}
+
+// sampleWorld (the viewport's cheaper form) holds the same matrices, joints and camera as sampleJson
+for (const c of fixture.cases || []) {
+  const s = c.samples[0]
+  if (s.error) continue
+  const got = attempt(`${c.name} sampleWorld`, () => sampleWorld(c.world, s.frame))
+  if (got === undefined) continue
+  for (const [id, e] of Object.entries(s.expected.entities)) {
+    const g = got.entities[id]
+    const where = `${c.name} sampleWorld @ ${s.frame}: ${id}`
+    compare(e.matrix.flat(), g && g.matrix, `${where}.matrix`)
+    compare(e.visible, g && g.visible, `${where}.visible`)
+    if (e.joints) compare(Object.values(e.joints).map((m) => m.flat()), g.joints.matrices, `${where}.joints`)
+    if (e.camera) compare(e.camera.world_to_camera.flat(), g.camera.world_to_camera, `${where}.world_to_camera`)
+    if (e.light) compare(e.light, g.light, `${where}.light`)
+  }
+}
+
+// refusals: what core refuses, the module refuses too
+const key = (frame, value, interp = 'linear') => ({ frame, value, interp, by: 'u' })
+for (const [what, fn] of [
+  ['an empty track', () => evaluateTrack([], 0)],
+  ['a non-finite frame', () => evaluateTrack([key(0, 1)], NaN)],
+  ['an unknown kind', () => evaluateTrack([key(0, 1)], 0, 'spline')],
+  ['an unknown interp', () => evaluateTrack([key(0, 1, 'cubic'), key(1, 2)], 0.5)],
+  ['keys out of order', () => evaluateTrack([key(1, 1), key(0, 2)], 0.5)],
+  ['a zero quaternion', () => evaluateTrack([key(0, [0, 0, 0, 0])], 0, 'quat')],
+  ['an unknown path', () => valueAt({ props: {}, tracks: {} }, 'transform.skew', 0)],
+  ['a non-finite frame to sampleJson', () => sampleJson({ meta: null, entities: {}, relations: {} }, Infinity)],
+]) {
+  checked++
+  let threw = false
+  try { fn() } catch { threw = true }
+  if (!threw) fail(`refuses ${what}`, 'an error', 'no error', 'should throw')
+}
+checked++
+if (valueAt({ kind: 'light', props: {}, tracks: {} }, 'light.color_temperature_k', 0) !== null) {
+  fail('valueAt of an unset colour temperature', null, 'a value', 'value')
 }
 
 for (const d of fixture.docs || []) {
