@@ -739,31 +739,48 @@ export function rig (joints) {
  *  base (a flat 4×4, or null for identity). rotations, translations: per joint, or null. */
 export function forwardKinematics (r, rotations = null, translations = null, base = null) {
   const n = r.names.length
-  const globR = new Array(n)
-  const globT = new Array(n)
   const out = new Array(n)
-  const b3 = base === null ? null : upper3(base)
-  const bt = base === null ? null : [base[3], base[7], base[11]]
+  const root = base === null ? [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] : base
   for (let j = 0; j < n; j++) {
-    const localR = quatToMatrix3(rotations === null ? r.rest[j] : quatMultiply(r.rest[j], rotations[j]))
+    // q = rest ⊗ rotation (core.quat.multiply), then its matrix (core.quat.to_matrix), in scalars
+    const [ax, ay, az, aw] = r.rest[j]
+    let x = ax; let y = ay; let z = az; let w = aw
+    if (rotations !== null) {
+      const [bx, by, bz, bw] = rotations[j]
+      x = aw * bx + ax * bw + ay * bz - az * by
+      y = aw * by - ax * bz + ay * bw + az * bx
+      z = aw * bz + ax * by - ay * bx + az * bw
+      w = aw * bw - ax * bx - ay * by - az * bz
+    }
+    const xx = x * x; const yy = y * y; const zz = z * z
+    const xy = x * y; const xz = x * z; const yz = y * z
+    const wx = w * x; const wy = w * y; const wz = w * z
+    const l0 = 1 - 2 * (yy + zz); const l1 = 2 * (xy - wz); const l2 = 2 * (xz + wy)
+    const l3 = 2 * (xy + wz); const l4 = 1 - 2 * (xx + zz); const l5 = 2 * (yz - wx)
+    const l6 = 2 * (xz - wy); const l7 = 2 * (yz + wx); const l8 = 1 - 2 * (xx + yy)
     const off = r.offsets[j]
     const tr = translations === null ? null : translations[j]
-    const lt = tr === null ? off : [off[0] + tr[0], off[1] + tr[1], off[2] + tr[2]]
+    const t0 = tr === null ? off[0] : off[0] + tr[0]
+    const t1 = tr === null ? off[1] : off[1] + tr[1]
+    const t2 = tr === null ? off[2] : off[2] + tr[2]
     const p = r.parents[j]
-    const pr = p < 0 ? b3 : globR[p]
-    const pt = p < 0 ? bt : globT[p]
-    if (pr === null) {
-      globR[j] = localR
-      globT[j] = [lt[0], lt[1], lt[2]]
+    const m = new Array(16)
+    if (p < 0 && base === null) {
+      m[0] = l0; m[1] = l1; m[2] = l2; m[3] = t0
+      m[4] = l3; m[5] = l4; m[6] = l5; m[7] = t1
+      m[8] = l6; m[9] = l7; m[10] = l8; m[11] = t2
     } else {
-      globR[j] = mat3Mul(pr, localR)
-      globT[j] = [
-        pr[0] * lt[0] + pr[1] * lt[1] + pr[2] * lt[2] + pt[0],
-        pr[3] * lt[0] + pr[4] * lt[1] + pr[5] * lt[2] + pt[1],
-        pr[6] * lt[0] + pr[7] * lt[1] + pr[8] * lt[2] + pt[2],
-      ]
+      const g = p < 0 ? root : out[p] // the parent's global rotation and translation (or base's)
+      for (let i = 0; i < 3; i++) {
+        const g0 = g[4 * i]; const g1 = g[4 * i + 1]; const g2 = g[4 * i + 2]
+        m[4 * i] = g0 * l0 + g1 * l3 + g2 * l6
+        m[4 * i + 1] = g0 * l1 + g1 * l4 + g2 * l7
+        m[4 * i + 2] = g0 * l2 + g1 * l5 + g2 * l8
+        m[4 * i + 3] = g0 * t0 + g1 * t1 + g2 * t2 + g[4 * i + 3]
+      }
     }
-    out[j] = fromRotationTranslation(globR[j], globT[j])
+    m[12] = 0.0; m[13] = 0.0; m[14] = 0.0; m[15] = 1.0
+    out[j] = m
   }
   return out
 }
