@@ -195,7 +195,7 @@ def _check(fixture: dict, tmp_path) -> None:
 
 
 def test_js_sampler_matches_core(tmp_path):
-    _check(_fixture(seed=13, n_random=20, n_strategy=6), tmp_path)
+    _check(_fixture(seed=13, n_random=16, n_strategy=5), tmp_path)
 
 
 @pytest.mark.slow
