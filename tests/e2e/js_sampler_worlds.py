@@ -317,6 +317,20 @@ def hand_worlds(seed: int) -> list[tuple[str, dict, bool]]:
         d["relations"]["gone"] = {"kind": "look_at", "subject": ids[0], "object": "nobody"}
         out.append((f"hand-{seed}-{i}", d, False))
     base = random_shot(seed).world.to_json()
+    # a mirrored matrix (negative scale, which only an overshooting scale curve gives) alone, and beside a sheared
+    # one (a child turned under a non-uniformly scaled parent): core removes the scale of a frame's matrices with
+    # one decision for the batch, so the mirror's rotation depends on the other entity
+    for sheared in (False, True):
+        d = json.loads(json.dumps(base if sheared else {**base, "entities": {}, "relations": {}}))
+        d["entities"]["mirror"] = {"kind": "prop", "name": "", "parent": None, "tracks": {}, "props": {
+            "transform.scale": [-1.5, 2.0, 0.7], "transform.rotation": [0.2, 0.5, -0.1, 0.8]}}
+        if sheared:
+            d["entities"]["squash"] = {"kind": "prop", "name": "", "parent": None, "tracks": {}, "props": {
+                "transform.scale": [3.0, 0.5, 1.0], "transform.rotation": [0.0, 0.38268343236508984, 0.0,
+                                                                            0.9238795325112867]}}
+            d["entities"]["skewed"] = {"kind": "prop", "name": "", "parent": "squash", "tracks": {}, "props": {
+                "transform.rotation": [0.3826834323650898, 0.0, 0.0, 0.9238795325112867]}}
+        out.append((f"hand-{seed}-mirror{'-sheared' if sheared else ''}", d, False))
     a, b = sorted(base["entities"])[:2]
     cyc = json.loads(json.dumps(base))
     cyc["entities"][a]["parent"] = b
