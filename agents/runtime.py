@@ -37,6 +37,7 @@ from core.ops import ShotConfigure, op_entity_ids
 from events.envelope import Actor, Command, Event, decode_event
 from events.log import EventLog, Stored
 from events.tasks import cancel_and_wait
+from events.verdicts import CommandError
 from projections.reducer import Outcome, ShotReducer
 
 from .base import Agent
@@ -118,7 +119,7 @@ class FollowingReplica:
     async def reducer(self, project, shot) -> ShotReducer:
         return await self._catch_up(project, shot)
 
-    async def outcome(self, project, shot, seq, timeout) -> Outcome:
+    async def outcome(self, project, shot, seq, timeout, event_id=None) -> Outcome:
         async with asyncio.timeout(timeout):
             await self._catch_up(project, shot, until=seq)
         out = self._outcomes.get((project, seq))
@@ -358,8 +359,6 @@ class AgentRunner:
             self.counts["decide_errors"] += 1
             log.exception("agent %s failed deciding on %s/%s seq %d", agent.name, project, shot, seq)
             return False
-        from realtime.commands import CommandError
-
         for i, p in enumerate(proposals):
             if not p.ops:
                 continue

@@ -2,7 +2,7 @@
 
 ``create_app(system)`` mounts the REST routes (:mod:`realtime.http_projects`, :mod:`realtime.http_shots`,
 :mod:`realtime.http_restore`), health and metrics (:mod:`realtime.http_health`), the WebSocket sync route when
-:mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes when :mod:`renderers.routes` is
+:mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes when :mod:`realtime.http_renders` is
 importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every ``/v1`` route needs a bearer token;
 every error, ours or litestar's, has the body of :func:`realtime.errors.http_error`.
 """
@@ -60,7 +60,7 @@ async def _render_guard(connection, _handler) -> None:
 
 def _render_handlers() -> list:
     try:
-        from renderers.routes import render_router
+        from .http_renders import render_router
     except ImportError:
         return []
     router = render_router("/v1")

@@ -113,8 +113,8 @@ class ProjectorReplica:
         self.projector.watch_project(project)
         return await self.projector.load(project, shot)
 
-    async def outcome(self, project, shot, seq, timeout):
-        return await self.projector.wait_for(project, seq, timeout)
+    async def outcome(self, project, shot, seq, timeout, event_id=None):
+        return await self.projector.wait_for(project, seq, timeout, event_id)
 
 
 @dataclass

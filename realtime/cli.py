@@ -209,8 +209,8 @@ _UP_HOOKS.append(_http_serve.serve)
 
 
 def _register_agents() -> None:
-    """``wnm agents …`` and ``wnm up``'s agents, a supervised child process (agents/cli.py)."""
-    from agents import cli as agents_cli
+    """``wnm agents …`` and ``wnm up``'s agents, a supervised child process (realtime/cli_agents.py)."""
+    from . import cli_agents as agents_cli
 
     _EXTENSIONS.append(agents_cli.add_commands)
     _UP_HOOKS.append(agents_cli.run_as_child)
