@@ -183,6 +183,7 @@ class AgentRunner:
                     if t is None or t.done():
                         self._tasks[p] = asyncio.get_running_loop().create_task(self._follow(p),
                                                                                 name=f"agents:{p}")
+                await self._flush()
                 await asyncio.sleep(self.rescan_s)
         finally:
             await self.stop()
@@ -236,6 +237,17 @@ class AgentRunner:
                     log.warning("agents: saving positions of %s failed (%s: %s)", project, type(e2).__name__, e2)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+    async def _flush(self) -> None:
+        """Save the positions reached since the last save: a quiet project's last events would otherwise stay
+        unsaved until its next event (decided again after a restart, and reported as lag meanwhile)."""
+        for project in list(self._tasks):
+            try:
+                await self._save(project, force=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store may be down; the next pass saves them
+                log.warning("agents: saving positions of %s failed (%s: %s)", project, type(e).__name__, e)
 
     async def _save(self, project: str, force: bool = False) -> None:
         now = time.monotonic()
