@@ -1,0 +1,383 @@
+"""White-box bodies (SPEC §7.2): the volumes a character renders, collides and exports as — one definition.
+
+A body is a list of :class:`Volume` records, each carried by one joint:
+
+- ``shape`` ``"ellipsoid"`` — semi-axes ``half`` along the volume's local X, Y, Z;
+- ``shape`` ``"box"`` — half extents ``half``;
+- ``shape`` ``"capsule"`` — long axis local +Y, spanning ±``half[1]``; its cross-section is the ellipse of semi-axes
+  ``half[0]`` (X) and ``half[2]`` (Z); its ends are half-ellipsoids of height ``cap = min(half[0], half[2])``, so
+  the straight part spans ±(``half[1]`` − cap) (cap centres on the two joints of a limb).
+
+``center`` (metres) and ``rotation`` (unit quaternion ``[x, y, z, w]``) place the volume's frame in its joint's
+frame; at a sampled frame the volume's world frame is ``joint_global · T(center) · R(rotation)`` (:func:`place`),
+and its surface is the unit shape scaled by :func:`unit_scale`. Entity scale is in the joint matrices, so a
+scaled character's body scales with it (an ellipsoid under any affine map stays one).
+
+Which volumes a skeleton gets (:func:`body_volumes`):
+
+- a skeleton with a template's joints (names and parents; SPEC §4 ``skeleton.set`` with ``template``) gets that
+  template's body (:mod:`core.body_specs`), laid out on its actual rest joints and its radii multiplied by its
+  scale (total bone length over the template's);
+- any other skeleton — or a template's joints where a joint gives ``radius_m`` — gets a capsule per bone, from the
+  parent joint to the child, of radius the child's ``radius_m`` when given, else :func:`default_radius` of the bone
+  length; a joint with no bone to it and none from it (a lone root) gets a sphere;
+- a character with no skeleton is a 1.8 m capsule of radius 0.25 standing on its origin, carried by the entity.
+
+:func:`body_of` wraps the volumes with the arrays that place them (cached per skeleton); :func:`place` gives
+their world frames at sampled joint matrices, vectorised over leading dimensions (frames, characters);
+:func:`body_bounds`, :func:`body_centre` and :func:`body_radius` measure the placed body exactly (support
+functions of the analytic shapes, not of a mesh).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+
+from . import kinematics, quat, transform
+from .body_specs import GROUPS, TEMPLATE_VOLUMES
+from .templates import TEMPLATES, template_joints
+
+__all__ = [
+    "Volume",
+    "Body",
+    "SHAPES",
+    "GROUPS",
+    "FOOTPRINT_GROUPS",
+    "NO_SKELETON",
+    "default_radius",
+    "body_volumes",
+    "template_volumes",
+    "body_of",
+    "unit_scale",
+    "place",
+    "body_bounds",
+    "body_centre",
+    "body_radius",
+    "body_points",
+    "volume_json",
+    "template_json",
+]
+
+SHAPES = ("capsule", "ellipsoid", "box")
+FOOTPRINT_GROUPS = ("head", "trunk", "leg", "tail", "fin")
+"""Groups that stay over a moving body's footprint; arms and wings swing out of it (and a rest T-pose spreads
+them), so :func:`body_radius` leaves them out unless asked."""
+
+NO_SKELETON = (0.25, 1.8)
+"""(radius, height) of the capsule body of a character without a skeleton."""
+
+
+class Volume(msgspec.Struct, frozen=True, kw_only=True):
+    """One volume of a body, in its joint's frame (see the module docstring). ``joint`` None: the entity's frame."""
+
+    name: str
+    group: str
+    joint: str | None
+    shape: str
+    center: tuple[float, float, float]
+    rotation: tuple[float, float, float, float]
+    half: tuple[float, float, float]
+
+
+def default_radius(length: float) -> float:
+    """Radius of a custom skeleton's bone of ``length`` metres without ``radius_m``: 15 % of it, 2–15 cm."""
+    return float(np.clip(0.15 * float(length), 0.02, 0.15))
+
+
+def _frame(a: np.ndarray, b: np.ndarray, across: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Rotation (3, 3) (columns: local X, Y, Z) with Y along a→b and X towards ``across``; centre; half length."""
+    d = b - a
+    length = float(np.linalg.norm(d))
+    y = d / length if length > 1e-9 else np.array([0.0, 1.0, 0.0])
+    for hint in (across, np.array([1.0, 0, 0]), np.array([0, 0, 1.0])):
+        x = hint - (hint @ y) * y
+        if np.linalg.norm(x) > 1e-6:
+            break
+    x = x / np.linalg.norm(x)
+    return np.stack([x, y, np.cross(x, y)], axis=1), (a + b) / 2, length / 2
+
+
+_AXIS = {"x": np.array([1.0, 0, 0]), "y": np.array([0, 1.0, 0]), "z": np.array([0, 0, 1.0])}
+
+
+def _volume(name, group, joint, shape, a, b, across, rx, rz, rest: np.ndarray) -> Volume:
+    """A volume from rest-space points a, b (3,), carried by the joint whose rest global matrix is ``rest``."""
+    r_w, c_w, half_len = _frame(a, b, across)
+    if shape == "capsule":
+        half_len += min(rx, rz)
+    inv = np.linalg.inv(rest)
+    r_j = inv[:3, :3] @ r_w
+    c_j = inv[:3, :3] @ c_w + inv[:3, 3]
+    q = quat.from_matrix(r_j)
+    return Volume(name=name, group=group, joint=joint, shape=shape, center=tuple(float(v) + 0.0 for v in c_j),
+                  rotation=tuple(float(v) + 0.0 for v in q), half=(float(rx), float(half_len), float(rz)))
+
+
+def _template_of(joints: list[dict]) -> tuple[str, float] | None:
+    """(template name, scale) when ``joints`` have exactly a template's names and parents and give no radius."""
+    if any("radius_m" in j for j in joints):
+        return None
+    mine = {(j["name"], j["parent"]) for j in joints}
+    for name in TEMPLATES:
+        ref = template_joints(name)
+        if mine == {(j["name"], j["parent"]) for j in ref} and len(joints) == len(ref):
+            total = sum(float(np.linalg.norm(j["offset"])) for j in joints)
+            base = sum(float(np.linalg.norm(j["offset"])) for j in ref)
+            return (name, total / base) if total > 0 else None
+    return None
+
+
+def _rest(joints: list[dict]) -> tuple[kinematics.Rig, np.ndarray]:
+    rig = kinematics.rig(joints)
+    return rig, kinematics.forward_kinematics(rig.parents, rig.offsets, rig.rest)
+
+
+def body_volumes(joints: list[dict] | None) -> tuple[Volume, ...]:
+    """The volumes of a normalised skeleton (:func:`core.skeleton.normalize_joints`), or of a character without
+    one (``None`` or ``[]``). See the module docstring for which volumes a skeleton gets."""
+    if not joints:
+        r, h = NO_SKELETON
+        return (Volume(name="body", group="trunk", joint=None, shape="capsule", center=(0.0, h / 2, 0.0),
+                       rotation=(0.0, 0.0, 0.0, 1.0), half=(r, h / 2, r)),)
+    rig, rest = _rest(joints)
+    where = {n: i for i, n in enumerate(rig.names)}
+    pos = rest[:, :3, 3]
+    found = _template_of(joints)
+    out = []
+    if found is not None:
+        name, scale = found
+        for vname, group, joint, shape, a, b, across, rx, rz in TEMPLATE_VOLUMES[name]:
+            pa, pb = (pos[where[p[0]]] + scale * np.array(p[1:]) for p in (a, b))
+            out.append(_volume(vname, group, joint, shape, pa, pb, _AXIS[across], rx * scale, rz * scale,
+                               rest[where[joint]]))
+        return tuple(out)
+    has_child = {j["parent"] for j in joints}
+    for k, j in enumerate(joints):
+        p = j["parent"]
+        if p is None:
+            if j["name"] not in has_child:
+                r = float(j.get("radius_m", 0.05))
+                out.append(Volume(name=j["name"], group="trunk", joint=j["name"], shape="ellipsoid",
+                                  center=(0.0, 0.0, 0.0), rotation=(0.0, 0.0, 0.0, 1.0), half=(r, r, r)))
+            continue
+        a, b = pos[where[p]], pos[k]
+        length = float(np.linalg.norm(b - a))
+        if length < 1e-6:
+            continue
+        r = float(j["radius_m"]) if "radius_m" in j else default_radius(length)
+        d = np.abs(b - a)
+        across = _AXIS["xyz"[int(np.argmin(d))]]
+        out.append(_volume(j["name"], "trunk", p, "capsule", a, b, across, r, r, rest[where[p]]))
+    return tuple(out)
+
+
+def template_volumes(name: str, scale: float = 1.0) -> tuple[Volume, ...]:
+    """The volumes of template ``name`` at ``scale`` (ValueError for an unknown template or a bad scale)."""
+    return body_volumes(template_joints(name, scale))
+
+
+def unit_scale(v: Volume) -> tuple[float, float, float]:
+    """The scale that maps the volume's unit shape onto it: the unit sphere (ellipsoid), the cube [−1, 1]³ (box),
+    or the radius-1 capsule of half length ``half[1] / cap − 1`` between its sphere centres (capsule)."""
+    hx, hy, hz = v.half
+    if v.shape == "capsule":
+        return (hx, min(hx, hz), hz)
+    return (hx, hy, hz)
+
+
+def _seg(v: Volume) -> float:
+    return v.half[1] / min(v.half[0], v.half[2]) - 1.0 if v.shape == "capsule" else 0.0
+
+
+@dataclass(frozen=True)
+class Body:
+    """A skeleton's volumes with what places them.
+
+    volumes : (V,) Volume; joint_names : (J,) the skeleton's joints (parents first); joint_index : (V,) int, the
+    carrying joint of each volume (−1: the entity); local : (V, 4, 4) ``T(center) · R(rotation)``; scale : (V, 3)
+    :func:`unit_scale`; shape : (V,) int index into :data:`SHAPES`; seg : (V,) a capsule's unit half length
+    between its sphere centres (0 for other shapes); group : (V,) str; rest : (J, 4, 4) the rest global joint
+    matrices (entity frame).
+    """
+
+    volumes: tuple[Volume, ...]
+    joint_names: tuple[str, ...]
+    joint_index: np.ndarray
+    local: np.ndarray
+    scale: np.ndarray
+    shape: np.ndarray
+    seg: np.ndarray
+    group: tuple[str, ...]
+    rest: np.ndarray
+
+    def to_json(self) -> list[dict]:
+        return [volume_json(v) for v in self.volumes]
+
+
+def _key(joints) -> str:
+    return msgspec.json.encode(joints or []).decode()
+
+
+@functools.lru_cache(maxsize=256)
+def _body_cached(key: str) -> Body:
+    joints = msgspec.json.decode(key) or None
+    volumes = body_volumes(joints)
+    if joints:
+        rig, rest = _rest(joints)
+        names = rig.names
+    else:
+        names, rest = (), np.zeros((0, 4, 4))
+    where = {n: i for i, n in enumerate(names)}
+    index = np.array([-1 if v.joint is None else where[v.joint] for v in volumes], dtype=np.int64)
+    local = transform.compose(np.array([v.center for v in volumes]), np.array([v.rotation for v in volumes]))
+    body = Body(volumes=volumes, joint_names=tuple(names), joint_index=index, local=local,
+                scale=np.array([unit_scale(v) for v in volumes], dtype=np.float64),
+                shape=np.array([SHAPES.index(v.shape) for v in volumes], dtype=np.int64),
+                seg=np.array([_seg(v) for v in volumes], dtype=np.float64),
+                group=tuple(v.group for v in volumes), rest=rest)
+    for a in (body.joint_index, body.local, body.scale, body.shape, body.seg, body.rest):
+        a.setflags(write=False)
+    return body
+
+
+def body_of(joints: list[dict] | None) -> Body:
+    """The :class:`Body` of a normalised skeleton (None: a character without one); cached per skeleton."""
+    return _body_cached(_key(joints))
+
+
+def place(body: Body, joint_matrices=None, entity_matrix=None) -> np.ndarray:
+    """World frames (..., V, 4, 4) of the body's volumes (without :func:`unit_scale`).
+
+    joint_matrices : (..., J, 4, 4) sampled global joint matrices (``WorldSample.joints[id].matrices``), or None for
+    the rest pose (then times ``entity_matrix`` when given). entity_matrix : (..., 4, 4), the base of volumes
+    carried by the entity itself (a character without a skeleton); identity when None.
+    """
+    nj = len(body.joint_names)
+    if joint_matrices is None:
+        jm = body.rest if entity_matrix is None else np.asarray(entity_matrix, dtype=np.float64)[..., None, :, :] \
+            @ body.rest
+    else:
+        jm = np.asarray(joint_matrices, dtype=np.float64)
+        if jm.ndim < 3 or jm.shape[-3:] != (nj, 4, 4):
+            raise ValueError(f"joint_matrices must have shape (..., {nj}, 4, 4), got {jm.shape}")
+    lead = jm.shape[:-3]
+    if entity_matrix is not None:
+        em = np.asarray(entity_matrix, dtype=np.float64)
+        if em.shape[-2:] != (4, 4):
+            raise ValueError(f"entity_matrix must have shape (..., 4, 4), got {em.shape}")
+        lead = np.broadcast_shapes(lead, em.shape[:-2])
+    else:
+        em = np.eye(4)
+    em = np.broadcast_to(em, lead + (4, 4))
+    base = np.empty(lead + (len(body.volumes), 4, 4))
+    on_joint = body.joint_index >= 0
+    if on_joint.any():
+        base[..., on_joint, :, :] = np.broadcast_to(jm, lead + jm.shape[-3:])[..., body.joint_index[on_joint], :, :]
+    if (~on_joint).any():
+        base[..., ~on_joint, :, :] = em[..., None, :, :]
+    return base @ body.local
+
+
+def _support(body: Body, frames: np.ndarray, dirs: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Support values (..., D) of the union of the kept volumes placed at ``frames`` (..., V, 4, 4), along unit
+    directions ``dirs`` (D, 3): max over the body of p · u, exactly, for each u."""
+    a = frames[..., :3, :3] * body.scale[:, None, :]                       # (..., V, 3, 3) unit shape → world
+    c = frames[..., :3, 3]                                                 # (..., V, 3)
+    au = np.einsum("...vij,di->...vdj", a, dirs)                           # (..., V, D, 3) = Aᵀu per volume
+    ell = np.linalg.norm(au, axis=-1)
+    box = np.abs(au).sum(axis=-1)
+    # a capsule: the segment ±L along the unit shape's Y plus a unit sphere, L = half_y / cap − 1 (scaled by cap)
+    cap = ell + np.abs(au[..., 1]) * body.seg[:, None]
+    h = np.where((body.shape == 0)[:, None], cap, np.where((body.shape == 2)[:, None], box, ell))
+    s = np.einsum("...vi,di->...vd", c, dirs) + h
+    s = np.where(keep[:, None], s, -np.inf)
+    return s.max(axis=-2)
+
+
+def _keep(body: Body, groups) -> np.ndarray:
+    if groups is None:
+        return np.ones(len(body.volumes), dtype=bool)
+    keep = np.array([g in groups for g in body.group], dtype=bool)
+    return keep if keep.any() else np.ones(len(body.volumes), dtype=bool)
+
+
+_AXES6 = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [-1.0, 0, 0], [0, -1.0, 0], [0, 0, -1.0]])
+
+
+def body_bounds(body: Body, joint_matrices=None, entity_matrix=None, groups=None) -> np.ndarray:
+    """Exact axis-aligned bounds (..., 2, 3) ``[min, max]`` of the placed body (arguments as :func:`place`;
+    ``groups`` keeps only volumes of those groups, all when None)."""
+    s = _support(body, place(body, joint_matrices, entity_matrix), _AXES6, _keep(body, groups))
+    return np.stack([-s[..., 3:], s[..., :3]], axis=-2)
+
+
+def body_centre(body: Body, joint_matrices=None, entity_matrix=None, groups=None) -> np.ndarray:
+    """Centre (..., 3) of :func:`body_bounds` — where a camera aims at a character."""
+    b = body_bounds(body, joint_matrices, entity_matrix, groups)
+    return (b[..., 0, :] + b[..., 1, :]) / 2
+
+
+_RING = 64
+_HORIZONTAL = np.stack([np.cos(np.arange(_RING) * 2 * np.pi / _RING), np.zeros(_RING),
+                        np.sin(np.arange(_RING) * 2 * np.pi / _RING)], axis=1)
+
+
+def body_radius(body: Body, joint_matrices=None, entity_matrix=None, groups=FOOTPRINT_GROUPS) -> np.ndarray:
+    """Horizontal radius (...) of the placed body about the vertical line through its :func:`body_centre`: the
+    largest horizontal distance of its surface from that line (to 0.1 %: 64 directions, scaled by 1/cos(π/64)),
+    over the volumes of ``groups`` — by default without arms and wings (see :data:`FOOTPRINT_GROUPS`), which is
+    the radius a path planner grows obstacles by. ``groups=None`` measures every volume."""
+    keep = _keep(body, groups)
+    frames = place(body, joint_matrices, entity_matrix)
+    s = _support(body, frames, np.concatenate([_AXES6, _HORIZONTAL]), keep)
+    centre = (s[..., :3] - s[..., 3:6]) / 2                                   # (..., 3)
+    r = s[..., 6:] - centre @ _HORIZONTAL.T
+    return r.max(axis=-1) / np.cos(np.pi / _RING)
+
+
+def _unit_points(shape: int, seg: float) -> np.ndarray:
+    """Points on the unit shape's surface, (k, 3): cube corners, or 26 sphere points (capsule: split ±seg)."""
+    if shape == 2:
+        return np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=np.float64)
+    lat = np.radians([-45.0, 0.0, 45.0])
+    lon = np.arange(8) * np.pi / 4
+    ring = np.stack([np.cos(lat)[:, None] * np.cos(lon), np.repeat(np.sin(lat)[:, None], 8, 1),
+                     np.cos(lat)[:, None] * np.sin(lon)], axis=-1).reshape(-1, 3)
+    pts = np.concatenate([ring, [[0, 1.0, 0], [0, -1.0, 0]]])
+    if shape == 0:
+        up = pts[pts[:, 1] >= 0] + [0, seg, 0]
+        down = pts[pts[:, 1] <= 0] - [0, seg, 0]
+        pts = np.concatenate([up, down])
+    return pts
+
+
+def body_points(body: Body, joint_matrices=None, entity_matrix=None) -> np.ndarray:
+    """Points on the placed body's surface (..., N, 3) — corners of boxes, 26 points of each ellipsoid and
+    capsule end — for convex hulls (collision footprints)."""
+    frames = place(body, joint_matrices, entity_matrix)
+    out = []
+    for k, v in enumerate(body.volumes):
+        p = _unit_points(int(body.shape[k]), float(body.seg[k])) * body.scale[k]
+        f = frames[..., k, :, :]
+        out.append(np.einsum("...ij,nj->...ni", f[..., :3, :3], p) + f[..., None, :3, 3])
+    return np.concatenate(out, axis=-2)
+
+
+def volume_json(v: Volume) -> dict:
+    """A volume as JSON-ready data: ``{name, group, joint, shape, center, rotation, half}`` (lists, not tuples)."""
+    return msgspec.json.decode(msgspec.json.encode(v))
+
+
+def template_json(name: str, scale: float = 1.0) -> dict:
+    """``{joints, volumes, bounds}`` of a template (bounds: ``[[min x, y, z], [max x, y, z]]`` at rest)."""
+    joints = template_joints(name, scale)
+    body = body_of(joints)
+    return {"joints": joints, "volumes": body.to_json(),
+            "bounds": [[float(x) + 0.0 for x in row] for row in body_bounds(body)]}
+
+
+assert set(GROUPS) >= set(FOOTPRINT_GROUPS)
