@@ -134,9 +134,24 @@ def local_points(geometry: dict | None, asset_size: AssetSize | None = None) -> 
     return None
 
 
+def _inside_octagon(pts: np.ndarray) -> np.ndarray:
+    """(n,) bool: points strictly inside the convex polygon of the extreme points along x, z, x + z and x − z
+    (Akl–Toussaint): none of them can be a hull vertex, so the hull loop never sees them."""
+    keys = np.stack([pts[:, 0], pts[:, 0] + pts[:, 1], pts[:, 1], pts[:, 1] - pts[:, 0]], axis=1)
+    poly = pts[np.concatenate([keys.argmax(0), keys.argmin(0)])]          # CCW: +x, +x+z, +z, −x+z, −x, …
+    edges = np.roll(poly, -1, axis=0) - poly
+    rel = pts[:, None, :] - poly[None]
+    cross = edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]
+    long = np.linalg.norm(edges, axis=1) > 1e-12
+    return np.all((cross > 1e-12) | ~long[None], axis=1) & long.any()
+
+
 def convex_hull_2d(points: np.ndarray) -> np.ndarray:
     """CCW convex hull (m, 2) of points (n, 2) (Andrew's monotone chain); degenerate inputs give what is left."""
-    pts = np.unique(np.round(np.asarray(points, dtype=np.float64), 9), axis=0)
+    pts = np.round(np.asarray(points, dtype=np.float64), 9)
+    if len(pts) > 16:
+        pts = pts[~_inside_octagon(pts)]
+    pts = np.unique(pts, axis=0)
     if len(pts) <= 2:
         return pts
 

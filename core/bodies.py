@@ -201,7 +201,8 @@ class Body:
     carrying joint of each volume (−1: the entity); local : (V, 4, 4) ``T(center) · R(rotation)``; scale : (V, 3)
     :func:`unit_scale`; shape : (V,) int index into :data:`SHAPES`; seg : (V,) a capsule's unit half length
     between its sphere centres (0 for other shapes); group : (V,) str; rest : (J, 4, 4) the rest global joint
-    matrices (entity frame).
+    matrices (entity frame); points : (N, 3) the :func:`body_points` in their volumes' frames, point_volume :
+    (N,) int the volume of each.
     """
 
     volumes: tuple[Volume, ...]
@@ -213,6 +214,8 @@ class Body:
     seg: np.ndarray
     group: tuple[str, ...]
     rest: np.ndarray
+    points: np.ndarray
+    point_volume: np.ndarray
 
     def to_json(self) -> list[dict]:
         return [volume_json(v) for v in self.volumes]
@@ -234,12 +237,15 @@ def _body_cached(key: str) -> Body:
     where = {n: i for i, n in enumerate(names)}
     index = np.array([-1 if v.joint is None else where[v.joint] for v in volumes], dtype=np.int64)
     local = transform.compose(np.array([v.center for v in volumes]), np.array([v.rotation for v in volumes]))
-    body = Body(volumes=volumes, joint_names=tuple(names), joint_index=index, local=local,
-                scale=np.array([unit_scale(v) for v in volumes], dtype=np.float64),
+    scale = np.array([unit_scale(v) for v in volumes], dtype=np.float64)
+    pts = [_unit_points(SHAPES.index(v.shape), _seg(v)) * scale[k] for k, v in enumerate(volumes)]
+    body = Body(volumes=volumes, joint_names=tuple(names), joint_index=index, local=local, scale=scale,
                 shape=np.array([SHAPES.index(v.shape) for v in volumes], dtype=np.int64),
                 seg=np.array([_seg(v) for v in volumes], dtype=np.float64),
-                group=tuple(v.group for v in volumes), rest=rest)
-    for a in (body.joint_index, body.local, body.scale, body.shape, body.seg, body.rest):
+                group=tuple(v.group for v in volumes), rest=rest, points=np.concatenate(pts),
+                point_volume=np.concatenate([np.full(len(p), k, dtype=np.int64) for k, p in enumerate(pts)]))
+    for a in (body.joint_index, body.local, body.scale, body.shape, body.seg, body.rest, body.points,
+              body.point_volume):
         a.setflags(write=False)
     return body
 
@@ -365,12 +371,8 @@ def body_points(body: Body, joint_matrices=None, entity_matrix=None) -> np.ndarr
     """Points around the placed body (..., N, 3) whose convex hulls contain its volumes (erring outwards by
     3.5 % at most): box corners, 38 points around each ellipsoid and capsule end — for collision footprints."""
     frames = place(body, joint_matrices, entity_matrix)
-    out = []
-    for k in range(len(body.volumes)):
-        p = _unit_points(int(body.shape[k]), float(body.seg[k])) * body.scale[k]
-        f = frames[..., k, :, :]
-        out.append(np.einsum("...ij,nj->...ni", f[..., :3, :3], p) + f[..., None, :3, 3])
-    return np.concatenate(out, axis=-2)
+    f = frames[..., body.point_volume, :, :]                                             # (..., N, 4, 4)
+    return np.einsum("...nij,nj->...ni", f[..., :3, :3], body.points) + f[..., :3, 3]
 
 
 def volume_json(v: Volume) -> dict:

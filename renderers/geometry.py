@@ -12,9 +12,9 @@ is the entity's world matrix or, for a body volume, its joint's global matrix (b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import functools
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -122,7 +122,14 @@ def _capsule_shape(radius: float, height: float, bottom: float) -> dict:
 
 def _unit_mesh(shape: int, seg: float):
     """The unit shape of a body volume (:func:`core.bodies.unit_scale`): sphere, cube [−1, 1]³, or the radius-1
-    capsule along +Y with half length ``seg`` between its sphere centres; and its analytic solid."""
+    capsule along +Y with half length ``seg`` between its sphere centres; and its analytic solid. The mesh is
+    built once per shape and shared by every part that has it: treat it as read-only."""
+    mesh, smooth, solid = _unit_mesh_built(shape, round(seg, 9))
+    return mesh, smooth, dict(solid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit_mesh_built(shape: int, seg: float):
     import trimesh
 
     if shape == 2:
