@@ -332,15 +332,17 @@ _HORIZONTAL = np.stack([np.cos(np.arange(_RING) * 2 * np.pi / _RING), np.zeros(_
                         np.sin(np.arange(_RING) * 2 * np.pi / _RING)], axis=1)
 
 
-def body_radius(body: Body, joint_matrices=None, entity_matrix=None, groups=FOOTPRINT_GROUPS) -> np.ndarray:
-    """Horizontal radius (...) of the placed body about the vertical line through its :func:`body_centre`: the
-    largest horizontal distance of its surface from that line (to 0.1 %: 64 directions, scaled by 1/cos(π/64)),
-    over the volumes of ``groups`` — by default without arms and wings (see :data:`FOOTPRINT_GROUPS`), which is
-    the radius a path planner grows obstacles by. ``groups=None`` measures every volume."""
+def body_radius(body: Body, joint_matrices=None, entity_matrix=None, groups=FOOTPRINT_GROUPS,
+                about=None) -> np.ndarray:
+    """Horizontal radius (...) of the placed body about a vertical line: the largest horizontal distance of its
+    surface from that line (to 0.1 %: 64 directions, scaled by 1/cos(π/64)), over the volumes of ``groups`` — by
+    default without arms and wings (see :data:`FOOTPRINT_GROUPS`), the radius a path planner grows obstacles by;
+    ``groups=None`` measures every volume. The line passes through ``about`` (..., 3) (e.g. the entity's origin,
+    ``entity_matrix[..., :3, 3]``), by default through the body's :func:`body_centre` (of the same groups)."""
     keep = _keep(body, groups)
     frames = place(body, joint_matrices, entity_matrix)
     s = _support(body, frames, np.concatenate([_AXES6, _HORIZONTAL]), keep)
-    centre = (s[..., :3] - s[..., 3:6]) / 2                                   # (..., 3)
+    centre = (s[..., :3] - s[..., 3:6]) / 2 if about is None else np.asarray(about, dtype=np.float64)
     r = s[..., 6:] - centre @ _HORIZONTAL.T
     return r.max(axis=-1) / np.cos(np.pi / _RING)
 

@@ -196,6 +196,12 @@ def test_the_footprint_radius_leaves_swinging_arms_out():
     assert 0.2 <= B.body_radius(body) <= 0.3                        # shoulders, not the T-pose's arm span
     assert B.body_radius(body, groups=None) > 0.9
     assert B.body_radius(B.body_of(template_joints("biped", 2.0))) == pytest.approx(2 * B.body_radius(body))
+    # about the entity's origin instead of the body's centre: a quadruped's origin is near its middle, a fish's
+    # is under its head half, so the radius about it is larger there
+    fish = B.body_of(template_joints("fish"))
+    lo, hi = B.body_bounds(fish)
+    assert B.body_radius(fish, about=[0, 0, 0]) == pytest.approx(-lo[2] / np.cos(np.pi / 64), rel=1e-3)
+    assert B.body_radius(fish, about=[0, 0, 0]) > B.body_radius(fish)
 
 
 def test_bad_joint_matrices_are_refused():
