@@ -217,3 +217,13 @@ def test_template_json_is_plain_data():
     assert json.loads(json.dumps(d)) == d
     assert {"joints", "volumes", "bounds"} == set(d)
     assert {"name", "group", "joint", "shape", "center", "rotation", "half"} == set(d["volumes"][0])
+
+
+def test_a_custom_skeleton_with_rest_rotations_gets_bones_where_its_joints_are():
+    # the root turned 90° about Z: its child, 1 m along the root's +Y, stands 1 m along world −X
+    q = [0.0, 0.0, np.sin(np.pi / 4), np.cos(np.pi / 4)]
+    joints = normalize_joints([{"name": "root", "parent": None, "offset": [0, 2, 0], "rotation": q},
+                               {"name": "tip", "parent": "root", "offset": [0, 1, 0], "radius_m": 0.1}])
+    lo, hi = B.body_bounds(B.body_of(joints))
+    np.testing.assert_allclose(lo, [-1.1, 1.9, -0.1], atol=1e-12)
+    np.testing.assert_allclose(hi, [0.1, 2.1, 0.1], atol=1e-12)
