@@ -227,3 +227,20 @@ def test_a_custom_skeleton_with_rest_rotations_gets_bones_where_its_joints_are()
     lo, hi = B.body_bounds(B.body_of(joints))
     np.testing.assert_allclose(lo, [-1.1, 1.9, -0.1], atol=1e-12)
     np.testing.assert_allclose(hi, [0.1, 2.1, 0.1], atol=1e-12)
+
+
+def test_a_skeleton_set_with_radii_is_stored_and_drawn_and_a_bad_one_changes_nothing():
+    from core.edit import OpError
+
+    w = World(project="p", shot="s")
+    arm = [{"name": "base", "parent": None, "offset": [0, 0.5, 0]},
+           {"name": "tip", "parent": "base", "offset": [0, 0.8, 0], "radius_m": 0.12}]
+    apply(w, [O.EntityCreate(id="robot", kind="character"), O.SkeletonSet(id="robot", joints=arm)], "user:t")
+    stored = w.entities["robot"].props["skeleton"]
+    assert stored[1]["radius_m"] == 0.12 and "radius_m" not in stored[0]
+    [v] = B.body_of(stored).volumes
+    assert v.half == (0.12, 0.4 + 0.12, 0.12)
+    bad = [dict(arm[0]), dict(arm[1], radius_m=-1)]
+    with pytest.raises(OpError, match="radius_m"):
+        apply(w, [O.SkeletonSet(id="robot", joints=bad)], "user:t")
+    assert w.entities["robot"].props["skeleton"] == stored
