@@ -5,8 +5,8 @@ Each family is scaled to 1.8 m (the biped's height; the other families' longest 
 pack (instance and metric depth passes) by a straight camera 6 m away: front view for the biped, side views for
 the quadruped and the fish, a view from above for the bird (whose limbs are wing planes). A part's width is the
 length of the mask's run through it along one image row or column, turned into metres by the depth pass
-(``pixels × depth / fx``). Both backends (OpenGL on OSMesa, the torch ray caster) draw the biped; the other
-families go through the ray caster.
+(``pixels × depth / fx``). Both backends draw every family: OpenGL on OSMesa (what CI renders on the CPU) and
+the torch ray caster.
 """
 
 from __future__ import annotations
@@ -140,8 +140,9 @@ def test_a_biped_at_1_8_m_has_a_human_silhouette(tmp_path, backend):
     assert abs(rows[0] - top) <= 2 and abs(rows[-1] + 1 - bottom) <= 2
 
 
-def test_a_quadruped_has_a_barrel_head_and_four_legs(tmp_path):
-    mask, depth, centre, scale = render("quadruped", "side", tmp_path)
+@pytest.mark.parametrize("backend", ["gl", "torch"])
+def test_a_quadruped_has_a_barrel_head_and_four_legs(tmp_path, backend):
+    mask, depth, centre, scale = render("quadruped", "side", tmp_path, backend)
     p = joint_pos("quadruped", scale)
     w = {
         "head": width_at(mask, depth, "side", p["head"], centre, "column"),
@@ -160,8 +161,9 @@ def test_a_quadruped_has_a_barrel_head_and_four_legs(tmp_path):
     assert len(runs(mask[int(v)])) == 2                        # fore and hind legs (left and right overlap)
 
 
-def test_a_bird_has_a_body_head_and_spread_wings(tmp_path):
-    mask, depth, centre, scale = render("bird", "top", tmp_path)
+@pytest.mark.parametrize("backend", ["gl", "torch"])
+def test_a_bird_has_a_body_head_and_spread_wings(tmp_path, backend):
+    mask, depth, centre, scale = render("bird", "top", tmp_path, backend)
     p = joint_pos("bird", scale)
     wing = [0, 0, -0.045 * scale]                              # the wing planes' chord lies behind the bones
     w = {
@@ -182,8 +184,9 @@ def test_a_bird_has_a_body_head_and_spread_wings(tmp_path):
     assert (cols[-1] - cols[0]) * D / FX > 1.7                 # the span is the bird's longest side
 
 
-def test_a_fish_has_a_tapered_body_and_fins(tmp_path):
-    mask, depth, centre, scale = render("fish", "side", tmp_path)
+@pytest.mark.parametrize("backend", ["gl", "torch"])
+def test_a_fish_has_a_tapered_body_and_fins(tmp_path, backend):
+    mask, depth, centre, scale = render("fish", "side", tmp_path, backend)
     p = joint_pos("fish", scale)
     w = {
         "head": width_at(mask, depth, "side", p["head"], centre, "column"),
