@@ -324,7 +324,9 @@ def cmd_world(args) -> int:
         else:
             from core.sampling import sample_json
 
-            out = {"seq": world.head_seq, **sample_json(world, args.frame)}
+            from .http_common import is_mesh_asset
+
+            out = {"seq": world.head_seq, **sample_json(world, args.frame, is_mesh_asset)}
         _print_json(out)
         return 0
 

@@ -27,7 +27,7 @@ from renderers.export import levels as L
 
 from .errors import Invalid, NotFound
 from .gateway import current_reducer, require_member, world_at_as
-from .http_common import User, state_of
+from .http_common import User, is_mesh_asset, state_of
 
 __all__ = ["ROUTES", "load_for_export"]
 
@@ -68,21 +68,12 @@ async def get_export(request: Request, user: User, project: FromPath[str], shot:
                              "X-WNM-State-Hash": state_hash})
 
 
-def _is_mesh_asset(asset_id: str) -> bool:
-    """Built-in catalogue assets are parametric white boxes; any other asset id is an imported mesh."""
-    try:
-        from agents.assets.catalog import BY_ID
-    except ImportError:  # pragma: no cover - the agents package ships with the server
-        return True
-    return asset_id not in BY_ID
-
-
 @get("/v1/projects/{project:str}/shots/{shot:str}/levels",
      summary="Representation levels L0–L4 of the shot's entities: counts, and what each lacks for the next")
 async def get_levels(request: Request, user: User, project: FromPath[str], shot: FromPath[str],
                      at: FromQuery[int | None] = None) -> dict:
     world, seq, _ = await load_for_export(state_of(request).system, user, project, shot, at)
-    return {"seq": seq, **L.summary(world, _is_mesh_asset)}
+    return {"seq": seq, **L.summary(world, is_mesh_asset)}
 
 
 @get("/v1/schema/world", summary="JSON Schema of a sampled world's entities at each representation level")
