@@ -117,9 +117,11 @@ class CommandService:
 
     async def submit(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True, by_reason: bool = False) -> Result:
-        """Check, append, and answer once the event's verdict is known."""
-        accepted = await self.accept(project, shot, actor, command, causation, reason, must_exist, by_reason)
+                     must_exist: bool = True, by_reason: bool = False, check: bool = True) -> Result:
+        """Check, append, and answer once the event's verdict is known. ``check=False`` appends a command whose
+        ops do not validate all the same, for the fold to reject with its reason in the history (an agent's
+        refused proposal, recorded where people look)."""
+        accepted = await self.accept(project, shot, actor, command, causation, reason, must_exist, by_reason, check)
         if isinstance(accepted, Result):
             return accepted
         return await self.verdict(project, shot, accepted)
@@ -135,15 +137,16 @@ class CommandService:
 
     async def accept(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True, by_reason: bool = False) -> Appended | Result:
+                     must_exist: bool = True, by_reason: bool = False, check: bool = True) -> Appended | Result:
         """Check the command and append its event: the log's :class:`Appended`, or — for a retry of a command
         already in the log that no longer validates — that command's first verdict. Raises CommandError."""
-        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason)
+        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason, check)
         return started if isinstance(started, Result) else await started
 
     async def start(self, project: str, shot: str, actor: Actor, command: Command,
                     causation: int | None = None, reason: str | None = None,
-                    must_exist: bool = True, by_reason: bool = False) -> Awaitable[Appended] | Result:
+                    must_exist: bool = True, by_reason: bool = False,
+                    check: bool = True) -> Awaitable[Appended] | Result:
         """:meth:`accept` without waiting for the log's ack: returns once the event is sent, with the wait for its
         ack (which raises CommandError 409 on a conflict or a reused id). Events started one after another are
         stored in that order, so a socket pipelines its commands with this. ``by_reason``: a retry is recognised
@@ -170,7 +173,8 @@ class CommandService:
                 return earlier
             raise CommandError(409, f"shot moved on: expected last seq {command.expected_seq}")
         try:
-            edit.check(reducer.world, command.ops, actor.label)
+            if check:
+                edit.check(reducer.world, command.ops, actor.label)
         except edit.OpError as e:
             earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
