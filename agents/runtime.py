@@ -46,6 +46,7 @@ from events.log import EventLog, LogError, Stored
 from events.tasks import cancel_and_wait
 from projections.reducer import Outcome, ShotReducer
 
+from . import spatial
 from .base import Agent
 from .refusals import Refusals
 from .suggestions import Suggestion, SuggestionStore
@@ -165,6 +166,7 @@ class AgentRunner:
         self.checkpoint_every_s, self.max_shots, self.rescan_s = checkpoint_every_s, max_shots, rescan_s
         self.counts: Counter[str] = Counter()
         self._replicas: dict[str, OrderedDict[str, ShotReducer]] = {}
+        self._spatial: dict[tuple[str, str], spatial.Tracker] = {}  # each replica's spatial index
         self._asleep: set[tuple[str, str]] = set()  # shots whose agents are all off: no replica is kept
         self._depths: dict[str, OrderedDict[int, int]] = {}
         self._tasks: dict[str, asyncio.Task] = {}
@@ -264,8 +266,10 @@ class AgentRunner:
         if r is None or r.last_seq >= seq:
             r = await self.load(project, shot, seq - 1)
             shots[shot] = r
+            self._spatial[(project, shot)] = spatial.Tracker()
             while len(shots) > self.max_shots:
-                shots.popitem(last=False)
+                gone, _ = shots.popitem(last=False)
+                self._spatial.pop((project, gone), None)
         shots.move_to_end(shot)
         return r
 
@@ -314,13 +318,17 @@ class AgentRunner:
             return
         self._asleep.discard((project, stored.shot))
         reducer = await self._replica(project, stored.shot, seq)
+        head = reducer.world.head_seq
         outcome = reducer.apply_raw(seq, stored.data)
         if all(reducer.world.agent_mode(m.agent.name) == "off" for m in self.members):
             self._asleep.add((project, stored.shot))  # reloaded from a snapshot when an agent is turned on
             self._replicas.get(project, {}).pop(stored.shot, None)
+            self._spatial.pop((project, stored.shot), None)
         acted = False
         if outcome.applied:
             event = decode_event(stored.data)
+            tracker = self._spatial.setdefault((project, stored.shot), spatial.Tracker())
+            tracker.applied(reducer.world, event, head)
             depth = await self._depth(project, stored.shot, event, seq)
             for m in self.members:
                 if seq <= m.position.get(project, 0):
@@ -328,7 +336,7 @@ class AgentRunner:
                 fresh = m.fresh_after.get(project)
                 if fresh is not None and event.ts < fresh:
                     continue
-                acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth)
+                acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth, tracker)
         self._advance(project, seq)
         await self._save(project, force=acted)
 
@@ -352,7 +360,7 @@ class AgentRunner:
         return any(reducer.world.entities.get(i) != head.world.entities.get(i) for i in ids)
 
     async def _decide(self, agent: Agent, project: str, shot: str, reducer: ShotReducer, event: Event, seq: int,
-                      depth: int) -> bool:
+                      depth: int, tracker: spatial.Tracker | None = None) -> bool:
         if event.actor.kind == "agent" and event.actor.id == agent.name:
             return False
         if depth >= self.max_depth:
@@ -362,7 +370,8 @@ class AgentRunner:
         if mode == "off":
             return False
         try:
-            proposals = agent.decide(reducer.world, event, seq)
+            with spatial.using(tracker if tracker is not None else spatial.Tracker()):
+                proposals = agent.decide(reducer.world, event, seq)
         except Exception as e:
             self.counts["decide_errors"] += 1
             log.exception("agent %s failed deciding on %s/%s seq %d", agent.name, project, shot, seq)
