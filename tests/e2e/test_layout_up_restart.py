@@ -1,6 +1,7 @@
-"""The layout directive of issue 12 item 8 through a running `wnm up`, in a project that has lived a while: several
-shots, a layout already built, a fork, `wnm up` restarted on its data — then a new shot and a directive there must
-build the room with its report, like in a fresh project."""
+"""The agents of issue 12 item 8 through a running `wnm up`, in a project that has lived a while: several shots, a
+layout already built, a fork, `wnm up` restarted on its data — then a layout directive in a new shot builds its room
+with its report, like in a fresh project, and the support and bounds agents repair what a person places there
+(layout and collision in a fresh project: test_agents_up.py)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,26 @@ async def test_layout_builds_in_a_new_shot_after_a_fork_and_a_restart(database_u
                 # the first directive after a start waits for the agents process to load the embedding model
                 # (it warms before following the log); once running, a room is built within 2 s
                 assert took["room3"] < 2.0, took
+
+                # support and bounds, in the room the layout built: a lamp left floating is put on the floor, a
+                # crate placed outside the walls is pulled back in — each repair caused by the person's command
+                seq = await command("room3", {"type": "entity.create", "id": "lamp", "kind": "prop", "props": {
+                    "geometry": BOX(0.3, 1.2, 0.3), "transform.position": [0.5, 0.8, -0.5]}})
+
+                async def repair_by(agent, seq):
+                    h = (await client.get(f"{shots}/room3/history", params={"actor": f"agent:{agent}"})).json()
+                    return [e for e in h["entries"] if e["causation"] == seq] or None
+
+                (grounded,) = await _until(lambda: repair_by("support", seq), 20, "the support repair")
+                assert grounded["status"] == "applied"
+                w = (await client.get(f"{shots}/room3/world")).json()
+                assert abs(w["entities"]["lamp"]["props"]["transform.position"][1]) < 0.01
+                seq = await command("room3", {"type": "entity.create", "id": "crate", "kind": "prop", "props": {
+                    "geometry": BOX(0.6, 0.6, 0.6), "transform.position": [9.0, 0.0, 0.0]}})
+                (pulled,) = await _until(lambda: repair_by("bounds", seq), 20, "the bounds repair")
+                assert pulled["status"] == "applied"
+                w = (await client.get(f"{shots}/room3/world")).json()
+                assert w["entities"]["crate"]["props"]["transform.position"][0] < 3.5  # at most on the east wall
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
