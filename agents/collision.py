@@ -68,7 +68,7 @@ def _first_contact(mv: R.Mover, eid: str) -> G.Contact | None:
     frames = R.check_frames(world, eid, index, mv.dirty)
     own = index.shapes(world, frames, [eid], fresh={eid})
     bounds = spatial.union_rect(spatial.rect_of(at[eid]) for at in own.values() if eid in at)
-    others = (index.near(bounds) | mv.dirty) - {eid}
+    others = (index.near(bounds, frames) | mv.dirty) - {eid}
     shapes = index.shapes(world, frames, others, fresh=mv.dirty)
     keyed = set(R.keyed_frames(world, eid))
     for frame in sorted(own, key=lambda f: (f not in keyed, f)):

@@ -6,8 +6,9 @@ only — its cost grows with what is near the edit, not with the size of the sce
   computed once. The bounding rectangle of its footprint (its world-space bounds over every frame, X and Z) is
   entered in a uniform grid over the floor plane (``CELL_M`` cells); one spanning more than ``MAX_CELLS`` cells (a
   ground plane, a large room) is kept in a short list instead.
-- **Moving** entities are kept in a set and sampled at the frames a query asks for: they are candidates of every
-  query (their bounds would change with the frames asked).
+- **Moving** entities are sampled at the frames a query asks for; the bounds of what was sampled are kept with
+  those frames, so a later query at frames among them tests the bounds first, like a static entity's (a moving
+  entity not yet sampled at a query's frames is a candidate of it).
 - The parent tree and the relations are indexed by entity (who carries what, which pairs may touch, what hangs
   from what), and the animated solids whose keys :func:`agents.repair.check_frames` adds are kept as a set.
 
@@ -89,6 +90,7 @@ class SpatialIndex:
         self._parent: dict[str, str | None] = {}
         self._children: dict[str, set[str]] = {}
         self._moving: set[str] = set()                            # pose or shape depends on the frame
+        self._motion: dict[str, tuple[frozenset, Rect | None]] = {}  # moving: frames sampled, bounds over them
         self._animated: set[str] = set()                          # props/characters animated themselves
         self._envs: set[str] = set()
         self._shapes: dict[str, G.Shape] = {}                     # static solids: the shape at every frame
@@ -160,6 +162,7 @@ class SpatialIndex:
             self._children.setdefault(parent, set()).add(eid)
 
     def _unplace(self, eid: str) -> None:
+        self._motion.pop(eid, None)
         self._shapes.pop(eid, None)
         self._big.discard(eid)
         rect = self._rects.pop(eid, None)
@@ -298,12 +301,24 @@ class SpatialIndex:
         if rest and frames:
             for f, shapes in self.sample(world, frames, rest).items():
                 out[f].update(shapes)
+            for eid in sorted(rest - fresh):  # as indexed: keep their bounds over these frames
+                seen, rect = self._motion.get(eid, (frozenset(), None))
+                rect = union_rect([r for r in [rect] if r is not None]
+                                  + [rect_of(out[f][eid]) for f in frames if eid in out[f]])
+                self._motion[eid] = (seen | frozenset(frames), rect)
         return out
 
-    def near(self, rect: Rect | None) -> set[str]:
-        """The entities whose shape may overlap ``rect`` (x0, z0, x1, z1) on the floor plane at some frame: static
-        ones whose bounds do, every moving one and every one too large for the grid."""
-        out = set(self._moving) | self._big
+    def near(self, rect: Rect | None, frames: Iterable[float] | None = None) -> set[str]:
+        """The entities whose shape may overlap ``rect`` (x0, z0, x1, z1) on the floor plane at some frame (of
+        ``frames``, when given): static ones whose bounds do, moving ones whose bounds over those frames do (or
+        that were not yet sampled at all of them), and every one too large for the grid."""
+        out = set(self._big)
+        wanted = None if frames is None else frozenset(float(f) for f in frames)
+        for eid in self._moving:
+            seen, bounds = self._motion.get(eid, (frozenset(), None))
+            if wanted is None or rect is None or not wanted <= seen or \
+                    (bounds is not None and _overlaps(bounds, rect)):
+                out.add(eid)
         if rect is None:
             return out
         for c in self._cells_of(rect):
@@ -312,8 +327,8 @@ class SpatialIndex:
                     out.add(eid)
         return out
 
-    def near_point(self, x: float, z: float) -> set[str]:
-        return self.near((x, z, x, z))
+    def near_point(self, x: float, z: float, frames: Iterable[float] | None = None) -> set[str]:
+        return self.near((x, z, x, z), frames)
 
     def animated(self) -> list[str]:
         """Props and characters animated themselves (a transform or joint track of more than one key), sorted."""

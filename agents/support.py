@@ -48,7 +48,7 @@ class SupportAgent:
             if eid not in own:
                 break
             x, z = own[eid].centre_xz
-            below = (index.near_point(float(x), float(z)) | mv.dirty | ({only} if only else set())) - {eid}
+            below = (index.near_point(float(x), float(z), [frame]) | mv.dirty | ({only} if only else set())) - {eid}
             shapes = {**index.shapes(mv.world, [frame], below, fresh=mv.dirty)[frame], eid: own[eid]}
             surface = G.support_surface_below(shapes[eid], shapes, exclude=carried, only=only)
             dy = surface.top - shapes[eid].base_y
