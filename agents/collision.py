@@ -74,8 +74,10 @@ def _first_contact(mv: R.Mover, eid: str) -> G.Contact | None:
     for frame in sorted(own, key=lambda f: (f not in keyed, f)):
         if eid not in own[frame]:
             return None
-        at = shapes[frame]
-        found = G.intersections({eid: own[frame][eid]}, at, ignore)
+        mine = own[frame][eid]
+        box = spatial.rect_of(mine)  # what cannot overlap it cannot intersect it
+        at = {i: sh for i, sh in shapes[frame].items() if spatial.overlaps(spatial.rect_of(sh), box)}
+        found = G.intersections({eid: mine}, at, ignore)
         if found:
             return max(found, key=lambda c: c.depth)
     return None

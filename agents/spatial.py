@@ -35,7 +35,7 @@ from events.envelope import Event
 
 from . import geometry as G
 
-__all__ = ["SpatialIndex", "Tracker", "index_for", "using", "rect_of", "union_rect", "CELL_M", "MAX_CELLS"]
+__all__ = ["SpatialIndex", "Tracker", "index_for", "using", "rect_of", "union_rect", "overlaps", "CELL_M", "MAX_CELLS"]
 
 CELL_M = 2.0
 """Side of a grid cell on the floor plane, metres: about one piece of furniture."""
@@ -68,7 +68,8 @@ def union_rect(rects: Iterable[Rect]) -> Rect | None:
     return (min(r[0] for r in rects), min(r[1] for r in rects), max(r[2] for r in rects), max(r[3] for r in rects))
 
 
-def _overlaps(a: Rect, b: Rect) -> bool:
+def overlaps(a: Rect, b: Rect) -> bool:
+    """Whether two rectangles overlap or touch (within a micrometre)."""
     return a[0] <= b[2] + _EPS and b[0] <= a[2] + _EPS and a[1] <= b[3] + _EPS and b[1] <= a[3] + _EPS
 
 
@@ -317,13 +318,13 @@ class SpatialIndex:
         for eid in self._moving:
             seen, bounds = self._motion.get(eid, (frozenset(), None))
             if wanted is None or rect is None or not wanted <= seen or \
-                    (bounds is not None and _overlaps(bounds, rect)):
+                    (bounds is not None and overlaps(bounds, rect)):
                 out.add(eid)
         if rect is None:
             return out
         for c in self._cells_of(rect):
             for eid in self._cells.get(c, ()):
-                if eid not in out and _overlaps(self._rects[eid], rect):
+                if eid not in out and overlaps(self._rects[eid], rect):
                     out.add(eid)
         return out
 
