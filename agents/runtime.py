@@ -375,7 +375,8 @@ class AgentRunner:
         except Exception as e:
             self.counts["decide_errors"] += 1
             log.exception("agent %s failed deciding on %s/%s seq %d", agent.name, project, shot, seq)
-            await self.refusals.failed(agent.name, project, shot, event, seq, f"{type(e).__name__}: {e}")
+            if await self._validator_at(project, shot, seq) is None:  # its report is checked like a proposal
+                await self.refusals.failed(agent.name, project, shot, event, seq, f"{type(e).__name__}: {e}")
             return False
         behind: str | None = None
         waited = False

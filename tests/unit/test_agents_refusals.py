@@ -180,3 +180,24 @@ async def test_a_proposal_that_applies_is_published_once_and_nothing_else_is_rec
     evs = await rig.events()
     assert [e.actor.id for _, e in evs[-2:]] == ["alice", "mover"]
     assert (await rig.world()).entities["box"].props["transform.position"] == [1.0, 0.0, 0.0]
+
+
+async def test_a_decision_that_raises_on_a_directive_gives_it_a_failed_report():
+    rig = Rig()
+    await _started(rig)
+
+    class _Broken(_Builder):
+        def decide(self, world, event, seq):
+            if super().decide(world, event, seq):
+                raise RuntimeError("solver exploded")
+            return []
+
+    seq = await rig.submit(O.DirectiveAdd(id="lr", agent="builder", params={"recipe": 1}),
+                           O.DirectiveAdd(id="other", agent="someone-else"))
+    runner = rig.runner([_Broken()])
+    await _run_until(runner, seq)
+    world = await rig.world()
+    assert world.directives["lr"].params == {"recipe": 1, "report": {
+        "status": "failed", "reason": "the agent failed: RuntimeError: solver exploded"}}
+    assert "report" not in world.directives["other"].params  # not this agent's directive
+    assert runner.counts["decide_errors"] == 1
