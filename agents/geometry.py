@@ -26,6 +26,7 @@ footprint the walkable area), a plane environment is a floor.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
@@ -108,11 +109,32 @@ def _ring(radius: float, y: float) -> np.ndarray:
     return np.stack([radius * np.cos(t), np.full(_RING, y), radius * np.sin(t)], axis=1)
 
 
+_LOCAL: dict[str, np.ndarray | None] = {}
+"""Support points of primitive geometries already seen, by their JSON (read-only arrays)."""
+
+
 def local_points(geometry: dict | None, asset_size: AssetSize | None = None) -> np.ndarray | None:
     """Support points (n, 3) of a ``geometry`` value in the entity's local frame (pivot at the bottom centre), or
-    None when there is no geometry."""
+    None when there is no geometry. The array is shared: read it, never write it."""
     if not geometry:
         return None
+    if "asset" in geometry:
+        return _local_points(geometry, asset_size)
+    try:
+        key = json.dumps(geometry, sort_keys=True)
+    except (TypeError, ValueError):
+        return _local_points(geometry, None)
+    if key not in _LOCAL:
+        if len(_LOCAL) >= 4096:
+            _LOCAL.clear()
+        pts = _local_points(geometry, None)
+        if pts is not None:
+            pts.setflags(write=False)
+        _LOCAL[key] = pts
+    return _LOCAL[key]
+
+
+def _local_points(geometry: dict, asset_size: AssetSize | None) -> np.ndarray | None:
     if "asset" in geometry:
         size = asset_size(geometry["asset"]) if asset_size is not None else None
         w, h, d = size if size is not None else (1.0, 1.0, 1.0)
@@ -148,10 +170,12 @@ def _inside_octagon(pts: np.ndarray) -> np.ndarray:
 
 def convex_hull_2d(points: np.ndarray) -> np.ndarray:
     """CCW convex hull (m, 2) of points (n, 2) (Andrew's monotone chain); degenerate inputs give what is left."""
-    pts = np.round(np.asarray(points, dtype=np.float64), 9)
+    pts = np.round(np.asarray(points, dtype=np.float64), 9).reshape(-1, 2)
     if len(pts) > 16:
         pts = pts[~_inside_octagon(pts)]
-    pts = np.unique(pts, axis=0)
+    # the distinct points in lexicographic order (np.unique(..., axis=0), several times faster on the few points
+    # of a shape)
+    pts = np.array(sorted(set(map(tuple, pts.tolist()))), dtype=np.float64).reshape(-1, 2)
     if len(pts) <= 2:
         return pts
 

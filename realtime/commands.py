@@ -88,21 +88,25 @@ class CommandService:
 
     async def submit(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True, by_reason: bool = False) -> Result:
-        """Check, append, and answer once the event's verdict is known."""
-        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason)
+                     must_exist: bool = True, by_reason: bool = False, check: bool = True) -> Result:
+        """Check, append, and answer once the event's verdict is known. ``check=False`` appends a command whose
+        ops do not validate all the same, for the fold to reject with its reason in the history (an agent's
+        refused proposal, recorded where people look)."""
+        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason,
+                                   check=check)
         return started if isinstance(started, Result) else await started.verdict()
 
     async def start(self, project: str, shot: str, actor: Actor, command: Command,
                     causation: int | None = None, reason: str | None = None,
                     must_exist: bool = True, by_reason: bool = False,
-                    reducer: ShotReducer | None = None) -> "Pending | Result":
+                    reducer: ShotReducer | None = None, check: bool = True) -> "Pending | Result":
         """Check the command and send its event, without waiting for the log's ack: a :class:`Pending` (its ack,
         then its verdict), or — for a retry of a command already in the log that no longer validates — that
         command's first verdict. Raises CommandError. Events started one after another are stored in that order,
         so a socket pipelines its commands with this. ``by_reason``: a retry is recognised by its actor and reason
         rather than its ops (the server's restores, whose ops depend on the world). ``reducer``: the shot's live
-        reducer when the caller already holds it (it was authorised against it), so it is fetched once."""
+        reducer when the caller already holds it (it was authorised against it), so it is fetched once.
+        ``check=False``: see :meth:`submit`."""
         try:
             check_command_id(command.command_id)
         except ValueError as e:
@@ -126,7 +130,8 @@ class CommandService:
                 return earlier
             raise CommandError("conflict", f"shot moved on: expected last seq {command.expected_seq}")
         try:
-            edit.check(reducer.world, command.ops, actor.label)
+            if check:
+                edit.check(reducer.world, command.ops, actor.label)
         except edit.OpError as e:
             earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
