@@ -25,10 +25,12 @@ entity itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
 from . import attributes, camera, kinematics, light, tracks, transform
+from .levels import entity_levels
 
 __all__ = ["JointSample", "CameraSample", "LightSample", "WorldSample", "sample", "sample_json"]
 
@@ -339,19 +341,23 @@ def _m(a: np.ndarray) -> list:
     return [[float(x) for x in row] for row in a]
 
 
-def sample_json(world, frame: float) -> dict:
+def sample_json(world, frame: float, is_mesh_asset: Callable[[str], bool] | None = None) -> dict:
     """The sampled world at one frame as JSON-ready data (SPEC §6, without ``seq``, which the caller adds).
 
-    ``{"frame", "entities": {id: {"kind", "position", "rotation", "scale", "matrix", "visible", "color",
+    ``{"frame", "entities": {id: {"kind", "level", "position", "rotation", "scale", "matrix", "visible", "color",
     …"joints" {name: 4×4} | "camera" {…} | "light" {…}}}}``. Position, rotation (quaternion xyzw, w ≥ 0) and
-    scale are the decomposition of the world matrix; matrices are 4×4 row-major nested lists.
+    scale are the decomposition of the world matrix; matrices are 4×4 row-major nested lists. ``level`` is the
+    entity's representation level L0–L4 (SPEC §7.2, :func:`core.levels.entity_levels`; ``is_mesh_asset`` says
+    which asset ids are meshes, none when not given).
     """
     s = sample(world, [frame])
+    levels = entity_levels(world, is_mesh_asset or (lambda _id: False))
     entities = {}
     pos, rot, scl = transform.decompose(s.matrices[0]) if s.ids else (None, None, None)
     for i, eid in enumerate(s.ids):
         d = {
             "kind": s.kinds[i],
+            "level": levels[eid]["level"],
             "position": [float(x) for x in pos[i]],
             "rotation": [float(x) for x in rot[i]],
             "scale": [float(x) for x in scl[i]],

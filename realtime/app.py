@@ -1,10 +1,11 @@
 """The litestar application over a connected :class:`realtime.bootstrap.System` (SPEC §6).
 
 ``create_app(system)`` mounts the REST routes (:mod:`realtime.http_projects`, :mod:`realtime.http_shots`,
-:mod:`realtime.http_restore`), health and metrics (:mod:`realtime.http_health`), the WebSocket sync route when
-:mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes when :mod:`renderers.routes` is
-importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every ``/v1`` route needs a bearer token;
-every error, ours or litestar's, has the body of :func:`realtime.errors.http_error`.
+:mod:`realtime.http_restore`, :mod:`realtime.http_templates`), health and metrics (:mod:`realtime.http_health`),
+the WebSocket sync route when :mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes
+when :mod:`realtime.http_renders` is importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every
+``/v1`` route needs a bearer token; every error, ours or litestar's, has the body of
+:func:`realtime.errors.http_error`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import http_agents, http_exports, http_health, http_projects, http_restore, http_shots, inputs
+from . import (http_agents, http_exports, http_health, http_projects, http_restore, http_shots, http_templates,
+               inputs)
 from .errors import ApiError, http_error
 from .gateway import require_member
 from .http_common import AppState, check_params, provide_user, state_of
@@ -60,7 +62,7 @@ async def _render_guard(connection, _handler) -> None:
 
 def _render_handlers() -> list:
     try:
-        from renderers.routes import render_router
+        from .http_renders import render_router
     except ImportError:
         return []
     router = render_router("/v1")
@@ -92,7 +94,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     limits = limits or Limits.from_env(os.environ)
     sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
-                *http_agents.ROUTES, *http_exports.ROUTES,
+                *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES,
                 sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

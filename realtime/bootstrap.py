@@ -113,8 +113,8 @@ class ProjectorReplica:
         self.projector.watch_project(project)
         return await self.projector.load(project, shot)
 
-    async def outcome(self, project, shot, seq, timeout):
-        return await self.projector.wait_for(project, seq, timeout)
+    async def outcome(self, project, shot, seq, timeout, event_id=None):
+        return await self.projector.wait_for(project, seq, timeout, event_id)
 
 
 @dataclass
@@ -127,6 +127,7 @@ class System:
     access: "AccessStore | None" = None  # projects and memberships (realtime/access.py)
     tokens: "Tokens | None" = None  # bearer tokens (realtime/auth.py)
     agents: Any = None  # wnm up's supervised agents process (agents/process.py), for health and metrics
+    agents_lag: dict | None = None  # {agent: {project: events}} as last read (realtime/agent_health.py)
 
     async def world_at(self, project: str, shot: str, seq: int | None = None):
         return await world_at(self.log, self.store, project, shot, seq)
@@ -145,7 +146,7 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
         stack.push_async_callback(store.close)
         projector = None
         if run_projector:
-            projector = Projector(log, store, snapshot_every=settings.snapshot_every)
+            projector = Projector(log, store, snapshot_every=settings.snapshot_every, idle_s=settings.shot_idle_s)
             task = asyncio.create_task(projector.run(discover=settings.follow_all_projects), name="projector")
 
             async def stop_projector():

@@ -209,8 +209,8 @@ _UP_HOOKS.append(_http_serve.serve)
 
 
 def _register_agents() -> None:
-    """``wnm agents …`` and ``wnm up``'s agents, a supervised child process (agents/cli.py)."""
-    from agents import cli as agents_cli
+    """``wnm agents …`` and ``wnm up``'s agents, a supervised child process (realtime/cli_agents.py)."""
+    from . import cli_agents as agents_cli
 
     _EXTENSIONS.append(agents_cli.add_commands)
     _UP_HOOKS.append(agents_cli.run_as_child)
@@ -324,7 +324,9 @@ def cmd_world(args) -> int:
         else:
             from core.sampling import sample_json
 
-            out = {"seq": world.head_seq, **sample_json(world, args.frame)}
+            from .http_common import is_mesh_asset
+
+            out = {"seq": world.head_seq, **sample_json(world, args.frame, is_mesh_asset)}
         _print_json(out)
         return 0
 

@@ -27,7 +27,7 @@ async def test_accepting_a_suggestion_applies_exactly_its_ops_as_the_person(env,
     for user, role in (("vic", "viewer"), ("lee", "layout")):
         await api.ok("POST", f"/v1/projects/{unique}/members", {"user": user, "role": role})
 
-    from agents.cli import stores_for
+    from realtime.cli_agents import stores_for
 
     store = stores_for(system)[1]
     proposal = Suggestion(id=f"collision.{created['seq']}.0", project=unique, shot="s1", agent="collision",
