@@ -1187,6 +1187,62 @@ function nested (m) {
   return [m.slice(0, 4), m.slice(4, 8), m.slice(8, 12), m.slice(12, 16)]
 }
 
+// ------------------------------------------------------------------ representation levels (core/levels.py)
+
+export const LEVELS = ['L0', 'L1', 'L2', 'L3', 'L4']
+
+function drivenIds (world) { // entity ids a directive names anywhere in its params
+  const out = new Set()
+  const walk = (v) => {
+    if (typeof v === 'string') {
+      if (Object.prototype.hasOwnProperty.call(world.entities, v)) out.add(v)
+    } else if (Array.isArray(v)) {
+      v.forEach(walk)
+    } else if (v !== null && typeof v === 'object') {
+      Object.values(v).forEach(walk)
+    }
+  }
+  for (const d of Object.values(world.directives || {})) walk(d.params)
+  return out
+}
+
+/** {id: {kind, level ('L0'…'L4'), lacks: [what the next level needs]}} (core.levels.entity_levels);
+ *  isMeshAsset(assetId) says which assets are meshes (L3). */
+export function entityLevels (world, isMeshAsset = () => false) {
+  const driven = drivenIds(world)
+  const out = {}
+  for (const id of sortedKeys(world.entities)) {
+    const e = world.entities[id]
+    const props = e.props || {}
+    const geometry = props.geometry
+    const hasGeometry = geometry != null && typeof geometry === 'object' && Object.keys(geometry).length > 0
+    const surface = ['prop', 'environment', 'character'].includes(e.kind)
+    const skeleton = props.skeleton
+    const needs = [
+      ['L1', ['character', 'camera', 'light'].includes(e.kind) || hasGeometry,
+        'a geometry (a primitive or an asset) to stand in for it'],
+      ['L2', ['prop', 'environment'].includes(e.kind) || Object.values(e.tracks || {}).some((k) => k.length > 0) ||
+        (e.kind === 'character' && Array.isArray(skeleton) && skeleton.length > 0),
+      e.kind === 'character' ? 'a skeleton' : 'an animated track'],
+      ['L3', surface && hasGeometry && 'asset' in geometry && Boolean(isMeshAsset(String(geometry.asset))),
+        surface ? 'a mesh asset with materials' : `a surface (a ${e.kind} has none)`],
+      ['L4', false, 'physical properties (mass, friction: not in the attribute registry yet)' +
+        (driven.has(id) ? '' : ' and a behaviour (a directive driving it)')],
+    ]
+    let level = 'L0'
+    const lacks = []
+    for (const [name, ok, why] of needs) {
+      if (!ok) {
+        lacks.push(why)
+        break
+      }
+      level = name
+    }
+    out[id] = { kind: e.kind, level, lacks }
+  }
+  return out
+}
+
 /** Whether core's decomposition of this frame's world matrices (one batch) takes polar factors: where any entity's
  *  axes are sheared, all are. (It matters only for mirrored matrices, e.g. a scale key whose bezier overshoots below
  *  zero: normalised columns keep the mirror, the polar factor with det forced to +1 does not.) */
@@ -1194,10 +1250,11 @@ function batchPolar (res) {
   return res.ids.some((id) => !hasOrthogonalAxes(res.full(id)))
 }
 
-function entityJson (s, polar) {
+function entityJson (s, polar, level) {
   const { position, rotation, scale } = decompose(s.matrix, polar)
   const d = {
     kind: s.kind,
+    level,
     position,
     rotation,
     scale,
@@ -1229,21 +1286,23 @@ function entityJson (s, polar) {
 
 /** One entity of the sampled world at `frame`, in sampleJson's form (the whole world is resolved, as core does,
  *  so look_at cycles come out the same; joints are computed for this entity only). */
-export function sampleEntity (world, id, frame) {
+export function sampleEntity (world, id, frame, isMeshAsset = () => false) {
   const res = resolve(world, frame)
   if (!res.index.has(id)) throw new Error(`unknown entity ${JSON.stringify(id)}`)
-  return entityJson(entitySample(res, id, resolutionOf(world)), batchPolar(res))
+  const level = entityLevels(world, isMeshAsset)[id].level
+  return entityJson(entitySample(res, id, resolutionOf(world)), batchPolar(res), level)
 }
 
-/** Exactly core.sampling.sample_json(world, frame): {frame, entities: {id: {kind, position, rotation (xyzw,
+/** Exactly core.sampling.sample_json(world, frame, is_mesh_asset): {frame, entities: {id: {kind, level, position, rotation (xyzw,
  *  w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
  *  world_to_camera, fov_deg, focal_length_mm, sensor_mm, focus_distance_m, f_stop, near_m, far_m}, light? {type,
  *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. */
-export function sampleJson (world, frame) {
+export function sampleJson (world, frame, isMeshAsset = () => false) {
   const res = resolve(world, frame)
   const resolution = resolutionOf(world)
   const polar = batchPolar(res)
+  const levels = entityLevels(world, isMeshAsset)
   const entities = {}
-  for (const id of res.ids) entities[id] = entityJson(entitySample(res, id, resolution), polar)
+  for (const id of res.ids) entities[id] = entityJson(entitySample(res, id, resolution), polar, levels[id].level)
   return { frame: res.f, entities }
 }
