@@ -20,6 +20,10 @@
 //   depends on the subject's own result is ignored, as is one whose target coincides with the subject;
 // - visibility is inherited from parents; joints are entity world · FK (joints.<j>.rotation, root motion
 //   joints.<root>.position).
+// Each sampled entity also carries its representation level (entityLevels, core/levels.py).
+//
+// For a live view: keep the world with worlddoc.js's watchWorld (unchanged tracks keep their prepared data across
+// document updates) and draw from sampleWorld (no decomposition, flat matrices); sampleJson is the API's form.
 
 export const EPS_NORM = 1e-12
 export const EPS_FRAME = 1e-9
