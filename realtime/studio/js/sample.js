@@ -1297,10 +1297,10 @@ export function sampleEntity (world, id, frame, isMeshAsset = () => false) {
   return entityJson(entitySample(res, id, resolutionOf(world)), batchPolar(res), level)
 }
 
-/** Exactly core.sampling.sample_json(world, frame, is_mesh_asset): {frame, entities: {id: {kind, level, position, rotation (xyzw,
- *  w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
+/** Exactly core.sampling.sample_json(world, frame, is_mesh_asset): {frame, entities: {id: {kind, level, position,
+ *  rotation (xyzw, w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
  *  world_to_camera, fov_deg, focal_length_mm, sensor_mm, focus_distance_m, f_stop, near_m, far_m}, light? {type,
- *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. */
+ *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. isMeshAsset(assetId) decides L3. */
 export function sampleJson (world, frame, isMeshAsset = () => false) {
   const res = resolve(world, frame)
   const resolution = resolutionOf(world)
