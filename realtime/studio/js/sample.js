@@ -1211,8 +1211,19 @@ function drivenIds (world) { // entity ids a directive names anywhere in its par
 }
 
 /** {id: {kind, level ('L0'…'L4'), lacks: [what the next level needs]}} (core.levels.entity_levels);
- *  isMeshAsset(assetId) says which assets are meshes (L3). */
-export function entityLevels (world, isMeshAsset = () => false) {
+ *  isMeshAsset(assetId) says which assets are meshes (L3). Kept per world and predicate: do not change it. */
+export function entityLevels (world, isMeshAsset = NO_MESH) {
+  const known = LEVELS_OF.get(world)
+  if (known !== undefined && known.isMeshAsset === isMeshAsset) return known.levels
+  const levels = computeLevels(world, isMeshAsset)
+  LEVELS_OF.set(world, { isMeshAsset, levels })
+  return levels
+}
+
+const LEVELS_OF = new WeakMap() // world → its levels for one isMeshAsset (worlds are immutable; see watchWorld)
+const NO_MESH = () => false
+
+function computeLevels (world, isMeshAsset) {
   const driven = drivenIds(world)
   const out = {}
   for (const id of sortedKeys(world.entities)) {
@@ -1290,7 +1301,7 @@ function entityJson (s, polar, level) {
 
 /** One entity of the sampled world at `frame`, in sampleJson's form (the whole world is resolved, as core does,
  *  so look_at cycles come out the same; joints are computed for this entity only). */
-export function sampleEntity (world, id, frame, isMeshAsset = () => false) {
+export function sampleEntity (world, id, frame, isMeshAsset = NO_MESH) {
   const res = resolve(world, frame)
   if (!res.index.has(id)) throw new Error(`unknown entity ${JSON.stringify(id)}`)
   const level = entityLevels(world, isMeshAsset)[id].level
@@ -1301,7 +1312,7 @@ export function sampleEntity (world, id, frame, isMeshAsset = () => false) {
  *  rotation (xyzw, w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
  *  world_to_camera, fov_deg, focal_length_mm, sensor_mm, focus_distance_m, f_stop, near_m, far_m}, light? {type,
  *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. isMeshAsset(assetId) decides L3. */
-export function sampleJson (world, frame, isMeshAsset = () => false) {
+export function sampleJson (world, frame, isMeshAsset = NO_MESH) {
   const res = resolve(world, frame)
   const resolution = resolutionOf(world)
   const polar = batchPolar(res)
