@@ -71,14 +71,13 @@ def _render_handlers() -> list:
 
 
 async def _connect_render_farm(app: Litestar) -> None:
-    """The render routes' queue: the farm's work-queue stream and status bucket on the system's NATS. A farm that
-    cannot connect leaves the render routes answering 503, not the whole server down."""
-    from renderers.farm import RenderFarm
+    """The render routes' queue (:func:`realtime.bootstrap.connect_render_farm`). A farm that cannot connect leaves
+    the render routes answering 503, not the whole server down."""
+    from .bootstrap import connect_render_farm
 
     system = app.state.wnm.system
     try:
-        app.state.render_farm = await RenderFarm.connect(system.settings.nats_url,
-                                                         root=Path(system.settings.data_dir) / "packs")
+        app.state.render_farm = await connect_render_farm(system.settings)
     except Exception as e:  # noqa: BLE001 - the rest of the API serves on
         log.warning("render farm not connected: %s", e)
 

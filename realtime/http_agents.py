@@ -28,9 +28,9 @@ def _store(request: Request):
     st = state_of(request)
     store = getattr(st, "suggestions", None)
     if store is None:
-        from .cli_agents import stores_for
+        from .bootstrap import agent_stores
 
-        store = st.suggestions = stores_for(st.system)[1]
+        store = st.suggestions = agent_stores(st.system)[1]
     return store
 
 
