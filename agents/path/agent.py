@@ -1,0 +1,388 @@
+"""The ``path`` agent (SPEC §7, §7.1): a ``path`` directive becomes the entity's position and heading keys along a
+collision-free route, and is re-planned when an edit moves an obstacle into that route.
+
+Triggers (pure decisions of ``(world, event)``):
+
+- a ``directive.add`` / ``directive.update`` of a ``path`` directive whose report does not hold the hash of its
+  params (so the agent's own report update, replays and retries never solve twice);
+- any event not by this agent that changes the shape or placement of an entity (``agents.repair.edited_entities``)
+  which, for a solved directive, now comes within ``body radius + clearance_m`` of the route it keyed: the route
+  is re-planned; the new keys are caused by that edit (the runtime sets ``causation``) and the reason names it.
+
+The solution (:func:`solve`) is ONE proposal: done — the keys on ``transform.position`` (bezier, with the route's
+velocity as tangents) and ``transform.rotation`` (the heading, linear slerp) from ``start`` to the arrival, the
+agent's earlier keys on those tracks removed, and ``directive.update`` with ``report`` =
+``{status: "done", params_hash, arrival_frame, length_m, duration_s, speed_mps: {mean, max}, min_clearance_m,
+body_radius_m, gait, obstacles, pins, replanned_after?}``; failed — only the ``directive.update`` with
+``report = {status: "failed", reason, params_hash}``: nothing is half-applied and an earlier solution stays.
+
+People's keys on the two tracks are pins: never removed or overwritten (the agent writes no key at their frames,
+and lists them in ``report.pins``). The route does not yet bend to pass through a pinned position.
+
+Gait: the keys drive position and heading; the motion agent reads the phase from the distance travelled along the
+position track and the clip from ``report.gait`` (``{clip, start, end, speed_mps}``) — see /work/notes/path.md.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from agents import repair as R
+from agents.base import Proposal, register
+from core import edit, quat, tracks
+from core import ops as O
+from core.world import World
+from events.envelope import Event
+
+from . import params as P
+from . import route as RT
+from . import timing as T
+from .body import body_of
+from .grid import build_grid
+from .scene import Scene, build_scene
+
+__all__ = ["PathAgent", "solve", "MAX_KEYS", "ACTOR"]
+
+NAME = "path"
+ACTOR = f"agent:{NAME}"
+POSITION, ROTATION = "transform.position", "transform.rotation"
+MAX_KEYS = 240
+"""Keys per track at most (a long walk is keyed every few frames; the bezier tangents keep it on the curve)."""
+PLAN_SLACK_M = 0.01
+"""The grid plans this much wider than needed, so the keyed curve (which may stray ~1 mm) keeps the clearance."""
+SAMPLES_PER_FRAME = 4
+
+
+class PathAgent:
+    name = NAME
+    generative = True
+
+    def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
+        if event.actor.kind == "agent" and event.actor.id == self.name:
+            return []
+        out: list[Proposal] = []
+        seen: set[str] = set()
+        for op in event.ops:
+            if not isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate)) or op.id in seen:
+                continue
+            seen.add(op.id)
+            d = world.directives.get(op.id)
+            if d is None or d.agent != self.name:
+                continue
+            report = d.params.get("report")
+            if isinstance(report, dict) and report.get("params_hash") == P.params_hash(d.params):
+                continue
+            out.append(solve(world, d.id, d.params))
+        edited = R.edited_entities(world, event)
+        if not edited:
+            return out
+        for did in sorted(world.directives):
+            d = world.directives[did]
+            if did in seen or d.agent != self.name:
+                continue
+            blocker = _blocked_by(world, d.params, edited)
+            if blocker is not None:
+                out.append(solve(world, did, d.params, replanned_for=blocker, seq=seq))
+        return out
+
+
+def _blocked_by(world: World, params: dict, edited: list[str]) -> str | None:
+    """The first edited entity that now comes within the clearance of a solved directive's keyed route."""
+    report = params.get("report")
+    if not isinstance(report, dict) or report.get("status") != "done":
+        return None
+    eid = params.get("entity")
+    e = world.entities.get(eid) if isinstance(eid, str) else None
+    if e is None or not e.tracks.get(POSITION):
+        return None
+    try:
+        spec = P.parse(params)
+    except P.PathError:
+        return None
+    if eid in edited:
+        was = report.get("start_position")
+        now = _value_without_own(world, eid, POSITION, spec.start)
+        if isinstance(was, list) and len(was) == 3 and np.max(np.abs(now - np.asarray(was))) > 1e-6:
+            return eid
+    others = [i for i in edited if i != eid]
+    if not others:
+        return None
+    start, arrival = spec.start, float(report.get("arrival_frame", spec.start))
+    body = body_of(world, eid, start)
+    frames = _dense_frames(start, arrival)
+    pos = tracks.value_at(e, POSITION, frames)
+    y0 = float(pos[0, 1])
+    scene = build_scene(world, eid, (start, arrival), y0, _step(body), body.top, only=set(others))
+    need = body.radius + spec.clearance_m
+    d, which = scene.obstacle_distance(pos[:, [0, 2]], cut=need, ids=True)
+    bad = np.flatnonzero(d < need - 1e-6)
+    return None if not len(bad) else scene.obstacles[int(which[bad[0]])].id
+
+
+def _dense_frames(start: float, arrival: float) -> np.ndarray:
+    n = max(1, int(math.ceil((arrival - start) * SAMPLES_PER_FRAME)))
+    return np.linspace(start, arrival, n + 1)
+
+
+def _step(body) -> float:
+    """Height the body steps over (a kerb, a footstool): a fifth of its height, at most 0.3 m."""
+    return min(0.3, 0.2 * (body.top - min(body.bottom, 0.0)))
+
+
+def _failed(did: str, params: dict, reason: str) -> Proposal:
+    new = dict(params)
+    new["report"] = {"status": "failed", "reason": reason, "params_hash": P.params_hash(params)}
+    return Proposal([O.DirectiveUpdate(id=did, params=new)], f"path {did} failed: {reason}")
+
+
+def _own_removed(e, path: str):
+    """The entity's keys on ``path`` without the ones this agent wrote (what a person set)."""
+    return [k for k in e.tracks.get(path, []) if k.by != ACTOR]
+
+
+def _value_without_own(world: World, eid: str, path: str, frame: float) -> np.ndarray:
+    e = world.entities[eid]
+    keys = _own_removed(e, path)
+    if keys:
+        return tracks.evaluate(keys, [frame], tracks.track_kind(path))[0]
+    return tracks.value_at(_Static(e), path, [frame])[0]
+
+
+class _Static:
+    """An entity view without tracks (its static values)."""
+
+    def __init__(self, e):
+        self.props, self.tracks, self.kind, self.id = e.props, {}, e.kind, e.id
+
+
+def _yaw(q) -> float:
+    f = quat.rotate(np.asarray(q, dtype=np.float64), [0.0, 0.0, 1.0])
+    return 0.0 if math.hypot(f[0], f[2]) < 1e-9 else math.atan2(f[0], f[2])
+
+
+def _yaw_quat(yaw: float) -> list[float]:
+    return [0.0, math.sin(yaw / 2) + 0.0, 0.0, math.cos(yaw / 2)]
+
+
+def _r(x: float, n: int = 6) -> float:
+    return float(round(float(x), n)) + 0.0
+
+
+def _check_entity(world: World, eid: str) -> None:
+    e = world.entities.get(eid)
+    if e is None:
+        raise P.PathError(f"unknown entity {eid!r}")
+    if e.kind not in ("character", "prop"):
+        raise P.PathError(f"{eid} is a {e.kind}; a path moves a character or a prop")
+    if e.parent is not None or any(r.kind == "attached_to" and r.subject == eid for r in world.relations.values()):
+        raise P.PathError(f"{eid} is parented or attached to another entity; a path moves what stands on its own")
+
+
+def _check_point(scene: Scene, p: np.ndarray, what: str, radius: float, need: float, clearance: float) -> None:
+    d, which = scene.obstacle_distance(p[None], ids=True)
+    if which[0] >= 0 and d[0] < need:
+        ob = scene.obstacles[int(which[0])].id
+        if d[0] <= 0:
+            raise P.PathError(f"{what} is inside obstacle {ob}")
+        raise P.PathError(f"{what} is {d[0]:.2f} m from {ob}; the body needs {need:.2f} m "
+                          f"({radius:.2f} m radius + {clearance:.2f} m clearance)")
+    if scene.area_depth(p[None])[0] < radius:
+        raise P.PathError(f"{what} is outside the walkable area (or closer than {radius:.2f} m to its edge)")
+
+
+def solve(world: World, did: str, params: dict, replanned_for: str | None = None, seq: int | None = None) \
+        -> Proposal:
+    """The route of directive ``did`` (pure; see the module docstring)."""
+    try:
+        ops, report, reason = _solve(world, did, params)
+    except (P.PathError, RT.RouteError) as e:
+        return _failed(did, params, str(e))
+    if replanned_for is not None:
+        report["replanned_after"] = {"seq": seq, "entity": replanned_for}
+        why = "its start moved" if replanned_for == params.get("entity") else f"{replanned_for} moved into the route"
+        reason = f"re-planned {reason}: {why}"
+    new = dict(params)
+    new["report"] = report
+    ops.append(O.DirectiveUpdate(id=did, params=new))
+    try:
+        edit.check(world, ops, ACTOR)
+    except edit.OpError as e:
+        return _failed(did, params, f"the route's ops do not apply: {e}")
+    return Proposal(ops, reason)
+
+
+def _solve(world: World, did: str, params: dict):
+    spec = P.parse(params)
+    eid = spec.entity
+    _check_entity(world, eid)
+    e = world.entities[eid]
+    if spec.start < world.frame_start or spec.start >= world.frame_end:
+        raise P.PathError(f"params.start {spec.start:g} is outside the shot's frames "
+                          f"{world.frame_start:g}–{world.frame_end:g}")
+    if spec.end is not None and spec.end > world.frame_end:
+        raise P.PathError(f"impossible arrival: params.end {spec.end:g} is after the shot's last frame "
+                          f"{world.frame_end:g}")
+    body = body_of(world, eid, spec.start)
+    gait, natural, top = P.gait_speeds(body.family, spec.gait)
+    if spec.speed_mps is not None and spec.speed_mps > top:
+        raise P.PathError(f"params.speed_mps {spec.speed_mps:g} is faster than the {gait or 'gait'}'s top speed "
+                          f"{top:g} m/s")
+    start3 = _value_without_own(world, eid, POSITION, spec.start)
+    yaw0 = _yaw(_value_without_own(world, eid, ROTATION, spec.start))
+    y0 = float(start3[1])
+    follow = body.family not in ("fish",) and gait not in ("flap", "glide")
+    step = _step(body) if follow else body.bottom
+    frames = (spec.start, spec.end if spec.end is not None else world.frame_end)
+    scene = build_scene(world, eid, frames, y0, step, body.top)
+    need = body.radius + spec.clearance_m
+    pts = [np.array([start3[0], start3[2]])] + [np.array(p) for p in spec.points]
+    _check_point(scene, pts[0], f"{eid}'s position at frame {spec.start:g}", body.radius, need, spec.clearance_m)
+    for i, p in enumerate(pts[1:]):
+        what = "the goal" if "goal" in params else f"waypoint {i} [{p[0]:g}, {p[1]:g}]"
+        if what == "the goal":
+            what = f"the goal [{p[0]:g}, {p[1]:g}]"
+        _check_point(scene, p, what, body.radius, need, spec.clearance_m)
+    dense = _route(scene, pts, need + PLAN_SLACK_M, body.radius + PLAN_SLACK_M)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+    if s[-1] < 1e-6:
+        raise P.PathError(f"{eid} is already at the goal")
+    kappa = T.curvature(dense)
+    fps = float(world.fps)
+    if spec.end is not None:
+        cap = min(top, spec.speed_mps) if spec.speed_mps is not None else top
+        pr = T.fit_duration(s, kappa, (spec.end - spec.start) / fps, cap)
+        if pr is None:
+            fastest = T.profile(s, kappa, cap).duration
+            raise P.PathError(
+                f"impossible arrival: the {s[-1]:.2f} m route takes at least {fastest:.2f} s at {cap:g} m/s "
+                f"(frame {spec.start + fastest * fps:.1f}), not {(spec.end - spec.start) / fps:.2f} s "
+                f"(frame {spec.end:g})")
+        arrival = spec.end
+    else:
+        pr = T.profile(s, kappa, spec.speed_mps or natural)
+        arrival = _r(spec.start + pr.duration * fps)
+    ops, keyed, pins = _key_ops(world, eid, spec, pr, dense, scene, yaw0, y0, follow, fps, arrival)
+    min_gap = _verify(world, ops, eid, scene, spec.start, arrival, body.radius, need)
+    report = {
+        "status": "done",
+        "params_hash": P.params_hash(params),
+        "entity": eid,
+        "start": spec.start,
+        "arrival_frame": arrival,
+        "length_m": _r(s[-1], 4),
+        "duration_s": _r(pr.duration, 4),
+        "speed_mps": {"mean": _r(s[-1] / pr.duration, 4), "max": _r(float(pr.v.max()), 4)},
+        "start_position": [_r(c) for c in start3],
+        "min_clearance_m": _r(min_gap, 4) if math.isfinite(min_gap) else None,
+        "clearance_m": spec.clearance_m,
+        "body_radius_m": _r(body.radius, 4),
+        "gait": {"clip": gait, "start": spec.start, "end": arrival, "speed_mps": _r(pr.cruise, 4)},
+        "obstacles": len({o.id for o in scene.obstacles}),
+        "keys": keyed,
+        "pins": pins,
+    }
+    reason = f"path {did}: {eid} walks {s[-1]:.2f} m from frame {spec.start:g} to {arrival:g}"
+    return ops, report, reason
+
+
+def _route(scene: Scene, pts: list[np.ndarray], need: float, wall: float) -> np.ndarray:
+    """The dense smoothed curve (N, 2) through ``pts``: a grid around them first, the whole scene when that
+    finds no way."""
+    allp = np.array(pts)
+    lo, hi = allp.min(axis=0), allp.max(axis=0)
+    span = float(np.max(hi - lo))
+    cell = float(np.clip(need / 6, 0.05, 0.25))
+    pad = max(4.0, 4 * need, 0.25 * span)
+    boxes = [(lo - pad, hi + pad)]
+    extent = [allp] + [o.poly for o in scene.obstacles] + [a for _, a in scene.areas]
+    whole = np.concatenate(extent)
+    boxes.append((np.minimum(whole.min(axis=0), lo) - pad, np.maximum(whole.max(axis=0), hi) + pad))
+    err = None
+    for blo, bhi in boxes:
+        grid = build_grid(scene, blo, bhi, cell, need, wall)
+        # plan wider than needed where there is room, so the smoothing has room to round the corners
+        wide = build_grid(scene, blo, bhi, cell, need + _room(need, cell), wall)
+        for plan in (wide, grid):
+            try:
+                legs = RT.plan_legs(plan, pts)
+            except RT.RouteError as e:
+                err = e
+                continue
+            kept: list[np.ndarray] = []
+            sharp: set[int] = set()
+            for leg in legs:
+                short = RT.shortcut(plan, leg)
+                if kept:
+                    sharp.add(len(kept) - 1)
+                    short = short[1:]
+                kept += short
+            return RT.smooth(grid, kept, sharp)
+    raise err
+
+
+def _room(need: float, cell: float) -> float:
+    """How much wider than needed routes are planned when the scene leaves room (for rounding corners)."""
+    return float(np.clip(0.3 * need, 2 * cell, 0.6))
+
+
+def _key_frames(start: float, arrival: float) -> np.ndarray:
+    whole = np.arange(math.floor(start) + 1, math.ceil(arrival))
+    whole = whole[(whole > start + 1e-6) & (whole < arrival - 1e-6)].astype(np.float64)
+    stride = max(1, int(math.ceil(len(whole) / (MAX_KEYS - 2))))
+    return np.concatenate([[start], whole[stride - 1::stride] if stride > 1 else whole, [arrival]])
+
+
+def _key_ops(world, eid, spec, pr, dense, scene, yaw0, y0, follow, fps, arrival):
+    frames = _key_frames(spec.start, arrival)
+    times = (frames - spec.start) / fps
+    xz, vel = T.positions_at(pr, dense, times)
+    ys = scene.ground(xz, default=0.0) if follow else np.full(len(xz), y0)
+    yaws = T.headings(pr, dense, times, yaw0, fps)
+    e = world.entities[eid]
+    ops: list = []
+    pins: list[dict] = []
+    for path in (POSITION, ROTATION):
+        keys = e.tracks.get(path, [])
+        theirs = {round(k.frame, 6) for k in keys if k.by != ACTOR}
+        pins += [{"path": path, "frame": k.frame, "by": k.by} for k in keys
+                 if k.by != ACTOR and spec.start - 1e-6 <= k.frame <= arrival + 1e-6]
+        writing = {round(float(f), 6) for f in frames} - theirs
+        if keys and not theirs:
+            ops.append(O.TrackClear(id=eid, path=path))
+        else:
+            ops += [O.KeyRemove(id=eid, path=path, frame=k.frame) for k in keys
+                    if k.by == ACTOR and round(k.frame, 6) not in writing]
+        for i, f in enumerate(frames):
+            if round(float(f), 6) in theirs:
+                continue
+            if path == POSITION:
+                tan = [_r(vel[i, 0] / fps, 9), 0.0, _r(vel[i, 1] / fps, 9)]
+                ops.append(O.KeySet(id=eid, path=path, frame=float(f), value=[_r(xz[i, 0]), _r(ys[i]), _r(xz[i, 1])],
+                                    interp="bezier", in_tangent=tan, out_tangent=tan))
+            else:
+                ops.append(O.KeySet(id=eid, path=path, frame=float(f), value=_yaw_quat(float(yaws[i])),
+                                    interp="linear"))
+    return ops, len(frames), pins
+
+
+def _verify(world, ops, eid, scene, start, arrival, radius, need) -> float:
+    """The keyed route, evaluated as the world will sample it, keeps ``need`` from every obstacle and stays inside
+    the walkable areas; returns the smallest gap between the body and an obstacle."""
+    w = R.simulate(world, ops, ACTOR)
+    frames = _dense_frames(start, arrival)
+    pos = tracks.value_at(w.entities[eid], POSITION, frames)[:, [0, 2]]
+    d, which = scene.obstacle_distance(pos, ids=True)
+    i = int(np.argmin(d))
+    if d[i] < need - 1e-6:
+        raise P.PathError(f"internal: the keyed route passes {d[i] - radius:.3f} m from "
+                          f"{scene.obstacles[int(which[i])].id} at frame {frames[i]:.2f}")
+    if np.min(scene.area_depth(pos)) < radius - 1e-6:
+        raise P.PathError("internal: the keyed route leaves the walkable area")
+    return float(d[i] - radius) if np.isfinite(d[i]) else float("inf")
+
+
+@register(NAME)
+def _make() -> PathAgent:
+    return PathAgent()
