@@ -25,6 +25,7 @@ position track and the clip from ``report.gait`` (``{clip, start, end, speed_mps
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -53,6 +54,8 @@ MAX_KEYS = 240
 PLAN_SLACK_M = 0.01
 """The grid plans this much wider than needed, so the keyed curve (which may stray ~1 mm) keeps the clearance."""
 SAMPLES_PER_FRAME = 4
+GAP_REPORTED_M = 2.0
+"""``report.min_clearance_m`` looks this far beyond the clearance (null when nothing is that near)."""
 
 
 class PathAgent:
@@ -181,7 +184,7 @@ def _check_entity(world: World, eid: str) -> None:
 
 
 def _check_point(scene: Scene, p: np.ndarray, what: str, radius: float, need: float, clearance: float) -> None:
-    d, which = scene.obstacle_distance(p[None], ids=True)
+    d, which = scene.obstacle_distance(p[None], cut=need, ids=True)
     if which[0] >= 0 and d[0] < need:
         ob = scene.obstacles[int(which[0])].id
         if d[0] <= 0:
@@ -301,29 +304,26 @@ def _route(scene: Scene, pts: list[np.ndarray], need: float, wall: float) -> np.
     boxes.append((np.minimum(whole.min(axis=0), lo) - pad, np.maximum(whole.max(axis=0), hi) + pad))
     err = None
     for blo, bhi in boxes:
-        grid = build_grid(scene, blo, bhi, cell, need, wall)
-        # plan wider than needed where there is room, so the smoothing has room to round the corners
-        wide = build_grid(scene, blo, bhi, cell, need + _room(need, cell), wall)
-        for plan in (wide, grid):
-            try:
-                legs = RT.plan_legs(plan, pts)
-            except RT.RouteError as e:
-                err = e
-                continue
-            kept: list[np.ndarray] = []
-            sharp: set[int] = set()
-            for leg in legs:
-                short = RT.shortcut(plan, leg)
-                if kept:
-                    sharp.add(len(kept) - 1)
-                    short = short[1:]
-                kept += short
-            return RT.smooth(grid, kept, sharp)
+        grid = build_grid(scene, blo, bhi, cell, need, wall, _room(need, cell))
+        try:
+            legs = RT.plan_legs(grid, pts)
+        except RT.RouteError as e:
+            err = e
+            continue
+        kept: list[np.ndarray] = []
+        sharp: set[int] = set()
+        for leg in legs:
+            short = RT.shortcut(grid, leg)
+            if kept:
+                sharp.add(len(kept) - 1)
+                short = short[1:]
+            kept += short
+        return RT.smooth(grid, kept, sharp)
     raise err
 
 
 def _room(need: float, cell: float) -> float:
-    """How much wider than needed routes are planned when the scene leaves room (for rounding corners)."""
+    """How much wider than needed routes keep where the scene leaves room (for rounding corners)."""
     return float(np.clip(0.3 * need, 2 * cell, 0.6))
 
 
@@ -370,10 +370,13 @@ def _key_ops(world, eid, spec, pr, dense, scene, yaw0, y0, follow, fps, arrival)
 def _verify(world, ops, eid, scene, start, arrival, radius, need) -> float:
     """The keyed route, evaluated as the world will sample it, keeps ``need`` from every obstacle and stays inside
     the walkable areas; returns the smallest gap between the body and an obstacle."""
-    w = R.simulate(world, ops, ACTOR)
+    alone = World(world.project, world.shot, fps=world.fps, frame_start=world.frame_start,
+                  frame_end=world.frame_end, entities={eid: copy.deepcopy(world.entities[eid])})
+    edit.apply(alone, [op for op in ops if not isinstance(op, O.DirectiveUpdate)], ACTOR)
+    w = alone
     frames = _dense_frames(start, arrival)
     pos = tracks.value_at(w.entities[eid], POSITION, frames)[:, [0, 2]]
-    d, which = scene.obstacle_distance(pos, ids=True)
+    d, which = scene.obstacle_distance(pos, cut=need + GAP_REPORTED_M, ids=True)
     i = int(np.argmin(d))
     if d[i] < need - 1e-6:
         raise P.PathError(f"internal: the keyed route passes {d[i] - radius:.3f} m from "

@@ -32,7 +32,7 @@ def plan_legs(grid: Grid, points: list[np.ndarray]) -> list[list[np.ndarray]]:
     legs = []
     for i in range(len(points) - 1):
         a, b = points[i], points[i + 1]
-        if grid.clear(a, b):
+        if grid.clear(a, b, wide=True):
             legs.append([a, b])
             continue
         ca, cb = grid.nearest_free(a), grid.nearest_free(b)
@@ -44,13 +44,14 @@ def plan_legs(grid: Grid, points: list[np.ndarray]) -> list[list[np.ndarray]]:
 
 
 def shortcut(grid: Grid, leg: list[np.ndarray]) -> list[np.ndarray]:
-    """String pulling: from each kept point, the farthest later point it sees in a clear straight line."""
+    """String pulling: from each kept point, the farthest later point it sees in a straight line clear of the band
+    (the next point when it sees none: the A* steps themselves are clear)."""
     out = [leg[0]]
     i = 0
     n = len(leg)
     while i < n - 1:
         j = i + 1
-        while j + 1 < n and grid.clear(leg[i], leg[j + 1]):
+        while j + 1 < n and grid.clear(leg[i], leg[j + 1], wide=True):
             j += 1
         out.append(leg[j])
         i = j
@@ -58,7 +59,8 @@ def shortcut(grid: Grid, leg: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def prune(grid: Grid, pts: list[np.ndarray], sharp: set[int]) -> tuple[list[np.ndarray], set[int]]:
-    """Drop every corner (not in ``sharp``) whose neighbours see each other in a clear line, until none can go."""
+    """Drop every corner (not in ``sharp``) whose neighbours see each other in a line clear of the band, until none
+    can go."""
     pts = list(pts)
     fixed = [i in sharp or i in (0, len(pts) - 1) for i in range(len(pts))]
     changed = True
@@ -66,7 +68,7 @@ def prune(grid: Grid, pts: list[np.ndarray], sharp: set[int]) -> tuple[list[np.n
         changed = False
         i = 1
         while i < len(pts) - 1:
-            if not fixed[i] and grid.clear(pts[i - 1], pts[i + 1]):
+            if not fixed[i] and grid.clear(pts[i - 1], pts[i + 1], wide=True):
                 del pts[i], fixed[i]
                 changed = True
             else:
