@@ -13,13 +13,10 @@ from typing import NamedTuple
 import numpy as np
 
 from agents import geometry as G
-from core import kinematics, tracks
+from core import families, kinematics, tracks
 from core.world import World
 
 __all__ = ["Body", "body_of", "body_radius", "family_of"]
-
-_FAMILY_MARKS = (("fish", "tail_fin"), ("bird", "l_wing_tip"), ("quadruped", "l_front_paw"), ("biped", "l_knee"))
-
 
 class Body(NamedTuple):
     radius: float      # metres, horizontal, about the entity origin
@@ -30,13 +27,7 @@ class Body(NamedTuple):
 
 def family_of(joints: list[dict] | None) -> str:
     """The template family a skeleton looks like (by its joint names), or ``custom``."""
-    if not joints:
-        return "custom"
-    names = {j["name"] for j in joints}
-    for family, mark in _FAMILY_MARKS:
-        if mark in names:
-            return family
-    return "custom"
+    return families.family_of(j["name"] for j in joints or ())
 
 
 def _scale(world: World, eid: str, frame: float) -> np.ndarray:

@@ -95,16 +95,20 @@ IMPORT_BYTES_PER_EVENT = 400_000
 
 
 def add_import_command(subparsers, run, actor_of) -> None:
-    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot")
+    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot, or put a BVH "
+                                             "clip on a character")
     p.add_argument("--project", required=True)
     p.add_argument("--shot", required=True)
-    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb or .gltf file")
+    p.add_argument("--entity", default=None, help="BVH: the character the clip is retargeted onto")
+    p.add_argument("--start", type=float, default=None, help="BVH: the shot frame of the clip's first frame")
+    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb, .gltf or .bvh file")
     p.set_defaults(func=lambda args: run(lambda system: _import(system, args, actor_of(args)), args))
 
 
-def import_plan(path: Path, world, new_shot: bool) -> list:
+def import_plan(path: Path, world, new_shot: bool, entity: str | None = None, start: float | None = None) -> list:
     """The ops that import ``path`` into ``world`` (checked against it; raises ExportError or ValueError naming
-    the first problem — nothing is submitted then)."""
+    the first problem — nothing is submitted then). A ``.bvh`` file is retargeted onto the character ``entity``
+    from frame ``start`` (:mod:`renderers.export.bvh_import`)."""
     import msgspec
 
     from core import ops as O
@@ -114,6 +118,20 @@ def import_plan(path: Path, world, new_shot: bool) -> list:
 
     if not path.is_file():
         raise ExportError(f"no such file {path}", "file")
+    if path.suffix.lower() == ".bvh":
+        from .bvh_import import bvh_ops
+
+        if entity is None:
+            raise ExportError("a BVH import names the character it goes on: --entity", "entity")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ExportError(f"cannot read {path}: {e}", "file") from e
+        plan, _ = bvh_ops(world, entity, text, start)
+        check(world, plan, "user:import")
+        return plan
+    if entity is not None:
+        raise ExportError("--entity is for BVH imports", "entity")
     shot_ops, ops = import_file(str(path), fps=None if new_shot else world.fps,
                                 frame_start=None if new_shot else world.frame_start, resolution=world.resolution)
     taken = [o["id"] for o in ops if o["type"] == "entity.create" and o["id"] in world.entities]
@@ -152,7 +170,8 @@ async def _import(system, args, actor) -> int:
     before = (await system.world_at(args.project, args.shot, None)).world if last else \
         World(project=args.project, shot=args.shot)
     try:
-        plan = await asyncio.to_thread(import_plan, args.file, before, last == 0)
+        plan = await asyncio.to_thread(import_plan, args.file, before, last == 0, getattr(args, "entity", None),
+                                       getattr(args, "start", None))
     except ValueError as e:   # ExportError, and core's OpError naming the op that would not apply
         print(f"error: {args.file}: {e}", file=sys.stderr)
         return 1
