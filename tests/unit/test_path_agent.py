@@ -71,18 +71,18 @@ def report(proposals) -> dict:
 
 def test_a_route_around_seven_crates_keeps_the_clearance_at_every_frame_and_arrives_at_end():
     w = scene()
-    props = direct(w, entity="alice", goal=[0.0, 24.0], start=12, end=400, clearance_m=0.3)
+    props = direct(w, entity="alice", goal=[0.0, 24.0], start=12, end=480, clearance_m=0.3)
     rep = report(props)
     assert rep["status"] == "done", rep
-    assert rep["arrival_frame"] == 400 and rep["obstacles"] == 7
+    assert rep["arrival_frame"] == 480 and rep["obstacles"] == 7
     after = simulate(w, props[0].ops, ACTOR)
-    frames = np.arange(12.0, 401.0)
+    frames = np.arange(12.0, 481.0)
     gaps = body_gaps(after, "alice", frames)
     assert gaps.min() >= 0.3 - 1e-6, (gaps.min(), frames[gaps.argmin()])
     e = after.entities["alice"]
     pos = tracks.value_at(e, "transform.position", frames)
-    assert np.linalg.norm(pos[-1] - [0.0, 0.0, 24.0]) < 1e-6                 # there at frame 400
-    assert np.linalg.norm(pos[-2] - [0.0, 0.0, 24.0]) > 1e-4                 # and still walking at 399
+    assert np.linalg.norm(pos[-1] - [0.0, 0.0, 24.0]) < 1e-6                 # there at frame 480
+    assert np.linalg.norm(pos[-2] - [0.0, 0.0, 24.0]) > 1e-4                 # and still walking at 479
     assert np.allclose(pos[0], [0.0, 0.0, 0.0])
     straight = 24.0
     assert rep["length_m"] > straight + 0.5                                   # it went round crate-0 on the line
@@ -230,3 +230,32 @@ def test_moving_a_crate_into_the_route_replans_it_and_other_edits_do_not():
     after = simulate(w, p.ops, ACTOR)
     frames = np.arange(0.0, math.floor(rep["arrival_frame"]) + 1)
     assert body_gaps(after, "alice", frames).min() >= 0.3 - 1e-6
+
+
+@pytest.mark.parametrize("template,gait,speed", [("quadruped", "trot", 2.0), ("bird", "hop", 0.5),
+                                                 ("fish", "swim", 0.5)])
+def test_every_family_walks_its_gait_round_the_crates(template, gait, speed):
+    w = scene()
+    apply(w, [O.EntityCreate(id="rex", kind="character", props={"transform.position": [-8.0, 0.4, 0.0]}),
+              O.SkeletonSet(id="rex", template=template)], "user:u")
+    props = direct(w, entity="rex", goal=[-8.0, 12.0], start=0, gait=gait)
+    rep = report(props)
+    assert rep["status"] == "done", rep
+    assert rep["gait"] == {"clip": gait, "start": 0.0, "end": rep["arrival_frame"], "speed_mps": speed}
+    after = simulate(w, props[0].ops, ACTOR)
+    pos = tracks.value_at(after.entities["rex"], "transform.position", [0.0, rep["arrival_frame"]])
+    y_end = 0.4 if template == "fish" else 0.0                  # a fish keeps its depth; the rest follow the ground
+    np.testing.assert_allclose(pos[1], [-8.0, y_end, 12.0], atol=1e-6)
+
+
+def test_a_prop_on_a_path_and_a_room_that_bounds_the_route():
+    w = scene()
+    apply(w, [O.EntityCreate(id="room", kind="environment", props={"geometry": BOX(30.0, 3.0, 40.0),
+                                                                   "transform.position": [0.0, 0.0, 12.0]}),
+              O.EntityCreate(id="cart", kind="prop", props={"geometry": BOX(0.8, 1.0, 1.2),
+                                                             "transform.position": [8.0, 0.0, 0.0]})], "user:u")
+    props = direct(w, entity="cart", goal=[8.0, 24.0], start=0, speed_mps=1.0)
+    rep = report(props)
+    assert rep["status"] == "done" and rep["body_radius_m"] == pytest.approx(math.hypot(0.4, 0.6), abs=1e-4)
+    rep = report(direct(w, entity="cart", goal=[14.8, 24.0], start=0))
+    assert rep["status"] == "failed" and "outside the walkable area" in rep["reason"]
