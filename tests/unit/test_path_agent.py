@@ -257,5 +257,5 @@ def test_a_prop_on_a_path_and_a_room_that_bounds_the_route():
     props = direct(w, entity="cart", goal=[8.0, 24.0], start=0, speed_mps=1.0)
     rep = report(props)
     assert rep["status"] == "done" and rep["body_radius_m"] == pytest.approx(math.hypot(0.4, 0.6), abs=1e-4)
-    rep = report(direct(w, entity="cart", goal=[14.8, 24.0], start=0))
+    rep = solve(w, "walk", {"entity": "cart", "goal": [14.8, 24.0], "start": 0}).ops[-1].params["report"]
     assert rep["status"] == "failed" and "outside the walkable area" in rep["reason"]
