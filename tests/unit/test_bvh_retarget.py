@@ -220,3 +220,39 @@ def test_the_import_command_plans_a_bvh_onto_the_named_character(tmp_path):
     assert keys[0].frame == 5.0 and keys[-1].frame == 5.0 + N - 1
     with pytest.raises(ExportError, match="--entity"):
         import_plan(path, w, new_shot=False)
+
+
+async def test_wnm_import_submits_the_retargeted_clip(tmp_path, capsys):
+    import argparse
+    import json
+    from types import SimpleNamespace
+
+    from events.envelope import Actor
+    from projections.replay import rebuild
+    from renderers.export.cli import _import
+    from tests.unit.test_agents_runtime import P, S, Rig
+
+    rig = Rig()
+    await rig.log.ensure_project(P)
+    await rig.submit(O.ShotConfigure(fps=FPS, frame_start=0, frame_end=N - 1),
+                     O.EntityCreate(id="bob", kind="character"), O.SkeletonSet(id="bob", template="biped"))
+
+    async def world_at(project, shot, seq):
+        return await rebuild(rig.log, project, shot, seq)
+
+    system = SimpleNamespace(log=rig.log, commands=rig.commands, world_at=world_at)
+    path = tmp_path / "walk.bvh"
+    text = bvh_of(world_with("src"), "src")
+    path.write_text(text)
+    args = argparse.Namespace(project=P, shot=S, file=path, entity="bob", start=None)
+    assert await _import(system, args, Actor(kind="user", id="ann")) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["ops"] > N and summary["events"] >= 1
+    w = (await rebuild(rig.log, P, S)).world
+    again = parse(export(w, "bvh", seq=1, state_hash="h", entity="bob").decode())
+    r1, _ = parse(text).locals()
+    r2, _ = again.locals()
+    assert angle_deg(quat.to_matrix(r1), quat.to_matrix(r2)).max() <= 1e-4
+    bad = argparse.Namespace(project=P, shot=S, file=path, entity="nobody", start=None)
+    assert await _import(system, bad, Actor(kind="user", id="ann")) == 1
+    assert "no entity 'nobody'" in capsys.readouterr().err
