@@ -17,7 +17,9 @@ body_radius_m, gait, obstacles, pins, replanned_after?}``; failed — only the `
 ``report = {status: "failed", reason, params_hash}``: nothing is half-applied and an earlier solution stays.
 
 People's keys on the two tracks are pins: never removed or overwritten (the agent writes no key at their frames,
-and lists them in ``report.pins``). The route does not yet bend to pass through a pinned position.
+and lists them in ``report.pins``). A person's position key inside the walk is a timed via-point: the walk is cut
+into legs at those frames, each routed and timed to arrive exactly on its pin (coming to rest there), so the route
+passes through every pinned position at its frame; a pin too far to reach in time is an impossible-arrival report.
 
 Gait: the keys drive position and heading; the motion agent reads the phase from the distance travelled along the
 position track and the clip from ``report.gait`` (``{clip, start, end, speed_mps}``) — see /work/notes/path.md.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -243,51 +246,82 @@ def _solve(world: World, did: str, params: dict):
     pts = [np.array([start3[0], start3[2]])] + [np.array(p) for p in spec.points]
     _check_point(scene, pts[0], f"{eid}'s position at frame {spec.start:g}", body.radius, need, spec.clearance_m)
     for i, p in enumerate(pts[1:]):
-        what = "the goal" if "goal" in params else f"waypoint {i} [{p[0]:g}, {p[1]:g}]"
-        if what == "the goal":
-            what = f"the goal [{p[0]:g}, {p[1]:g}]"
+        what = f"the goal [{p[0]:g}, {p[1]:g}]" if "goal" in params else f"waypoint {i} [{p[0]:g}, {p[1]:g}]"
         _check_point(scene, p, what, body.radius, need, spec.clearance_m)
-    dense = _route(scene, pts, need + PLAN_SLACK_M, body.radius + PLAN_SLACK_M)
-    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
-    if s[-1] < 1e-6:
-        raise P.PathError(f"{eid} is already at the goal")
-    kappa = T.curvature(dense)
     fps = float(world.fps)
-    if spec.end is not None:
-        cap = min(top, spec.speed_mps) if spec.speed_mps is not None else top
-        pr = T.fit_duration(s, kappa, (spec.end - spec.start) / fps, cap)
-        if pr is None:
-            fastest = T.profile(s, kappa, cap).duration
-            raise P.PathError(
-                f"impossible arrival: the {s[-1]:.2f} m route takes at least {fastest:.2f} s at {cap:g} m/s "
-                f"(frame {spec.start + fastest * fps:.1f}), not {(spec.end - spec.start) / fps:.2f} s "
-                f"(frame {spec.end:g})")
-        arrival = spec.end
-    else:
-        pr = T.profile(s, kappa, spec.speed_mps or natural)
-        arrival = _r(spec.start + pr.duration * fps)
-    ops, keyed, pins = _key_ops(world, eid, spec, pr, dense, scene, yaw0, y0, follow, fps, arrival)
+    cap = min(top, spec.speed_mps) if spec.speed_mps is not None else top
+    # people's position keys inside the walk are pins: the route passes through each at its frame
+    pinned = sorted((k for k in e.tracks.get(POSITION, []) if k.by != ACTOR and k.frame > spec.start + 1e-6
+                     and (spec.end is None or k.frame < spec.end - 1e-6)), key=lambda k: k.frame)
+    legs: list[Leg] = []
+    here, t = pts[0], spec.start
+    for k in pinned:
+        p = np.array([float(k.value[0]), float(k.value[2])])
+        _check_point(scene, p, f"{k.by}'s position key at frame {k.frame:g}", body.radius, need, spec.clearance_m)
+        legs.append(_leg(scene, [here, p], t, k.frame, need, body.radius, cap, None, fps,
+                         f"{k.by}'s position key at frame {k.frame:g}"))
+        here, t = p, k.frame
+    last = _leg(scene, [here] + pts[1:], t, spec.end, need, body.radius, cap, spec.speed_mps or natural, fps,
+                f"params.end {spec.end:g}" if spec.end is not None else "")
+    if last.profile is None and not legs:
+        raise P.PathError(f"{eid} is already at the goal")
+    legs.append(last)
+    arrival = last.t1
+    length = sum(leg.length for leg in legs)
+    duration = (arrival - spec.start) / fps
+    ops, keyed, pins = _key_ops(world, eid, spec, legs, scene, yaw0, y0, follow, fps, arrival)
     min_gap = _verify(world, ops, eid, scene, spec.start, arrival, body.radius, need)
+    vmax = max((float(leg.profile.v.max()) for leg in legs if leg.profile is not None), default=0.0)
     report = {
         "status": "done",
         "params_hash": P.params_hash(params),
         "entity": eid,
         "start": spec.start,
         "arrival_frame": arrival,
-        "length_m": _r(s[-1], 4),
-        "duration_s": _r(pr.duration, 4),
-        "speed_mps": {"mean": _r(s[-1] / pr.duration, 4), "max": _r(float(pr.v.max()), 4)},
+        "length_m": _r(length, 4),
+        "duration_s": _r(duration, 4),
+        "speed_mps": {"mean": _r(length / duration, 4), "max": _r(vmax, 4)},
         "start_position": [_r(c) for c in start3],
         "min_clearance_m": _r(min_gap, 4) if math.isfinite(min_gap) else None,
         "clearance_m": spec.clearance_m,
         "body_radius_m": _r(body.radius, 4),
-        "gait": {"clip": gait, "start": spec.start, "end": arrival, "speed_mps": _r(pr.cruise, 4)},
+        "gait": {"clip": gait, "start": spec.start, "end": arrival,
+                 "speed_mps": _r(last.profile.cruise if last.profile is not None else 0.0, 4)},
         "obstacles": len({o.id for o in scene.obstacles}),
         "keys": keyed,
         "pins": pins,
     }
-    reason = f"path {did}: {eid} walks {s[-1]:.2f} m from frame {spec.start:g} to {arrival:g}"
+    reason = f"path {did}: {eid} walks {length:.2f} m from frame {spec.start:g} to {arrival:g}"
     return ops, report, reason
+
+
+class Leg(NamedTuple):
+    """One timed stretch of the walk: from frame ``t0`` to ``t1`` along ``dense`` (None: standing still)."""
+    dense: np.ndarray
+    profile: T.Profile | None
+    t0: float
+    t1: float
+    length: float
+
+
+def _leg(scene: Scene, pts: list[np.ndarray], t0: float, t1: float | None, need: float, radius: float, cap: float,
+         cruise: float | None, fps: float, what: str) -> Leg:
+    """Route and time one leg: to arrive exactly at ``t1`` (no faster than ``cap``), or at ``cruise``."""
+    dense = _route(scene, pts, need + PLAN_SLACK_M, radius + PLAN_SLACK_M)
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+    if s[-1] < 1e-6:
+        return Leg(dense[:1], None, t0, t0 if t1 is None else t1, 0.0)
+    kappa = T.curvature(dense)
+    if t1 is None:
+        pr = T.profile(s, kappa, cruise)
+        return Leg(dense, pr, t0, _r(t0 + pr.duration * fps), float(s[-1]))
+    pr = T.fit_duration(s, kappa, (t1 - t0) / fps, cap)
+    if pr is None:
+        fastest = T.profile(s, kappa, cap).duration
+        raise P.PathError(
+            f"impossible arrival: the {s[-1]:.2f} m route from frame {t0:g} takes at least {fastest:.2f} s at "
+            f"{cap:g} m/s (frame {t0 + fastest * fps:.1f}), not {(t1 - t0) / fps:.2f} s ({what})")
+    return Leg(dense, pr, t0, t1, float(s[-1]))
 
 
 def _route(scene: Scene, pts: list[np.ndarray], need: float, wall: float) -> np.ndarray:
@@ -327,19 +361,38 @@ def _room(need: float, cell: float) -> float:
     return float(np.clip(0.3 * need, 2 * cell, 0.6))
 
 
-def _key_frames(start: float, arrival: float) -> np.ndarray:
+def _key_frames(start: float, arrival: float, bounds: list[float]) -> np.ndarray:
+    """Whole frames strictly inside the walk (every n-th for a long one, ≤ MAX_KEYS in all), plus the start, the
+    arrival and the legs' boundaries."""
     whole = np.arange(math.floor(start) + 1, math.ceil(arrival))
     whole = whole[(whole > start + 1e-6) & (whole < arrival - 1e-6)].astype(np.float64)
-    stride = max(1, int(math.ceil(len(whole) / (MAX_KEYS - 2))))
-    return np.concatenate([[start], whole[stride - 1::stride] if stride > 1 else whole, [arrival]])
+    stride = max(1, int(math.ceil(len(whole) / (MAX_KEYS - 2 - len(bounds)))))
+    picked = whole[stride - 1::stride] if stride > 1 else whole
+    return np.unique(np.concatenate([[start], picked, bounds, [arrival]]))
 
 
-def _key_ops(world, eid, spec, pr, dense, scene, yaw0, y0, follow, fps, arrival):
-    frames = _key_frames(spec.start, arrival)
-    times = (frames - spec.start) / fps
-    xz, vel = T.positions_at(pr, dense, times)
+def _sample_legs(legs: list[Leg], frames: np.ndarray, yaw0: float, fps: float):
+    """Points (F, 2), velocities (F, 2) m/s and headings (F,) at ``frames``, each from the leg it falls in."""
+    xz, vel, yaw = np.zeros((len(frames), 2)), np.zeros((len(frames), 2)), np.zeros(len(frames))
+    for n, leg in enumerate(legs):
+        on = (frames >= leg.t0 - 1e-9) & ((frames < leg.t1 - 1e-9) if n < len(legs) - 1 else (frames <= leg.t1 + 1e-9))
+        if not on.any():
+            continue
+        times = (frames[on] - leg.t0) / fps
+        if leg.profile is None:
+            xz[on], vel[on], yaw[on] = leg.dense[0], 0.0, yaw0
+            continue
+        xz[on], vel[on] = T.positions_at(leg.profile, leg.dense, times)
+        yaw[on] = T.headings(leg.profile, leg.dense, times, yaw0, fps)
+        yaw0 = float(T.headings(leg.profile, leg.dense, np.concatenate([times, [leg.profile.duration]]), yaw0,
+                                fps)[-1])
+    return xz, vel, yaw
+
+
+def _key_ops(world, eid, spec, legs, scene, yaw0, y0, follow, fps, arrival):
+    frames = _key_frames(spec.start, arrival, [leg.t1 for leg in legs[:-1]])
+    xz, vel, yaws = _sample_legs(legs, frames, yaw0, fps)
     ys = scene.ground(xz, default=0.0) if follow else np.full(len(xz), y0)
-    yaws = T.headings(pr, dense, times, yaw0, fps)
     e = world.entities[eid]
     ops: list = []
     pins: list[dict] = []

@@ -259,3 +259,29 @@ def test_a_prop_on_a_path_and_a_room_that_bounds_the_route():
     assert rep["status"] == "done" and rep["body_radius_m"] == pytest.approx(math.hypot(0.4, 0.6), abs=1e-4)
     rep = solve(w, "walk", {"entity": "cart", "goal": [14.8, 24.0], "start": 0}).ops[-1].params["report"]
     assert rep["status"] == "failed" and "outside the walkable area" in rep["reason"]
+
+
+def test_a_persons_position_key_inside_the_walk_is_a_pin_the_route_passes_through_on_time():
+    w = scene()
+    apply(w, [O.KeySet(id="alice", path="transform.position", frame=150.0, value=[6.0, 0.0, 8.0])], "user:ann")
+    props = direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480)
+    rep = report(props)
+    assert rep["status"] == "done", rep
+    assert {"path": "transform.position", "frame": 150.0, "by": "user:ann"} in rep["pins"]
+    after = simulate(w, props[0].ops, ACTOR)
+    e = after.entities["alice"]
+    assert [k.value for k in e.tracks["transform.position"] if k.by == "user:ann"] == [[6.0, 0.0, 8.0]]
+    pos = tracks.value_at(e, "transform.position", [0.0, 149.0, 150.0, 151.0, 480.0])
+    np.testing.assert_allclose(pos[2], [6.0, 0.0, 8.0])
+    assert np.linalg.norm(pos[1] - pos[2]) < 0.1 and np.linalg.norm(pos[3] - pos[2]) < 0.1   # no jump at the pin
+    np.testing.assert_allclose(pos[4], [0.0, 0.0, 24.0], atol=1e-6)
+    assert body_gaps(after, "alice", np.arange(0.0, 481.0, 2.0)).min() >= 0.3 - 1e-6
+
+
+def test_a_pin_too_far_to_reach_in_time_is_reported():
+    w = scene()
+    apply(w, [O.KeySet(id="alice", path="transform.position", frame=0.0, value=[0.0, 0.0, 0.0]),
+              O.KeySet(id="alice", path="transform.position", frame=10.0, value=[6.0, 0.0, 8.0])], "user:ann")
+    rep = report(direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480))
+    assert rep["status"] == "failed"
+    assert "impossible arrival" in rep["reason"] and "user:ann's position key at frame 10" in rep["reason"]
