@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from core import kinematics, quat
+from core import quat
 from core import ops as O
 from core.edit import apply
 from core.sampling import sample

@@ -150,7 +150,8 @@ def test_without_put_at_it_goes_back_where_it_was_and_without_place_it_is_carrie
 
 
 @pytest.mark.parametrize("params,message", [
-    (dict(character="alice", object="cup", pick=24, place=60, put_at=[2.0, 0.0]), "cannot put cup at [2, 0] at frame 60"),
+    (dict(character="alice", object="cup", pick=24, place=60, put_at=[2.0, 0.0]),
+     "cannot put cup at [2, 0] at frame 60"),
     (dict(character="alice", object="counter", pick=24), "cannot reach counter at frame 24"),
     (dict(character="alice", object="cup", pick=24, place=10), "must be after pick 24"),
     (dict(character="alice", object="cup", pick=24, grip="firm"), "unknown params keys ['grip']"),
