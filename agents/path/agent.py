@@ -105,12 +105,16 @@ def _blocked_by(world: World, params: dict, edited: list[str]) -> str | None:
     if eid in edited:
         was = report.get("start_position")
         now = _value_without_own(world, eid, POSITION, spec.start)
-        if isinstance(was, list) and len(was) == 3 and np.max(np.abs(now - np.asarray(was))) > 1e-6:
+        if isinstance(was, list) and len(was) == 3 and all(isinstance(c, (int, float)) for c in was) \
+                and np.max(np.abs(now - np.asarray(was, dtype=np.float64))) > 1e-6:
             return eid
     others = [i for i in edited if i != eid]
     if not others:
         return None
-    start, arrival = spec.start, float(report.get("arrival_frame", spec.start))
+    arrival = report.get("arrival_frame")
+    if isinstance(arrival, bool) or not isinstance(arrival, (int, float)) or not spec.start < arrival < 1e7:
+        return None                                  # a report someone rewrote by hand: nothing to check against
+    start, arrival = spec.start, float(arrival)
     body = body_of(world, eid, start)
     frames = dense_frames(start, arrival)
     pos = tracks.value_at(e, POSITION, frames)

@@ -285,3 +285,15 @@ def test_a_pin_too_far_to_reach_in_time_is_reported():
     rep = report(direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480))
     assert rep["status"] == "failed"
     assert "impossible arrival" in rep["reason"] and "user:ann's position key at frame 10" in rep["reason"]
+
+
+def test_a_hand_edited_report_does_not_break_the_agent():
+    w = scene()
+    props = direct(w, entity="alice", goal=[0.0, 24.0], start=0)
+    apply(w, props[0].ops, ACTOR)
+    params = dict(w.directives["walk"].params)
+    params["report"] = dict(params["report"], arrival_frame="soon", start_position="here")
+    apply(w, [O.DirectiveUpdate(id="walk", params=params)], "user:u")
+    move = O.EntitySet(id="crate-5", path="transform.position", value=[0.0, 0.0, 2.0])
+    apply(w, [move], "user:u")
+    assert PathAgent().decide(w, event(move), 30) == []
