@@ -7,7 +7,8 @@ Triggers (pure decisions of ``(world, event)``):
   params (so the agent's own report update, replays and retries never solve twice);
 - any event not by this agent that changes the shape or placement of an entity (``agents.repair.edited_entities``)
   which, for a solved directive, now comes within ``body radius + clearance_m`` of the route it keyed: the route
-  is re-planned; the new keys are caused by that edit (the runtime sets ``causation``) and the reason names it.
+  is re-planned; the new keys are caused by that edit (the runtime sets ``causation``) and the reason names it;
+  likewise when such an event moves the entity's start, or sets or removes a position key (a pin) inside the walk.
 
 The solution (:func:`solve`) is ONE proposal: done — the keys on ``transform.position`` (bezier, with the route's
 velocity as tangents) and ``transform.rotation`` (the heading, linear slerp) from ``start`` to the arrival, the
@@ -83,10 +84,26 @@ class PathAgent:
             d = world.directives[did]
             if did in seen or d.agent != self.name:
                 continue
-            blocker = _blocked_by(world, d.params, edited)
+            blocker = _blocked_by(world, d.params, edited) or _pin_changed(world, d.params, event)
             if blocker is not None:
                 out.append(solve(world, did, d.params, replanned_for=blocker, seq=seq))
         return out
+
+
+def _pin_changed(world: World, params: dict, event: Event) -> str | None:
+    """``"pin"`` when ``event`` (not this agent's) set or removed a position key of a solved directive's entity
+    inside its walk: the route is solved again through the pins."""
+    report = params.get("report")
+    if not isinstance(report, dict) or report.get("status") != "done":
+        return None
+    eid, start, arrival = params.get("entity"), params.get("start"), report.get("arrival_frame")
+    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (start, arrival)):
+        return None
+    for op in event.ops:
+        if isinstance(op, (O.KeySet, O.KeyRemove)) and op.id == eid and op.path == POSITION \
+                and start < op.frame < arrival:
+            return "pin"
+    return None
 
 
 def _blocked_by(world: World, params: dict, edited: list[str]) -> str | None:
@@ -143,9 +160,11 @@ def _own_removed(e, path: str):
 
 
 def _value_without_own(world: World, eid: str, path: str, frame: float) -> np.ndarray:
+    """The value at ``frame`` as people set it: their keys when one is at or before ``frame`` (a later pin says
+    where to be then, not where to start), else the static value."""
     e = world.entities[eid]
     keys = _own_removed(e, path)
-    if keys:
+    if keys and keys[0].frame <= frame + 1e-9:
         return tracks.evaluate(keys, [frame], tracks.track_kind(path))[0]
     return tracks.value_at(_Static(e), path, [frame])[0]
 
@@ -197,7 +216,9 @@ def solve(world: World, did: str, params: dict, replanned_for: str | None = None
         return _failed(did, params, str(e))
     if replanned_for is not None:
         report["replanned_after"] = {"seq": seq, "entity": replanned_for}
-        why = "its start moved" if replanned_for == params.get("entity") else f"{replanned_for} moved into the route"
+        why = "its start moved" if replanned_for == params.get("entity") else \
+            "a person's position key inside the walk changed" if replanned_for == "pin" else \
+            f"{replanned_for} moved into the route"
         reason = f"re-planned {reason}: {why}"
     new = dict(params)
     new["report"] = report

@@ -263,15 +263,15 @@ def test_a_prop_on_a_path_and_a_room_that_bounds_the_route():
 
 def test_a_persons_position_key_inside_the_walk_is_a_pin_the_route_passes_through_on_time():
     w = scene()
-    apply(w, [O.KeySet(id="alice", path="transform.position", frame=150.0, value=[6.0, 0.0, 8.0])], "user:ann")
+    apply(w, [O.KeySet(id="alice", path="transform.position", frame=200.0, value=[6.0, 0.0, 8.0])], "user:ann")
     props = direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480)
     rep = report(props)
     assert rep["status"] == "done", rep
-    assert {"path": "transform.position", "frame": 150.0, "by": "user:ann"} in rep["pins"]
+    assert {"path": "transform.position", "frame": 200.0, "by": "user:ann"} in rep["pins"]
     after = simulate(w, props[0].ops, ACTOR)
     e = after.entities["alice"]
     assert [k.value for k in e.tracks["transform.position"] if k.by == "user:ann"] == [[6.0, 0.0, 8.0]]
-    pos = tracks.value_at(e, "transform.position", [0.0, 149.0, 150.0, 151.0, 480.0])
+    pos = tracks.value_at(e, "transform.position", [0.0, 199.0, 200.0, 201.0, 480.0])
     np.testing.assert_allclose(pos[2], [6.0, 0.0, 8.0])
     assert np.linalg.norm(pos[1] - pos[2]) < 0.1 and np.linalg.norm(pos[3] - pos[2]) < 0.1   # no jump at the pin
     np.testing.assert_allclose(pos[4], [0.0, 0.0, 24.0], atol=1e-6)
@@ -297,3 +297,19 @@ def test_a_hand_edited_report_does_not_break_the_agent():
     move = O.EntitySet(id="crate-5", path="transform.position", value=[0.0, 0.0, 2.0])
     apply(w, [move], "user:u")
     assert PathAgent().decide(w, event(move), 30) == []
+
+
+def test_a_pin_set_after_the_solve_is_routed_through():
+    w = scene()
+    props = direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480)
+    apply(w, props[0].ops, ACTOR)
+    pin = O.KeySet(id="alice", path="transform.position", frame=200.0, value=[6.0, 0.0, 8.0])
+    apply(w, [pin], "user:ann")
+    [p] = PathAgent().decide(w, event(pin, actor=Actor(kind="user", id="ann")), 40)
+    assert p.reason.endswith("a person's position key inside the walk changed")
+    rep = p.ops[-1].params["report"]
+    assert rep["replanned_after"] == {"seq": 40, "entity": "pin"}
+    after = simulate(w, p.ops, ACTOR)
+    pos = tracks.value_at(after.entities["alice"], "transform.position", [199.0, 200.0, 201.0])
+    np.testing.assert_allclose(pos[1], [6.0, 0.0, 8.0])
+    assert np.linalg.norm(pos[0] - pos[1]) < 0.1 and np.linalg.norm(pos[2] - pos[1]) < 0.1
