@@ -190,3 +190,34 @@ def test_moving_the_character_resolves_the_reach_and_an_unrelated_edit_does_not(
     same = O.EntitySet(id="alice", path="transform.position", value=[0.05, 0.0, 0.05])
     apply(w, [same], "user:u")
     assert HoldAgent().decide(w, event(same), 11) == []                  # nothing to change: nothing published
+
+
+async def test_the_hold_agent_publishes_through_the_runtime():
+    import asyncio
+
+    from projections.replay import rebuild
+    from tests.unit.test_agents_runtime import P, S, Rig
+    from tests.unit.test_path_runtime import _published
+
+    rig = Rig()
+    await rig.log.ensure_project(P)
+    w = kitchen()
+    await rig.submit(O.ShotConfigure(fps=24, frame_start=0, frame_end=96),
+                     *[O.EntityCreate(id=eid, kind=e.kind, props=dict(e.props)) for eid, e in sorted(w.entities.items())
+                       if eid != "alice"],
+                     O.EntityCreate(id="alice", kind="character"), O.SkeletonSet(id="alice", template="biped"))
+    runner = rig.runner([HoldAgent()])
+    task = asyncio.create_task(runner.run())
+    try:
+        seq = await rig.submit(O.DirectiveAdd(id="grab", agent="hold", params={
+            "character": "alice", "object": "cup", "pick": 24, "place": 60, "put_at": [-0.5, 0.0], "onto": "shelf"}))
+        done, ev = await _published(rig, seq, agent="hold")
+        await runner.wait_for(P, done)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert ev.ops[-1].params["report"]["status"] == "done" and runner.counts["applied"] == 1
+    world = (await rebuild(rig.log, P, S)).world
+    assert world.relations["grab.held"].start == 24.0 and world.relations["grab.held"].end == 60.0
+    cup = poses(world, "cup", [96.0])[0]
+    np.testing.assert_allclose(cup[:3, 3], [-0.5, 1.1, 0.0], atol=1e-6)

@@ -19,12 +19,12 @@ from tests.unit.test_agents_runtime import P, S, Rig
 from tests.unit.test_path_agent import BOX, CRATES, body_gaps
 
 
-async def _published(rig: Rig, causation: int, timeout: float = 5.0):
-    """The path agent's event caused by ``causation`` (waits for it)."""
+async def _published(rig: Rig, causation: int, timeout: float = 5.0, agent: str = "path"):
+    """The ``agent``'s event caused by ``causation`` (waits for it)."""
     async with asyncio.timeout(timeout):
         while True:
             for seq, ev in await rig.events():
-                if ev.actor == Actor(kind="agent", id="path") and ev.causation == causation:
+                if ev.actor == Actor(kind="agent", id=agent) and ev.causation == causation:
                     return seq, ev
             await asyncio.sleep(0.005)
 
