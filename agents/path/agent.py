@@ -22,6 +22,9 @@ and lists them in ``report.pins``). A person's position key inside the walk is a
 into legs at those frames, each routed and timed to arrive exactly on its pin (coming to rest there), so the route
 passes through every pinned position at its frame; a pin too far to reach in time is an impossible-arrival report.
 
+A body facing more than 45° away from where it sets off first turns on the spot (its heading turning at
+``timing.TURN_RATE``), then walks; the turn counts against an arrival frame.
+
 Gait: the keys drive position and heading; the motion agent reads the phase from the distance travelled along the
 position track and the clip from ``report.gait`` (``{clip, start, end, speed_mps}``) — see /work/notes/path.md.
 """
@@ -53,6 +56,8 @@ __all__ = ["PathAgent", "solve", "Leg", "ACTOR"]
 NAME = "path"
 ACTOR = f"agent:{NAME}"
 POSITION, ROTATION = "transform.position", "transform.rotation"
+TURN_ON_THE_SPOT = math.radians(45)
+"""A body facing further than this from where it sets off first turns on the spot (at timing.TURN_RATE)."""
 PLAN_SLACK_M = 0.01
 """The grid plans this much wider than needed, so the keyed curve (which may stray ~1 mm) keeps the clearance."""
 
@@ -265,15 +270,15 @@ def _solve(world: World, did: str, params: dict):
     pinned = sorted((k for k in e.tracks.get(POSITION, []) if k.by != ACTOR and k.frame > spec.start + 1e-6
                      and (spec.end is None or k.frame < spec.end - 1e-6)), key=lambda k: k.frame)
     legs: list[Leg] = []
-    here, t = pts[0], spec.start
+    here, t, yaw = pts[0], spec.start, yaw0
     for k in pinned:
         p = np.array([float(k.value[0]), float(k.value[2])])
         _check_point(scene, p, f"{k.by}'s position key at frame {k.frame:g}", body.radius, need, spec.clearance_m)
         legs.append(_leg(scene, [here, p], t, k.frame, need, body.radius, cap, None, fps,
-                         f"{k.by}'s position key at frame {k.frame:g}"))
-        here, t = p, k.frame
+                         f"{k.by}'s position key at frame {k.frame:g}", yaw))
+        here, t, yaw = p, k.frame, legs[-1].end_heading(yaw)
     last = _leg(scene, [here] + pts[1:], t, spec.end, need, body.radius, cap, spec.speed_mps or natural, fps,
-                f"params.end {spec.end:g}" if spec.end is not None else "")
+                f"params.end {spec.end:g}" if spec.end is not None else "", yaw)
     if last.profile is None and not legs:
         raise P.PathError(f"{eid} is already at the goal")
     legs.append(last)
@@ -307,32 +312,51 @@ def _solve(world: World, did: str, params: dict):
 
 
 class Leg(NamedTuple):
-    """One timed stretch of the walk: from frame ``t0`` to ``t1`` along ``dense`` (None: standing still)."""
+    """One timed stretch of the walk: from frame ``t0`` to ``t1`` along ``dense`` (no profile: standing still),
+    first turning on the spot for ``wait`` seconds when the body faces well away from where the leg sets off."""
     dense: np.ndarray
     profile: T.Profile | None
     t0: float
     t1: float
     length: float
+    wait: float = 0.0
+
+    def end_heading(self, yaw: float) -> float:
+        """The heading the leg leaves the body with (its route's last direction; ``yaw`` when it stands)."""
+        if self.profile is None:
+            return yaw
+        d = self.dense[-1] - self.dense[max(0, len(self.dense) - 4)]
+        return yaw + _turn(yaw, math.atan2(d[0], d[1]))
+
+
+def _turn(yaw: float, to: float) -> float:
+    """The signed smallest turn (radians) from heading ``yaw`` to heading ``to``."""
+    return (to - yaw + math.pi) % (2 * math.pi) - math.pi
 
 
 def _leg(scene: Scene, pts: list[np.ndarray], t0: float, t1: float | None, need: float, radius: float, cap: float,
-         cruise: float | None, fps: float, what: str) -> Leg:
-    """Route and time one leg: to arrive exactly at ``t1`` (no faster than ``cap``), or at ``cruise``."""
+         cruise: float | None, fps: float, what: str, yaw: float) -> Leg:
+    """Route and time one leg from heading ``yaw``: to arrive exactly at ``t1`` (no faster than ``cap``), or at
+    ``cruise``."""
     dense = _route(scene, pts, need + PLAN_SLACK_M, radius + PLAN_SLACK_M)
     s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
     if s[-1] < 1e-6:
         return Leg(dense[:1], None, t0, t0 if t1 is None else t1, 0.0)
     kappa = T.curvature(dense)
+    ahead = dense[min(len(dense) - 1, int(np.searchsorted(s, min(0.25, s[-1]))))] - dense[0]
+    wait = max(0.0, abs(_turn(yaw, math.atan2(ahead[0], ahead[1]))) - TURN_ON_THE_SPOT) / T.TURN_RATE
     if t1 is None:
         pr = T.profile(s, kappa, cruise)
-        return Leg(dense, pr, t0, _r(t0 + pr.duration * fps), float(s[-1]))
-    pr = T.fit_duration(s, kappa, (t1 - t0) / fps, cap)
+        return Leg(dense, pr, t0, _r(t0 + (wait + pr.duration) * fps), float(s[-1]), wait)
+    budget = (t1 - t0) / fps - wait
+    pr = T.fit_duration(s, kappa, budget, cap) if budget > 0 else None
     if pr is None:
-        fastest = T.profile(s, kappa, cap).duration
+        fastest = T.profile(s, kappa, cap).duration + wait
+        turning = f", turning {wait:.2f} s on the spot first" if wait > 0 else ""
         raise P.PathError(
             f"impossible arrival: the {s[-1]:.2f} m route from frame {t0:g} takes at least {fastest:.2f} s at "
-            f"{cap:g} m/s (frame {t0 + fastest * fps:.1f}), not {(t1 - t0) / fps:.2f} s ({what})")
-    return Leg(dense, pr, t0, t1, float(s[-1]))
+            f"{cap:g} m/s{turning} (frame {t0 + fastest * fps:.1f}), not {(t1 - t0) / fps:.2f} s ({what})")
+    return Leg(dense, pr, t0, t1, float(s[-1]), wait)
 
 
 def _route(scene: Scene, pts: list[np.ndarray], need: float, wall: float) -> np.ndarray:

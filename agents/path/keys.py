@@ -64,14 +64,14 @@ def _sample_legs(legs: list, frames: np.ndarray, yaw0: float, fps: float):
         on = (frames >= leg.t0 - 1e-9) & ((frames < leg.t1 - 1e-9) if n < len(legs) - 1 else (frames <= leg.t1 + 1e-9))
         if not on.any():
             continue
-        times = (frames[on] - leg.t0) / fps
+        times = (frames[on] - leg.t0) / fps - leg.wait          # before 0: turning on the spot
         if leg.profile is None:
             xz[on], vel[on], yaw[on] = leg.dense[0], 0.0, yaw0
             continue
         xz[on], vel[on] = T.positions_at(leg.profile, leg.dense, times)
         yaw[on] = T.headings(leg.profile, leg.dense, times, yaw0, fps)
-        yaw0 = float(T.headings(leg.profile, leg.dense, np.concatenate([times, [leg.profile.duration]]), yaw0,
-                                fps)[-1])
+        yaw0 = float(T.headings(leg.profile, leg.dense, np.concatenate([[-leg.wait], times, [leg.profile.duration]]),
+                                yaw0, fps)[-1])
     return xz, vel, yaw
 
 

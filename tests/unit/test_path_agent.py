@@ -313,3 +313,24 @@ def test_a_pin_set_after_the_solve_is_routed_through():
     pos = tracks.value_at(after.entities["alice"], "transform.position", [199.0, 200.0, 201.0])
     np.testing.assert_allclose(pos[1], [6.0, 0.0, 8.0])
     assert np.linalg.norm(pos[0] - pos[1]) < 0.1 and np.linalg.norm(pos[2] - pos[1]) < 0.1
+
+
+def test_facing_away_it_turns_on_the_spot_before_setting_off():
+    w = scene()
+    apply(w, [O.EntitySet(id="alice", path="transform.rotation", value=[0.0, 1.0, 0.0, 0.0])], "user:u")  # faces −Z
+    props = direct(w, entity="alice", goal=[-6.0, 3.0], start=0)
+    rep = report(props)
+    assert rep["status"] == "done", rep
+    after = simulate(w, props[0].ops, ACTOR)
+    e = after.entities["alice"]
+    frames = np.arange(0.0, 40.0)
+    pos = tracks.value_at(e, "transform.position", frames)
+    fwd = quat.rotate(tracks.value_at(e, "transform.rotation", frames), [0.0, 0.0, 1.0])
+    yaw = np.unwrap(np.arctan2(fwd[:, 0], fwd[:, 2]))
+    away = math.atan2(-6.0, 3.0)
+    turn = abs((away - math.pi + math.pi) % (2 * math.pi) - math.pi)
+    still = int((turn - math.radians(45)) / TURN_RATE * FPS)              # frames spent turning on the spot
+    assert still >= 8
+    np.testing.assert_allclose(pos[:still], np.zeros((still, 3)), atol=1e-9)
+    assert np.linalg.norm(pos[still + 12]) > 0.05                          # then it walks
+    assert np.abs(np.diff(yaw)).max() <= TURN_RATE / FPS + 1e-6
