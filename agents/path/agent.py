@@ -56,6 +56,8 @@ __all__ = ["PathAgent", "solve", "Leg", "ACTOR"]
 NAME = "path"
 ACTOR = f"agent:{NAME}"
 POSITION, ROTATION = "transform.position", "transform.rotation"
+MAX_PINS = 16
+"""People's position keys inside one walk, at most (each is a leg routed on its own)."""
 TURN_ON_THE_SPOT = math.radians(45)
 """A body facing further than this from where it sets off first turns on the spot (at timing.TURN_RATE)."""
 PLAN_SLACK_M = 0.01
@@ -269,6 +271,10 @@ def _solve(world: World, did: str, params: dict):
     # people's position keys inside the walk are pins: the route passes through each at its frame
     pinned = sorted((k for k in e.tracks.get(POSITION, []) if k.by != ACTOR and k.frame > spec.start + 1e-6
                      and (spec.end is None or k.frame < spec.end - 1e-6)), key=lambda k: k.frame)
+    if len(pinned) > MAX_PINS:
+        raise P.PathError(f"{eid} has {len(pinned)} position keys by others inside the walk (frames "
+                          f"{pinned[0].frame:g}–{pinned[-1].frame:g}); a path passes through at most {MAX_PINS} — "
+                          "remove some or let the path start after them")
     legs: list[Leg] = []
     here, t, yaw = pts[0], spec.start, yaw0
     for k in pinned:

@@ -334,3 +334,11 @@ def test_facing_away_it_turns_on_the_spot_before_setting_off():
     np.testing.assert_allclose(pos[:still], np.zeros((still, 3)), atol=1e-9)
     assert np.linalg.norm(pos[still + 12]) > 0.05                          # then it walks
     assert np.abs(np.diff(yaw)).max() <= TURN_RATE / FPS + 1e-6
+
+
+def test_a_walk_through_too_many_pins_is_refused_clearly():
+    w = scene()
+    apply(w, [O.KeySet(id="alice", path="transform.position", frame=float(f), value=[0.0, 0.0, 0.0])
+              for f in range(10, 200, 10)], "user:ann")
+    rep = report(direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480))
+    assert rep["status"] == "failed" and "19 position keys by others inside the walk" in rep["reason"]
