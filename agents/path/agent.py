@@ -19,8 +19,10 @@ body_radius_m, gait, obstacles, pins, replanned_after?}``; failed — only the `
 
 People's keys on the two tracks are pins: never removed or overwritten (the agent writes no key at their frames,
 and lists them in ``report.pins``). A person's position key inside the walk is a timed via-point: the walk is cut
-into legs at those frames, each routed and timed to arrive exactly on its pin (coming to rest there), so the route
-passes through every pinned position at its frame; a pin too far to reach in time is an impossible-arrival report.
+into legs at those frames, each routed and timed to arrive exactly on its pin, so the route
+passes through every pinned position at its frame — keeping its pace through a pin on its way (the adjacent legs'
+mean speed), stopping there only where the route turns sharply; a pin too far to reach in time is an
+impossible-arrival report.
 
 A body facing more than 45° away from where it sets off first turns on the spot (its heading turning at
 ``timing.TURN_RATE``), then walks; the turn counts against an arrival frame.
@@ -275,19 +277,25 @@ def _solve(world: World, did: str, params: dict):
         raise P.PathError(f"{eid} has {len(pinned)} position keys by others inside the walk (frames "
                           f"{pinned[0].frame:g}–{pinned[-1].frame:g}); a path passes through at most {MAX_PINS} — "
                           "remove some or let the path start after them")
-    legs: list[Leg] = []
-    here, t, yaw = pts[0], spec.start, yaw0
+    ways: list[Way] = []
+    here, t = pts[0], spec.start
     for k in pinned:
         p = np.array([float(k.value[0]), float(k.value[2])])
         _check_point(scene, p, f"{k.by}'s position key at frame {k.frame:g}", body.radius, need, spec.clearance_m)
-        legs.append(_leg(scene, [here, p], t, k.frame, need, body.radius, cap, None, fps,
-                         f"{k.by}'s position key at frame {k.frame:g}", yaw))
-        here, t, yaw = p, k.frame, legs[-1].end_heading(yaw)
-    last = _leg(scene, [here] + pts[1:], t, spec.end, need, body.radius, cap, spec.speed_mps or natural, fps,
-                f"params.end {spec.end:g}" if spec.end is not None else "", yaw)
-    if last.profile is None and not legs:
+        ways.append(_way(scene, [here, p], t, k.frame, need, body.radius, f"{k.by}'s position key at frame "
+                                                                           f"{k.frame:g}"))
+        here, t = p, k.frame
+    ways.append(_way(scene, [here] + pts[1:], t, spec.end, need, body.radius,
+                     f"params.end {spec.end:g}" if spec.end is not None else ""))
+    if ways[-1].length < 1e-6 and len(ways) == 1:
         raise P.PathError(f"{eid} is already at the goal")
-    legs.append(last)
+    carry = [0.0] + [_carried(a, b, natural, fps) for a, b in zip(ways, ways[1:])] + [0.0]
+    legs: list[Leg] = []
+    yaw = yaw0
+    for n, way in enumerate(ways):
+        last = _leg(way, cap, spec.speed_mps or natural, fps, yaw, carry[n], carry[n + 1])
+        legs.append(last)
+        yaw = last.end_heading(yaw)
     arrival = last.t1
     length = sum(leg.length for leg in legs)
     duration = (arrival - spec.start) / fps
@@ -340,29 +348,66 @@ def _turn(yaw: float, to: float) -> float:
     return (to - yaw + math.pi) % (2 * math.pi) - math.pi
 
 
-def _leg(scene: Scene, pts: list[np.ndarray], t0: float, t1: float | None, need: float, radius: float, cap: float,
-         cruise: float | None, fps: float, what: str, yaw: float) -> Leg:
-    """Route and time one leg from heading ``yaw``: to arrive exactly at ``t1`` (no faster than ``cap``), or at
-    ``cruise``."""
+class Way(NamedTuple):
+    """A routed, untimed leg: the dense curve, its arc lengths and curvature, and the frames it must fit."""
+    dense: np.ndarray
+    s: np.ndarray
+    kappa: np.ndarray
+    t0: float
+    t1: float | None
+    what: str
+
+    @property
+    def length(self) -> float:
+        return float(self.s[-1])
+
+    def direction(self, at_end: bool) -> np.ndarray:
+        d = self.dense[-1] - self.dense[max(0, len(self.dense) - 4)] if at_end else \
+            self.dense[min(len(self.dense) - 1, 3)] - self.dense[0]
+        return d / max(float(np.linalg.norm(d)), 1e-12)
+
+
+def _way(scene: Scene, pts: list[np.ndarray], t0: float, t1: float | None, need: float, radius: float,
+         what: str) -> Way:
     dense = _route(scene, pts, need + PLAN_SLACK_M, radius + PLAN_SLACK_M)
     s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+    return Way(dense, s, T.curvature(dense), t0, t1, what)
+
+
+def _carried(a: Way, b: Way, natural: float, fps: float) -> float:
+    """The speed kept through the pin between ways ``a`` and ``b``: their mean speeds' smaller (at most
+    ``natural``), 0 where the route turns sharply there (stop and turn) or a way is too short to reach it."""
+    if a.length < 1e-6 or b.length < 1e-6 or float(a.direction(True) @ b.direction(False)) < math.cos(
+            TURN_ON_THE_SPOT):
+        return 0.0
+    means = [w.length / ((w.t1 - w.t0) / fps) for w in (a, b) if w.t1 is not None and w.t1 > w.t0]
+    v = min([natural] + means)
+    return float(min(v, math.sqrt(T.A_LONG * min(a.length, b.length))))
+
+
+def _leg(way: Way, cap: float, cruise: float | None, fps: float, yaw: float, v0: float = 0.0,
+         v1: float = 0.0) -> Leg:
+    """Time one way from heading ``yaw``: to arrive exactly at its ``t1`` (no faster than ``cap``), or at
+    ``cruise``; leaving at ``v0`` and arriving at ``v1`` (m/s)."""
+    s, kappa, t0, t1 = way.s, way.kappa, way.t0, way.t1
     if s[-1] < 1e-6:
-        return Leg(dense[:1], None, t0, t0 if t1 is None else t1, 0.0)
-    kappa = T.curvature(dense)
-    ahead = dense[min(len(dense) - 1, int(np.searchsorted(s, min(0.25, s[-1]))))] - dense[0]
-    wait = max(0.0, abs(_turn(yaw, math.atan2(ahead[0], ahead[1]))) - TURN_ON_THE_SPOT) / T.TURN_RATE
+        return Leg(way.dense[:1], None, t0, t0 if t1 is None else t1, 0.0)
+    wait = 0.0
+    if v0 == 0.0:
+        ahead = way.dense[min(len(way.dense) - 1, int(np.searchsorted(s, min(0.25, s[-1]))))] - way.dense[0]
+        wait = max(0.0, abs(_turn(yaw, math.atan2(ahead[0], ahead[1]))) - TURN_ON_THE_SPOT) / T.TURN_RATE
     if t1 is None:
-        pr = T.profile(s, kappa, cruise)
-        return Leg(dense, pr, t0, _r(t0 + (wait + pr.duration) * fps), float(s[-1]), wait)
+        pr = T.profile(s, kappa, cruise, v0, v1)
+        return Leg(way.dense, pr, t0, _r(t0 + (wait + pr.duration) * fps), float(s[-1]), wait)
     budget = (t1 - t0) / fps - wait
-    pr = T.fit_duration(s, kappa, budget, cap) if budget > 0 else None
+    pr = T.fit_duration(s, kappa, budget, cap, v0, v1) if budget > 0 else None
     if pr is None:
-        fastest = T.profile(s, kappa, cap).duration + wait
+        fastest = T.profile(s, kappa, cap, v0, v1).duration + wait
         turning = f", turning {wait:.2f} s on the spot first" if wait > 0 else ""
         raise P.PathError(
             f"impossible arrival: the {s[-1]:.2f} m route from frame {t0:g} takes at least {fastest:.2f} s at "
-            f"{cap:g} m/s{turning} (frame {t0 + fastest * fps:.1f}), not {(t1 - t0) / fps:.2f} s ({what})")
-    return Leg(dense, pr, t0, t1, float(s[-1]), wait)
+            f"{cap:g} m/s{turning} (frame {t0 + fastest * fps:.1f}), not {(t1 - t0) / fps:.2f} s ({way.what})")
+    return Leg(way.dense, pr, t0, t1, float(s[-1]), wait)
 
 
 def _route(scene: Scene, pts: list[np.ndarray], need: float, wall: float) -> np.ndarray:

@@ -51,11 +51,13 @@ def curvature(pts: np.ndarray, window: float = CURVATURE_WINDOW_M) -> np.ndarray
     return np.where(ok, turn / (0.5 * arc), 0.0)
 
 
-def profile(s: np.ndarray, kappa: np.ndarray, cruise: float) -> Profile:
+def profile(s: np.ndarray, kappa: np.ndarray, cruise: float, v0: float = 0.0, v1: float = 0.0) -> Profile:
+    """The speed profile along arc lengths ``s`` with curvature ``kappa``, leaving at ``v0`` and arriving at ``v1``
+    (0: from and to rest)."""
     limit = np.full(len(s), float(cruise))
     bent = kappa > 1e-9
     limit[bent] = np.minimum(limit[bent], np.minimum(np.sqrt(A_LAT / kappa[bent]), TURN_RATE / kappa[bent]))
-    limit[0] = limit[-1] = 0.0
+    limit[0], limit[-1] = v0, v1
     w = limit ** 2
     # forward: w_i ≤ w_k + 2a(s_i − s_k) for all k ≤ i; backward likewise from the arrival
     w = np.minimum(w, 2 * A_LONG * s + np.minimum.accumulate(w - 2 * A_LONG * s))
@@ -68,17 +70,19 @@ def profile(s: np.ndarray, kappa: np.ndarray, cruise: float) -> Profile:
     return Profile(s, v, np.concatenate([[0.0], np.cumsum(dt)]), float(cruise))
 
 
-def fit_duration(s: np.ndarray, kappa: np.ndarray, duration: float, top: float) -> Profile | None:
-    """The profile that takes exactly ``duration`` seconds with a cruising speed ≤ ``top``, or None when even
-    ``top`` is too slow. Times are scaled (a factor within 1e-9 of 1) so the arrival is exact."""
-    fastest = profile(s, kappa, top)
+def fit_duration(s: np.ndarray, kappa: np.ndarray, duration: float, top: float, v0: float = 0.0,
+                 v1: float = 0.0) -> Profile | None:
+    """The profile (leaving at ``v0``, arriving at ``v1``) that takes exactly ``duration`` seconds with a cruising
+    speed ≤ ``top``, or None when even ``top`` is too slow. Times are scaled (a factor within 1e-9 of 1 once the
+    bisection converges) so the arrival is exact."""
+    fastest = profile(s, kappa, top, v0, v1)
     if fastest.duration > duration * (1 + 1e-12):
         return None
     lo, hi = 1e-4, top
     best = fastest
     for _ in range(80):
         mid = 0.5 * (lo + hi)
-        p = profile(s, kappa, mid)
+        p = profile(s, kappa, mid, v0, v1)
         if p.duration > duration:
             lo = mid
         else:

@@ -342,3 +342,17 @@ def test_a_walk_through_too_many_pins_is_refused_clearly():
               for f in range(10, 200, 10)], "user:ann")
     rep = report(direct(w, entity="alice", goal=[0.0, 24.0], start=0, end=480))
     assert rep["status"] == "failed" and "19 position keys by others inside the walk" in rep["reason"]
+
+
+def test_the_walk_keeps_its_pace_through_a_pin_on_its_way():
+    w = World("p", "s", fps=FPS, frame_end=600.0)
+    apply(w, [O.EntityCreate(id="alice", kind="character"), O.SkeletonSet(id="alice", template="biped"),
+              O.KeySet(id="alice", path="transform.position", frame=180.0, value=[1.0, 0.0, 10.0])], "user:ann")
+    props = direct(w, entity="alice", goal=[0.0, 20.0], start=0, end=400)
+    assert report(props)["status"] == "done"
+    after = simulate(w, props[0].ops, ACTOR)
+    pos = tracks.value_at(after.entities["alice"], "transform.position", [178.0, 179.0, 180.0, 181.0, 182.0])
+    np.testing.assert_allclose(pos[2], [1.0, 0.0, 10.0])
+    speed = np.linalg.norm(np.diff(pos, axis=0), axis=1) * FPS
+    assert speed.min() > 0.8                                              # no stop at the pin
+    assert np.abs(np.diff(speed)).max() < 0.1                             # nor a jolt
