@@ -19,10 +19,9 @@ body_radius_m, gait, obstacles, pins, replanned_after?}``; failed — only the `
 
 People's keys on the two tracks are pins: never removed or overwritten (the agent writes no key at their frames,
 and lists them in ``report.pins``). A person's position key inside the walk is a timed via-point: the walk is cut
-into legs at those frames, each routed and timed to arrive exactly on its pin, so the route
-passes through every pinned position at its frame — keeping its pace through a pin on its way (the adjacent legs'
-mean speed), stopping there only where the route turns sharply; a pin too far to reach in time is an
-impossible-arrival report.
+into legs at those frames, each routed and timed to arrive exactly on its pin, so the route passes through every
+pinned position at its frame — keeping its pace through a pin on its way (the adjacent legs' mean speed), stopping
+there only where the route turns sharply; a pin too far to reach in time is an impossible-arrival report.
 
 A body facing more than 45° away from where it sets off first turns on the spot (its heading turning at
 ``timing.TURN_RATE``), then walks; the turn counts against an arrival frame.
