@@ -64,7 +64,7 @@ __all__ = [
 ROLE_KINDS = {"layout": {"prop", "environment"}, "camera": {"camera"}, "lighting": {"light"},
               "motion": {"character"}}
 DIRECTIVE_ROLES = {"camera": "camera", "shot": "camera", "lighting": "lighting", "light": "lighting",
-                   "layout": "layout", "motion": "motion", "path": "motion"}
+                   "layout": "layout", "motion": "motion", "path": "motion", "hold": "motion"}
 _FULL = ("owner", "director")
 _RESERVED = re.compile(r"^(undo|redo|rollback|fork)\b")
 _UNDO = re.compile(r"^undo (\d+)$")

@@ -30,7 +30,7 @@ from realtime.sync_client import SyncClient
 from tests.e2e.sync_harness import SECRET, WnmUp, cube
 
 TOKENS = Tokens(SECRET)
-AGENTS_OFF = {name: "off" for name in ("bounds", "collision", "layout", "support")}  # only the editors write
+AGENTS_OFF = {name: "off" for name in ("bounds", "collision", "hold", "layout", "path", "support")}  # editors only
 
 
 @pytest.fixture(scope="module")
