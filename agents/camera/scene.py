@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from agents import geometry as G
+from core.sampling import sample
 
 __all__ = ["Prism", "Obstacles", "build", "MIN_HEIGHT_M"]
 
@@ -30,12 +31,27 @@ class Prism:
     offsets: np.ndarray   # (k,) inside where normals · (x, z) <= offsets
     y0: float
     y1: float
+    box: tuple = ()       # (x0, x1, z0, z1) of the footprint, for quick rejection
 
     def clip(self, a: np.ndarray, d: np.ndarray, t0: float, t1: float) -> tuple[float, float]:
         """The parameter interval of ``a + t d``, t in [t0, t1], inside the prism (empty when t0 ≥ t1)."""
-        num = self.offsets - self.normals @ a[[0, 2]]
-        den = self.normals @ d[[0, 2]]
-        for nm, dn in zip(np.append(num, [a[1] - self.y0, self.y1 - a[1]]), np.append(den, [-d[1], d[1]])):
+        ax, ay, az = float(a[0]), float(a[1]), float(a[2])
+        dx, dy, dz = float(d[0]), float(d[1]), float(d[2])
+        x0, x1, z0, z1 = self.box
+        for lo, hi, o, v in ((x0, x1, ax, dx), (self.y0, self.y1, ay, dy), (z0, z1, az, dz)):
+            if abs(v) < 1e-15:
+                if o < lo or o > hi:
+                    return 1.0, 0.0
+                continue
+            u0, u1 = (lo - o) / v, (hi - o) / v
+            if u0 > u1:
+                u0, u1 = u1, u0
+            t0, t1 = max(t0, u0), min(t1, u1)
+            if t0 >= t1:
+                return t0, t1
+        num = self.offsets - self.normals @ np.array([ax, az])
+        den = self.normals @ np.array([dx, dz])
+        for nm, dn in zip(num.tolist(), den.tolist()):
             if abs(dn) < 1e-15:
                 if nm < 0:
                     return 1.0, 0.0
@@ -48,6 +64,11 @@ class Prism:
         return t0, t1
 
     def contains(self, p: np.ndarray, margin: float = 0.0) -> bool:
+        x, y, z = float(p[0]), float(p[1]), float(p[2])
+        x0, x1, z0, z1 = self.box
+        if not (x0 - margin <= x <= x1 + margin and z0 - margin <= z <= z1 + margin
+                and self.y0 - margin <= y <= self.y1 + margin):
+            return False
         return bool(np.all(self.normals @ p[[0, 2]] <= self.offsets + margin)
                     and self.y0 - margin <= p[1] <= self.y1 + margin)
 
@@ -61,7 +82,8 @@ def _prism(shape: G.Shape) -> Prism | None:
     length = np.linalg.norm(n, axis=1)
     keep = length > 1e-12
     n = n[keep] / length[keep, None]
-    return Prism(shape.id, n, np.einsum("kj,kj->k", n, fp[keep]), shape.y_min, shape.y_max)
+    return Prism(shape.id, n, np.einsum("kj,kj->k", n, fp[keep]), shape.y_min, shape.y_max,
+                 (float(fp[:, 0].min()), float(fp[:, 0].max()), float(fp[:, 1].min()), float(fp[:, 1].max())))
 
 
 @dataclass
@@ -133,16 +155,34 @@ def _excluded(world, subject: str) -> set[str]:
 
 
 def build(world, frames, subject: str) -> Obstacles:
-    """The obstacles and rooms of ``world`` at ``frames`` for a camera filming ``subject``."""
+    """The obstacles and rooms of ``world`` at ``frames`` for a camera filming ``subject``. Entities that do not
+    move over the frames get one prism shared by every frame."""
     frames = [float(f) for f in frames]
     skip = _excluded(world, subject)
     ids = [eid for eid, e in sorted(world.entities.items()) if eid not in skip and e.kind in G.SOLID_KINDS]
-    shapes = G.shapes_at(world, frames, ids=ids)
     ob = Obstacles(frames)
+    if not ids:
+        ob.solids = [[] for _ in frames]
+        ob.rooms = [[] for _ in frames]
+        return ob
+    s = sample(world, frames)
+    still, moving = [], []
+    for eid in ids:
+        i = s.ids.index(eid)
+        static = np.ptp(s.matrices[:, i], axis=0).max() < 1e-12
+        js = s.joints.get(eid)
+        if js is not None and len(js.names):
+            static = static and np.ptp(js.matrices, axis=0).max() < 1e-12
+        (still if static else moving).append(eid)
+    fixed = G.shapes_at(world, frames[:1], ids=still)[frames[0]] if still else {}
+    fixed_prisms = {sid: (_prism(sh), sh) for sid, sh in fixed.items()}
+    live = G.shapes_at(world, frames, ids=moving) if moving else {f: {} for f in frames}
     for f in frames:
         solids, rooms = [], []
-        for sid, sh in sorted(shapes[f].items()):
-            pr = _prism(sh)
+        items = dict(fixed_prisms)
+        items.update({sid: (_prism(sh), sh) for sid, sh in live[f].items()})
+        for sid in sorted(items):
+            pr, sh = items[sid]
             if pr is None or sh.flat:
                 continue
             (rooms if sh.kind == "environment" else solids).append(pr)

@@ -38,6 +38,8 @@ __all__ = ["Pins", "Solution", "Subject", "solve", "key_frames", "requested_size
 MANAGED = ("transform.position", "transform.rotation", "camera.focal_length_mm", "camera.focus_distance_m",
            "camera.f_stop")
 MIN_DISTANCE_M = 0.15
+PUSH_WINDOW_S = 1.0
+"""A push-in for a clear view starts this long before the sight line is blocked and is eased over as long."""
 
 
 @dataclass
@@ -124,14 +126,20 @@ def requested_sizes(spec: ShotSpec, frames: np.ndarray) -> np.ndarray:
     return np.full(len(frames), spec.fraction)
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (sigma in samples), edges held."""
+def _smooth(x: np.ndarray, sigma: float, hold: bool = False) -> np.ndarray:
+    """Gaussian smoothing along axis 0 (sigma in samples; the kernel is cut at min(3σ, n − 1)); the ends are
+    extended by odd reflection, or held with ``hold``."""
     if sigma <= 1e-6 or len(x) < 3:
         return x.copy()
-    r = int(np.ceil(3 * sigma))
+    r = min(int(np.ceil(3 * sigma)), len(x) - 1)
     k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     k /= k.sum()
-    pad = np.concatenate([np.repeat(x[:1], r, axis=0), x, np.repeat(x[-1:], r, axis=0)])
+    # odd reflection at the ends keeps a steady motion steady (a held edge would drag the start towards the
+    # future and the end towards the past)
+    if hold:
+        pad = np.concatenate([np.repeat(x[:1], r, axis=0), x, np.repeat(x[-1:], r, axis=0)])
+    else:
+        pad = np.concatenate([2 * x[:1] - x[r:0:-1], x, 2 * x[-1:] - x[-2:-r - 2:-1]])
     out = np.zeros_like(x, dtype=np.float64)
     for j, w in enumerate(k):
         out += w * pad[j:j + len(x)]
@@ -324,8 +332,9 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
         allowed = np.full(F, allowed.min())
     need = allowed < dist - 1e-9
     if np.any(need & ~pinned_pos):
-        r = max(1, int(round(0.5 * fps / step)))
-        env = np.minimum(_smooth(_min_filter(allowed, r), r / 2.0), allowed)
+        r = max(1, int(round(PUSH_WINDOW_S * fps / step)))
+        # a running minimum of radius r smoothed by a Gaussian cut at r stays under the allowed distance
+        env = np.minimum(_smooth(_min_filter(allowed, r), r / 3.0, hold=True), allowed)
         env = np.where(pinned_pos, dist, env)
         moved = env < dist - 1e-6
         if np.any(env[moved] < MIN_DISTANCE_M):
@@ -335,9 +344,11 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
         P = np.where(moved[:, None], A + dirs * env[:, None], P)
         if mode != "fixed":
             focal_solved |= moved
-        pushed = [float(x) for x in frames[moved]]
-        notes.append(f"pushed in for a clear view at frames {_ranges(frames[moved])} "
-                     f"(closest {float(env[moved].min()):.2f} m)")
+        real = dist - env > 0.01
+        pushed = [float(x) for x in frames[real]]
+        if pushed:
+            notes.append(f"pushed in for a clear view at frames {_ranges(frames[real])} "
+                         f"(closest {float(env[real].min()):.2f} m)")
     else:
         pushed = []
 
