@@ -360,6 +360,10 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
             f_px[i] = key * mm_to_px
             focal_solved[i] = False
     if mode == "fixed":
+        if pushed:   # the camera stands closer: one focal length for the whole shot restores the size
+            f_fix, _ = FR.solve_focal(P[:1], A[:1], C[:1], h[:1], sizes[:1], target[:1], (W, H), f_px[:1], roll)
+            f_px = np.full(F, float(f_fix[0]))
+            focal_solved[:] = True
         R = FR.aim_rotation(P, A, target, f_px, (W, H), roll)
         if move == "static":
             R = np.repeat(R[:1], F, axis=0)
