@@ -38,7 +38,7 @@ from events.envelope import MAX_OPS, Event
 
 from . import measure as M
 from .scene import build as build_obstacles
-from .solve import MANAGED, Pins, Solution, dof_at, key_frames, requested_sizes, solve
+from .solve import MANAGED, Pins, Solution, dof_at, key_frames, requested_sizes, reveal_mask, solve
 from .spec import ShotError, ShotSpec, params_hash, parse
 
 __all__ = ["ShotAgent", "AGENT", "solve_directive"]
@@ -110,7 +110,7 @@ def _repair_if_broken(world: World, did: str, params: dict) -> Proposal | None:
         m = M.measure(world, spec.camera, spec.subject, frames, requested_sizes(spec, frames), spec.joint)
     except (KeyError, ValueError):
         return solve_directive(world, did, params, "scene changed")
-    problems = M.failures(m)
+    problems = M.failures(m, skip=reveal_mask(spec, frames))
     if not problems:
         return None
     return solve_directive(world, did, params, "framing broken: " + "; ".join(problems))
@@ -207,7 +207,7 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
     except edit.OpError as e:
         return _failed(did, params, f"the solved keys do not apply: {e}")
     m = M.measure(trial, spec.camera, spec.subject, sol.frames, sol.sizes, spec.joint, obstacles)
-    problems = M.failures(m)
+    problems = M.failures(m, skip=sol.reveal)
     sensor = trial.entities[spec.camera].props.get("camera.sensor_mm", [36.0, 24.0])
     near, far = dof_at(sol, sensor)
     report = {
@@ -232,6 +232,7 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
             if np.isfinite(m["angular_jerk_max_rps3"]) else None,
         },
         "problems": problems,
+        "reveal_frames": int(sol.reveal.sum()) if sol.reveal is not None else 0,
         "pushed": len(sol.pushed),
         "pins": sorted(set(pins.frames())),
         "notes": sol.notes,

@@ -99,10 +99,22 @@ def _jerk(frames, pos, view, fps) -> tuple[float, float]:
     return float(j.max()), float(jv.max())
 
 
-def failures(m: dict, tol: float = SIZE_TOLERANCE) -> list[str]:
-    """What is wrong with a measurement, one line per kind of problem (empty when the framing holds)."""
+def failures(m: dict, tol: float = SIZE_TOLERANCE, skip=None) -> list[str]:
+    """What is wrong with a measurement, one line per kind of problem (empty when the framing holds). ``skip``
+    (F,) bool leaves out frames where the subject is meant to be off (a pan or tilt revealing it): there only
+    the camera's place (inside geometry) is checked."""
     out = []
     frames = m["frames"]
+    if skip is not None and any(skip):
+        keep = [not bool(x) for x in skip]
+        m = dict(m, frames=[f for f, k in zip(frames, keep) if k],
+                 size_error=[x for x, k in zip(m["size_error"], keep) if k],
+                 in_frame=[x for x, k in zip(m["in_frame"], keep) if k],
+                 occluded=[x for x, k in zip(m["occluded"], keep) if k], inside=m["inside"])
+        inside_frames = frames
+        frames = m["frames"]
+    else:
+        inside_frames = frames
 
     def at(mask):
         from .solve import _ranges
@@ -115,7 +127,9 @@ def failures(m: dict, tol: float = SIZE_TOLERANCE) -> list[str]:
     if not all(m["in_frame"]):
         out.append(f"subject centre out of frame at frames {at([not b for b in m['in_frame']])}")
     if any(m["inside"]):
-        out.append(f"camera inside geometry at frames {at([bool(x) for x in m['inside']])}")
+        from .solve import _ranges
+        out.append("camera inside geometry at frames "
+                   + _ranges([f for f, x in zip(inside_frames, m["inside"]) if x]))
     if any(m["occluded"]):
         ids = sorted({i for x in m["occluded"] for i in x})
         out.append(f"view blocked by {', '.join(ids)} at frames {at([bool(x) for x in m['occluded']])}")

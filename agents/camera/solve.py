@@ -33,7 +33,7 @@ from .rigs import Crane, Rail
 from .scene import Obstacles, build as build_obstacles
 from .spec import ANGLES, HEADROOM, ShotError, ShotSpec, ease
 
-__all__ = ["Pins", "Solution", "Subject", "solve", "key_frames", "requested_sizes", "subject_track"]
+__all__ = ["Pins", "Solution", "Subject", "solve", "key_frames", "requested_sizes", "subject_track", "reveal_mask"]
 
 MANAGED = ("transform.position", "transform.rotation", "camera.focal_length_mm", "camera.focus_distance_m",
            "camera.f_stop")
@@ -83,6 +83,7 @@ class Solution:
     sizes: np.ndarray          # requested σ per frame
     pushed: list[float] = field(default_factory=list)   # frames where the camera was pushed in for a clear view
     notes: list[str] = field(default_factory=list)
+    reveal: np.ndarray | None = None   # (F,) bool: frames a pan or tilt has not yet reached the subject
 
 
 def key_frames(start: float, end: float, budget: int) -> np.ndarray:
@@ -124,6 +125,14 @@ def requested_sizes(spec: ShotSpec, frames: np.ndarray) -> np.ndarray:
         e = ease(spec.p["easing"], (frames - spec.start) / (spec.end - spec.start))
         return spec.from_fraction * (spec.fraction / spec.from_fraction) ** e
     return np.full(len(frames), spec.fraction)
+
+
+def reveal_mask(spec: ShotSpec, frames: np.ndarray) -> np.ndarray:
+    """Frames on which a pan or tilt is still more than 1° away from the subject (meant to be off it)."""
+    if spec.move not in ("pan", "tilt"):
+        return np.zeros(len(frames), dtype=bool)
+    e = ease(spec.p["easing"], (frames - spec.start) / (spec.end - spec.start))
+    return np.abs(spec.p["degrees"] * (1.0 - e)) > 1.0
 
 
 def _smooth(x: np.ndarray, sigma: float, hold: bool = False) -> np.ndarray:
@@ -392,7 +401,8 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
     z = FR.depth_along_view(P, R, A)
     if np.any(z <= 0):
         raise ShotError(f"the subject is behind the camera at frames {_ranges(frames[z <= 0])}")
-    return Solution(frames, P, rot, focal_mm, z, p["f_stop"], sizes, pushed, notes)
+    reveal = reveal_mask(spec, frames)
+    return Solution(frames, P, rot, focal_mm, z, p["f_stop"], sizes, pushed, notes, reveal)
 
 
 def _targets(spec, P, A, sm: Subject, frames, fps, step, W, H) -> np.ndarray:
