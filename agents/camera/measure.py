@@ -117,8 +117,8 @@ def failures(m: dict, tol: float = SIZE_TOLERANCE, skip=None) -> list[str]:
         inside_frames = frames
 
     def at(mask):
-        from .solve import _ranges
-        return _ranges([f for f, b in zip(frames, mask) if b])
+        from .signal import ranges
+        return ranges([f for f, b in zip(frames, mask) if b])
 
     err = [not (abs(e) <= tol) for e in m["size_error"]]
     if any(err):
@@ -127,9 +127,9 @@ def failures(m: dict, tol: float = SIZE_TOLERANCE, skip=None) -> list[str]:
     if not all(m["in_frame"]):
         out.append(f"subject centre out of frame at frames {at([not b for b in m['in_frame']])}")
     if any(m["inside"]):
-        from .solve import _ranges
+        from .signal import ranges
         out.append("camera inside geometry at frames "
-                   + _ranges([f for f, x in zip(inside_frames, m["inside"]) if x]))
+                   + ranges([f for f, x in zip(inside_frames, m["inside"]) if x]))
     if any(m["occluded"]):
         ids = sorted({i for x in m["occluded"] for i in x})
         out.append(f"view blocked by {', '.join(ids)} at frames {at([bool(x) for x in m['occluded']])}")

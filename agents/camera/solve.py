@@ -29,8 +29,9 @@ from core.sampling import sample
 from core.subject import entity_boxes
 
 from . import framing as FR
-from .rigs import Crane, Rail
+from .moves import Shot, direction, place, yaw
 from .scene import Obstacles, build as build_obstacles
+from .signal import ranges, running_min, smooth
 from .spec import ANGLES, HEADROOM, ShotError, ShotSpec, ease
 
 __all__ = ["Pins", "Solution", "Subject", "solve", "key_frames", "requested_sizes", "subject_track", "reveal_mask"]
@@ -135,31 +136,6 @@ def reveal_mask(spec: ShotSpec, frames: np.ndarray) -> np.ndarray:
     return np.abs(spec.p["degrees"] * (1.0 - e)) > 1.0
 
 
-def _smooth(x: np.ndarray, sigma: float, hold: bool = False) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (sigma in samples; the kernel is cut at min(3σ, n − 1)); the ends are
-    extended by odd reflection, or held with ``hold``."""
-    if sigma <= 1e-6 or len(x) < 3:
-        return x.copy()
-    r = min(int(np.ceil(3 * sigma)), len(x) - 1)
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    # odd reflection at the ends keeps a steady motion steady (a held edge would drag the start towards the
-    # future and the end towards the past)
-    if hold:
-        pad = np.concatenate([np.repeat(x[:1], r, axis=0), x, np.repeat(x[-1:], r, axis=0)])
-    else:
-        pad = np.concatenate([2 * x[:1] - x[r:0:-1], x, 2 * x[-1:] - x[-2:-r - 2:-1]])
-    out = np.zeros_like(x, dtype=np.float64)
-    for j, w in enumerate(k):
-        out += w * pad[j:j + len(x)]
-    return out
-
-
-def _min_filter(x: np.ndarray, r: int) -> np.ndarray:
-    pad = np.concatenate([np.full(r, x[0]), x, np.full(r, x[-1])])
-    return np.min(np.stack([pad[j:j + len(x)] for j in range(2 * r + 1)]), axis=0)
-
-
 def _aim(spec: ShotSpec, sub_smooth: Subject, sizes: np.ndarray) -> np.ndarray:
     """The named joint, or the point on the subject's vertical axis to put on the frame's centre line: the subject's
     centre for sizes that fit in the frame, and the headroom line (the top of the subject ``headroom`` below the
@@ -177,23 +153,6 @@ def _aim(spec: ShotSpec, sub_smooth: Subject, sizes: np.ndarray) -> np.ndarray:
         k = 0.03 * h
         y = c[:, 1] + k * np.logaddexp(0.0, (line - c[:, 1]) / k)
     return np.stack([c[:, 0], y, c[:, 2]], axis=1)
-
-
-def _horizontal(v: np.ndarray) -> np.ndarray:
-    v = v * np.array([1.0, 0.0, 1.0])
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.where(n > 1e-9, v / np.maximum(n, 1e-12), np.array([0.0, 0.0, 1.0]))
-
-
-def _yaw(v: np.ndarray, deg) -> np.ndarray:
-    a = np.radians(np.asarray(deg, dtype=np.float64))
-    c, s = np.cos(a), np.sin(a)
-    return np.stack([c * v[..., 0] + s * v[..., 2], v[..., 1], -s * v[..., 0] + c * v[..., 2]], axis=-1)
-
-
-def _direction(h: np.ndarray, elevation_deg: float) -> np.ndarray:
-    el = np.radians(elevation_deg)
-    return np.cos(el) * h + np.sin(el) * np.array([0.0, 1.0, 0.0])
 
 
 def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | None = None,
@@ -220,7 +179,7 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
     step = float(np.median(np.diff(frames))) if F > 1 else 1.0
     raw = subject_track(world, spec, frames)
     sig = spec.p["smooth_s"] * fps / step
-    sm = Subject(_smooth(raw.lo, sig), _smooth(raw.hi, sig), None if raw.joint is None else _smooth(raw.joint, sig),
+    sm = Subject(smooth(raw.lo, sig), smooth(raw.hi, sig), None if raw.joint is None else smooth(raw.joint, sig),
                  raw.forward)
     sizes = requested_sizes(spec, frames)
     A = _aim(spec, sm, sizes)
@@ -234,88 +193,17 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
     lo_f, hi_f = spec.p["zoom_range_mm"]
     s_lin = (frames - spec.start) / (spec.end - spec.start)
     e = ease(spec.p["easing"], s_lin)
-    h0 = _yaw(raw.forward[0], spec.p["azimuth_deg"])
-    u0 = _direction(h0, el)
+    h0 = yaw(raw.forward[0], spec.p["azimuth_deg"])
+    u0 = direction(h0, el)
     centre_px = np.tile([W / 2.0, H / 2.0], (F, 1))
     notes: list[str] = []
 
-    def place(target: np.ndarray):
-        """The move's camera positions and mode for a composition target (pixels, (F, 2))."""
-        def first_position(sigma0: float) -> np.ndarray:
-            d = FR.solve_distance(A[:1], u0[None], C[:1], h[:1], np.array([sigma0]), np.array([f0_px]),
-                                  target[:1], (W, H), roll)
-            return A[0] + d[0] * u0
-
-        # 2. the move: directions (distance solved) or positions (focal solved)
-        mode = "distance"
-        u = np.tile(u0, (F, 1))
-        P = None
-        move, p = spec.move, spec.p
-        if move in ("static", "pan", "tilt"):
-            P = np.tile(first_position(sizes[0]), (F, 1))
-            mode = "fixed"
-        elif move in ("dolly_in", "dolly_out"):
-            pass
-        elif move in ("arc", "orbit"):
-            if move == "orbit":
-                s_orb = np.clip((frames - spec.start) / (p["end_at_frame"] - spec.start), 0.0, 1.0)
-                e_orb = ease(p["easing"], s_orb)
-            else:
-                e_orb = e
-            u = _direction(_yaw(np.tile(h0, (F, 1)), p["degrees"] * e_orb), el)
-        elif move == "follow":
-            vel = np.gradient(sm.centre, frames, axis=0) * fps
-            vel = _smooth(vel, p["heading_smooth_s"] * fps / step)
-            speed = np.linalg.norm(vel * np.array([1.0, 0.0, 1.0]), axis=1)
-            heading = np.where((speed > 0.05)[:, None], _horizontal(vel), raw.forward)
-            heading = _horizontal(_smooth(heading, p["heading_smooth_s"] * fps / step))
-            u = _direction(_yaw(-heading, p["side_deg"]), el)
-        elif move == "truck":
-            P0 = first_position(sizes[0])
-            if p.get("rail") is not None:
-                P = Rail(np.asarray(p["rail"])).at(e)
-            else:
-                right = np.cross(-u0, [0.0, 1.0, 0.0])
-                right /= max(np.linalg.norm(right), 1e-12)
-                P = P0 + np.outer(e * p["distance_m"], right)
-            mode = "focal"
-        elif move == "pedestal":
-            P = first_position(sizes[0]) + np.outer(e * p["height_m"], [0.0, 1.0, 0.0])
-            mode = "focal"
-        elif move == "zoom":
-            P = np.tile(first_position(sizes[0]), (F, 1))
-            mode = "focal"
-        elif move == "dolly_zoom":
-            d0 = np.linalg.norm(first_position(sizes[0]) - A[0])
-            P = A + np.outer(d0 * (1.0 + (p["factor"] - 1.0) * e), u0)
-            mode = "focal"
-        elif move == "crane":
-            P0 = first_position(sizes[0])
-            th0, th1 = np.radians(p["from_deg"]), np.radians(p["to_deg"])
-            toward = -h0
-            pivot = P0 - p["arm_m"] * (np.cos(th0) * toward + np.sin(th0) * np.array([0.0, 1.0, 0.0]))
-            rig = Crane(pivot, p["arm_m"], float(np.arctan2(toward[0], toward[2])))
-            P = rig.at(th0 + (th1 - th0) * e, np.radians(p["swing_deg"]) * e)
-            mode = "focal"
-        elif move == "flyover":
-            P = Rail(np.asarray(p["waypoints"])).at(e)
-            mode = "focal"
-        else:  # pragma: no cover - spec.parse allows only the moves above
-            raise ShotError(f"unknown move {move!r}")
-
-        f_px = np.full(F, f0_px)
-        if mode == "distance":
-            d = FR.solve_distance(A, u, C, h, sizes, f_px, target, (W, H), roll)
-            if np.any(~np.isfinite(d)) or np.any(d <= 0):
-                raise ShotError("no camera distance gives the requested size")
-            P = A + d[:, None] * u
-        return P, mode
-
+    shot = Shot(spec, frames, e, sizes, A, C, h, sm.centre, raw.forward, h0, u0, el, roll, f0_px, W, H, fps, step)
     move, p = spec.move, spec.p
-    P, mode = place(centre_px)
+    P, mode = place(shot, centre_px)
     target = _targets(spec, P, A, sm, frames, fps, step, W, H)
     if not np.allclose(target, centre_px):
-        P, mode = place(target)
+        P, mode = place(shot, target)
     focal_solved = np.full(F, mode == "focal")
 
     # 3. pins: people's positions win; their frames then solve the focal length
@@ -343,20 +231,20 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
     if np.any(need & ~pinned_pos):
         r = max(1, int(round(PUSH_WINDOW_S * fps / step)))
         # a running minimum of radius r smoothed by a Gaussian cut at r stays under the allowed distance
-        env = np.minimum(_smooth(_min_filter(allowed, r), r / 3.0, hold=True), allowed)
+        env = np.minimum(smooth(running_min(allowed, r), r / 3.0, hold=True), allowed)
         env = np.where(pinned_pos, dist, env)
         moved = env < dist - 1e-6
         if np.any(env[moved] < MIN_DISTANCE_M):
             bad = frames[moved & (env < MIN_DISTANCE_M)]
             raise ShotError(f"no clear view of {spec.subject!r}: obstacles leave under {MIN_DISTANCE_M} m for the "
-                            f"camera at frames {_ranges(bad)}")
+                            f"camera at frames {ranges(bad)}")
         P = np.where(moved[:, None], A + dirs * env[:, None], P)
         if mode != "fixed":
             focal_solved |= moved
         real = dist - env > 0.01
         pushed = [float(x) for x in frames[real]]
         if pushed:
-            notes.append(f"pushed in for a clear view at frames {_ranges(frames[real])} "
+            notes.append(f"pushed in for a clear view at frames {ranges(frames[real])} "
                          f"(closest {float(env[real].min()):.2f} m)")
     else:
         pushed = []
@@ -397,10 +285,10 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
         bad = frames[out | ~np.isfinite(focal_mm)]
         need_mm = focal_mm[out | ~np.isfinite(focal_mm)]
         raise ShotError(f"size {spec.size} is impossible with a {lo_f:g}–{hi_f:g} mm lens for this move: it needs "
-                        f"{np.nanmin(need_mm):.1f}–{np.nanmax(need_mm):.1f} mm at frames {_ranges(bad)}")
+                        f"{np.nanmin(need_mm):.1f}–{np.nanmax(need_mm):.1f} mm at frames {ranges(bad)}")
     z = FR.depth_along_view(P, R, A)
     if np.any(z <= 0):
-        raise ShotError(f"the subject is behind the camera at frames {_ranges(frames[z <= 0])}")
+        raise ShotError(f"the subject is behind the camera at frames {ranges(frames[z <= 0])}")
     reveal = reveal_mask(spec, frames)
     return Solution(frames, P, rot, focal_mm, z, p["f_stop"], sizes, pushed, notes, reveal)
 
@@ -421,7 +309,7 @@ def _targets(spec, P, A, sm: Subject, frames, fps, step, W, H) -> np.ndarray:
         lateral = np.einsum("fi,fi->f", vel, right)
         # moving right on screen → subject on the left third, the space ahead of it (lead room)
         t[:, 0] = W / 2.0 - (W / 6.0) * np.clip(lateral / 1.0, -1.0, 1.0)
-        t[:, 0] = _smooth(t[:, 0], 0.5 * fps / step)
+        t[:, 0] = smooth(t[:, 0], 0.5 * fps / step)
     return t
 
 
@@ -430,22 +318,6 @@ def _pin_at(d: dict, frame: float):
         if abs(k - frame) < 1e-6:
             return v
     return None
-
-
-def _ranges(frames) -> str:
-    """Frames as compact ranges: ``3–7, 12``."""
-    fs = [float(f) for f in frames]
-    if not fs:
-        return ""
-    out, a, b = [], fs[0], fs[0]
-    for f in fs[1:]:
-        if f - b <= 1.0 + 1e-9:
-            b = f
-        else:
-            out.append((a, b))
-            a = b = f
-    out.append((a, b))
-    return ", ".join(f"{a:g}" if a == b else f"{a:g}–{b:g}" for a, b in out)
 
 
 def dof_at(solution: Solution, sensor_mm) -> tuple[float, float]:

@@ -33,7 +33,7 @@ from core.subject import entity_boxes
 from core.world import World
 from events.envelope import Event
 
-from .presets import PRESETS, Preset, Role
+from .presets import PRESETS, Role
 
 __all__ = ["LightingAgent", "LightingError", "solve_lighting", "AGENT"]
 

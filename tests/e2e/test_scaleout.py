@@ -30,7 +30,8 @@ from realtime.sync_client import SyncClient
 from tests.e2e.sync_harness import SECRET, WnmUp, cube
 
 TOKENS = Tokens(SECRET)
-AGENTS_OFF = {name: "off" for name in ("bounds", "collision", "layout", "support")}  # only the editors write
+# only the editors write
+AGENTS_OFF = {name: "off" for name in ("bounds", "collision", "layout", "lighting", "shot", "support")}
 
 
 @pytest.fixture(scope="module")
