@@ -10,7 +10,8 @@ params_hash, preset, reference_irradiance_w_m2, lights: {id: {role, type, ratio,
 
 Params (``params.params``): ``camera`` (whose view sets the reference direction; default the first camera by
 id), ``key_side`` (``left`` — the camera's left, the default — or ``right``), ``azimuth_deg`` (turns the whole
-rig), ``intensity_scale`` (> 0, scales every light). Bad input (unknown preset, subject or camera, an empty range,
+rig), ``intensity_scale`` (> 0, scales every light), ``sun_azimuth_deg`` / ``sun_elevation_deg`` (a preset's sun
+or moon placed in the world instead: compass azimuth, 0° = north = −Z, 90° = east = +X). Bad input (unknown preset, subject or camera, an empty range,
 unknown keys) gets ``{status: failed, reason}`` and nothing else. A person's change to a light the agent made is a
 pin: re-solving leaves that value alone. Triggers: the directive's add / update (params changed), and the
 subject appearing when a directive failed for want of it.
@@ -39,7 +40,7 @@ __all__ = ["LightingAgent", "LightingError", "solve_lighting", "AGENT"]
 
 AGENT = "lighting"
 _TOP = {"preset", "subject", "start", "end", "params", "pins", "report"}
-_INNER = {"camera", "key_side", "azimuth_deg", "intensity_scale"}
+_INNER = {"camera", "key_side", "azimuth_deg", "intensity_scale", "sun_azimuth_deg", "sun_elevation_deg"}
 _SET_PATHS = ("light.type", "light.intensity", "light.color_temperature_k", "light.color", "light.cone_deg",
               "light.blend", "light.size_m", "transform.position", "transform.rotation")
 _ANIMATED_PATHS = ("transform.rotation", "light.intensity", "light.color_temperature_k")
@@ -67,8 +68,11 @@ class LightingAgent:
             if did in changed:
                 if report is None or report.get("params_hash") != params_hash(d.params):
                     out.append(solve_lighting(world, did, d.params))
-            elif report is not None and report.get("status") == "failed" and d.params.get("subject") in touched:
-                out.append(solve_lighting(world, did, d.params))
+            elif report is not None and d.params.get("subject") in touched:
+                # the subject appeared (a failed directive) or moved: place the lights around it again
+                prop = solve_lighting(world, did, d.params)
+                if report.get("status") == "failed" or _moves_something(prop):
+                    out.append(prop)
         return out
 
 
@@ -115,7 +119,13 @@ def _parse(world: World, params: dict):
         raise LightingError(f"params.params.key_side must be left or right, got {side!r}")
     turn = _number(inner.get("azimuth_deg", 0.0), "params.params.azimuth_deg", -360, 360)
     scale = _number(inner.get("intensity_scale", 1.0), "params.params.intensity_scale", 1e-6, 1e6)
-    return PRESETS[name], subject, start, end, camera, side, turn, scale
+    sun = None
+    if "sun_azimuth_deg" in inner or "sun_elevation_deg" in inner:
+        if not any(r.type == "sun" for r in PRESETS[name].roles):
+            raise LightingError(f"preset {name!r} has no sun to place by azimuth and elevation")
+        sun = (_number(inner.get("sun_azimuth_deg", 180.0), "params.params.sun_azimuth_deg", -360, 360),
+               _number(inner.get("sun_elevation_deg", 30.0), "params.params.sun_elevation_deg", -10, 90))
+    return PRESETS[name], subject, start, end, camera, side, turn, scale, sun
 
 
 def _frame(world: World, subject: str | None, camera: str | None, start: float):
@@ -155,12 +165,24 @@ def _rotation_towards(direction) -> list[float]:
     return [round(float(x), 9) + 0.0 for x in quat.from_matrix(r)]
 
 
+def sun_direction(azimuth_deg: float, elevation_deg: float) -> np.ndarray:
+    """Unit vector towards a sun at a compass azimuth (0° = north = −Z, 90° = east = +X, clockwise seen from
+    above) and an elevation above the horizon."""
+    a, e = math.radians(azimuth_deg), math.radians(elevation_deg)
+    return np.array([math.sin(a) * math.cos(e), math.sin(e), -math.cos(a) * math.cos(e)])
+
+
 def _values(role: Role, centre, ref, side: str, turn: float, level: float, scale: float, elevation=None,
-            ratio=None, temperature=None) -> dict:
+            ratio=None, temperature=None, sun=None) -> dict:
     az = (role.azimuth_deg if side == "left" else -role.azimuth_deg) + turn
     el = role.elevation_deg if elevation is None else elevation
     ratio = role.ratio if ratio is None else ratio
-    to_light = _direction(ref, az, el)
+    if role.type == "sun" and sun is not None:
+        # a sun placed in the world: its compass azimuth, and the elevation given (or, at an animation's end,
+        # lowered by as much as the preset lowers it)
+        to_light = sun_direction(sun[0], sun[1] + (el - role.elevation_deg))
+    else:
+        to_light = _direction(ref, az, el)
     e = ratio * level * IL.REFERENCE_IRRADIANCE * scale
     if role.type == "sun":
         pos = centre + 20.0 * to_light
@@ -202,7 +224,7 @@ def _close(a, b) -> bool:
 def solve_lighting(world: World, did: str, params: dict) -> Proposal:
     """The lights of lighting directive ``did`` (pure; see the module docstring)."""
     try:
-        preset, subject, start, end, camera, side, turn, scale = _parse(world, params)
+        preset, subject, start, end, camera, side, turn, scale, sun = _parse(world, params)
     except LightingError as e:
         return _failed(did, params, str(e))
     centre, ref = _frame(world, subject, camera, start)
@@ -216,11 +238,11 @@ def solve_lighting(world: World, did: str, params: dict) -> Proposal:
             ops.append(O.EntityRemove(id=lid))
     for role in preset.roles:
         lid = f"{did}.{role.role}"
-        v = _values(role, centre, ref, side, turn, preset.level, scale)
+        v = _values(role, centre, ref, side, turn, preset.level, scale, sun=sun)
         animated = preset.animated and (role.end_elevation_deg is not None or role.end_ratio is not None
                                         or role.end_temperature_k is not None)
         v_end = _values(role, centre, ref, side, turn, preset.level, scale, role.end_elevation_deg,
-                        role.end_ratio, role.end_temperature_k) if animated else None
+                        role.end_ratio, role.end_temperature_k, sun) if animated else None
         e = world.entities.get(lid)
         if e is not None and e.kind != "light":
             return _failed(did, params, f"entity {lid!r} exists and is a {e.kind}, not a light")
@@ -278,6 +300,11 @@ def solve_lighting(world: World, did: str, params: dict) -> Proposal:
     ops.append(O.DirectiveUpdate(id=did, params=new))
     return Proposal(ops, f"lighting {did}: {preset.name}, {len(preset.roles)} lights"
                          + (f" on {subject}" if subject else ""))
+
+
+def _moves_something(prop: Proposal) -> bool:
+    """Whether a re-solve changes any light (not only the report)."""
+    return any(not isinstance(op, O.DirectiveUpdate) for op in prop.ops)
 
 
 def _changed_by_person(e, rec: dict) -> bool:

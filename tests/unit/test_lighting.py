@@ -221,3 +221,31 @@ def test_a_person_dimming_a_light_is_kept_when_the_preset_is_re_solved():
     assert rig.report("mood")["pinned"] == {"mood.fill": ["light.intensity"]}
     key = world.entities["mood.key"].props["light.intensity"]
     assert key == pytest.approx(2 * float(IL.power_for_irradiance(IL.REFERENCE_IRRADIANCE, 3.0)), rel=1e-6)
+
+
+def test_a_sun_placed_by_compass_azimuth_and_elevation():
+    rig = _lit("golden_hour")
+    params = dict(rig.world.directives["mood"].params, params={"sun_azimuth_deg": 90.0, "sun_elevation_deg": 20.0})
+    rig.edit(O.DirectiveUpdate(id="mood", params=params))
+    s = sample(rig.world, [0.0])
+    towards_sun = s.matrices[0, s.ids.index("mood.sun"), :3, 2]          # a light shines down its −Z
+    assert np.allclose(towards_sun, [np.cos(np.radians(20)), np.sin(np.radians(20)), 0.0], atol=1e-6)   # east
+    measured = measure_lights(rig.world)
+    assert measured["mood.sun"]["irradiance"] == pytest.approx(IL.REFERENCE_IRRADIANCE, rel=0.03)
+    (p,) = rig.edit(O.DirectiveAdd(id="night", agent="lighting", params={
+        "preset": "three_point", "subject": "ann", "params": {"sun_elevation_deg": 10}}))
+    assert rig.report("night") == {"status": "failed", "params_hash": rig.report("night")["params_hash"],
+                                   "reason": "preset 'three_point' has no sun to place by azimuth and elevation"}
+
+
+def test_moving_the_subject_moves_the_lights_with_it():
+    rig = _lit("three_point")
+    before = {lid: list(rig.world.entities[lid].props["transform.position"]) for lid in
+              ("mood.key", "mood.fill", "mood.back")}
+    (p,) = rig.edit(O.EntitySet(id="ann", path="transform.position", value=[2.5, 0.0, -1.0]))
+    assert p.reason.startswith("lighting mood: three_point")
+    for lid, pos in before.items():
+        now = rig.world.entities[lid].props["transform.position"]
+        assert now[0] > pos[0] + 0.5      # the subject moved 2 m along +X; the rig turned to keep facing the camera
+    measured = measure_lights(rig.world)
+    assert measured["mood.fill"]["irradiance"] / measured["mood.key"]["irradiance"] == pytest.approx(0.5, rel=0.03)
