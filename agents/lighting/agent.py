@@ -3,15 +3,18 @@ the preset's lights, placed relative to the subject and the camera (:mod:`agents
 
 One proposal per solve: ``entity.create`` (or ``entity.set`` on a re-solve) of each light ``<directive>.<role>``
 with type, power, colour temperature (or colour), cone, blend, size, position and rotation; a ``look_at`` relation
-``<directive>.<role>.aim`` keeps spots and areas aimed at the subject's centre as it moves; suns get their rotation
-from azimuth and elevation. Animated presets (``sunset``) key the sun's rotation, intensity and colour
+``<directive>.<role>.aim`` keeps spots and areas aimed at the subject's centre, and (unless ``follow: false``) an
+``attached_to`` relation ``<directive>.<role>.follow`` carries them with the subject, placed where the preset
+puts them at ``start`` (their position is then in the subject's frame); suns get their rotation from azimuth and
+elevation. Animated presets (``sunset``) key the sun's rotation, intensity and colour
 temperature from ``start`` to ``end`` instead. Then a ``directive.update`` with ``report`` = ``{status: done,
 params_hash, preset, reference_irradiance_w_m2, lights: {id: {role, type, ratio, temperature_k | color, …}}}``.
 
 Params (``params.params``): ``camera`` (whose view sets the reference direction; default the first camera by
 id), ``key_side`` (``left`` — the camera's left, the default — or ``right``), ``azimuth_deg`` (turns the whole
 rig), ``intensity_scale`` (> 0, scales every light), ``sun_azimuth_deg`` / ``sun_elevation_deg`` (a preset's sun
-or moon placed in the world instead: compass azimuth, 0° = north = −Z, 90° = east = +X). Bad input (unknown preset, subject or camera, an empty range,
+or moon placed in the world instead: compass azimuth, 0° = north = −Z, 90° = east = +X), ``follow`` (default
+true: the lights travel with the subject). Bad input (unknown preset, subject or camera, an empty range,
 unknown keys) gets ``{status: failed, reason}`` and nothing else. A person's change to a light the agent made is a
 pin: re-solving leaves that value alone. Triggers: the directive's add / update (params changed), and the
 subject appearing when a directive failed for want of it.
@@ -40,7 +43,7 @@ __all__ = ["LightingAgent", "LightingError", "solve_lighting", "AGENT"]
 
 AGENT = "lighting"
 _TOP = {"preset", "subject", "start", "end", "params", "pins", "report"}
-_INNER = {"camera", "key_side", "azimuth_deg", "intensity_scale", "sun_azimuth_deg", "sun_elevation_deg"}
+_INNER = {"camera", "key_side", "azimuth_deg", "intensity_scale", "sun_azimuth_deg", "sun_elevation_deg", "follow"}
 _SET_PATHS = ("light.type", "light.intensity", "light.color_temperature_k", "light.color", "light.cone_deg",
               "light.blend", "light.size_m", "transform.position", "transform.rotation")
 _ANIMATED_PATHS = ("transform.rotation", "light.intensity", "light.color_temperature_k")
@@ -125,13 +128,19 @@ def _parse(world: World, params: dict):
             raise LightingError(f"preset {name!r} has no sun to place by azimuth and elevation")
         sun = (_number(inner.get("sun_azimuth_deg", 180.0), "params.params.sun_azimuth_deg", -360, 360),
                _number(inner.get("sun_elevation_deg", 30.0), "params.params.sun_elevation_deg", -10, 90))
-    return PRESETS[name], subject, start, end, camera, side, turn, scale, sun
+    follow = inner.get("follow", True)
+    if not isinstance(follow, bool):
+        raise LightingError(f"params.params.follow must be true or false, got {follow!r}")
+    return PRESETS[name], subject, start, end, camera, side, turn, scale, sun, follow and subject is not None
 
 
 def _frame(world: World, subject: str | None, camera: str | None, start: float):
-    """The subject's centre and the horizontal reference direction (towards the camera) at ``start``."""
+    """The subject's centre, the horizontal reference direction (towards the camera) and the subject's rigid world
+    matrix (what an attached light hangs from) at ``start``."""
     s = sample(world, [start])
+    anchor = np.eye(4)
     if subject is not None:
+        anchor = transform.rigid(s.matrices[0, s.ids.index(subject)])
         lo, hi = entity_boxes(world, s, subject)
         centre = ((lo + hi) / 2)[0]
         facing = s.matrices[0, s.ids.index(subject), :3, 2].copy()
@@ -147,7 +156,7 @@ def _frame(world: World, subject: str | None, camera: str | None, start: float):
     ref = ref * np.array([1.0, 0.0, 1.0])
     if np.linalg.norm(ref) < 1e-9:
         ref = np.array([0.0, 0.0, 1.0])
-    return centre, ref / np.linalg.norm(ref)
+    return centre, ref / np.linalg.norm(ref), anchor
 
 
 def _direction(ref: np.ndarray, azimuth_deg: float, elevation_deg: float) -> np.ndarray:
@@ -224,10 +233,10 @@ def _close(a, b) -> bool:
 def solve_lighting(world: World, did: str, params: dict) -> Proposal:
     """The lights of lighting directive ``did`` (pure; see the module docstring)."""
     try:
-        preset, subject, start, end, camera, side, turn, scale, sun = _parse(world, params)
+        preset, subject, start, end, camera, side, turn, scale, sun, follow = _parse(world, params)
     except LightingError as e:
         return _failed(did, params, str(e))
-    centre, ref = _frame(world, subject, camera, start)
+    centre, ref, anchor = _frame(world, subject, camera, start)
     old = (params.get("report") or {}).get("lights") or {} if isinstance(params.get("report"), dict) else {}
     ops: list = []
     lights: dict[str, dict] = {}
@@ -246,6 +255,10 @@ def solve_lighting(world: World, did: str, params: dict) -> Proposal:
         e = world.entities.get(lid)
         if e is not None and e.kind != "light":
             return _failed(did, params, f"entity {lid!r} exists and is a {e.kind}, not a light")
+        hang = follow and role.type != "sun"
+        if hang:   # the light travels with the subject: its position is kept in the subject's frame
+            local = np.linalg.inv(anchor) @ np.append(np.asarray(v["transform.position"]), 1.0)
+            v["transform.position"] = [round(float(x), 9) + 0.0 for x in local[:3]]
         static = {k: x for k, x in v.items() if not (animated and k in _ANIMATED_PATHS)}
         if e is None:
             ops.append(O.EntityCreate(id=lid, kind="light", name=f"{preset.name} {role.role}", props=static))
@@ -263,6 +276,14 @@ def solve_lighting(world: World, did: str, params: dict) -> Proposal:
                     ops.append(O.TrackClear(id=lid, path=path))
                 ops.append(O.KeySet(id=lid, path=path, frame=start, value=v[path], interp="auto"))
                 ops.append(O.KeySet(id=lid, path=path, frame=end, value=v_end[path], interp="auto"))
+        fid = f"{lid}.follow"
+        r = world.relations.get(fid)
+        if hang and (r is None or r.object != subject):
+            if r is not None:
+                ops.append(O.RelationRemove(id=fid))
+            ops.append(O.RelationAdd(id=fid, kind="attached_to", subject=lid, object=subject))
+        elif not hang and r is not None:
+            ops.append(O.RelationRemove(id=fid))
         rid = f"{lid}.aim"
         if subject is not None and role.type != "sun":
             r = world.relations.get(rid)

@@ -30,7 +30,7 @@ from renderers.raycast import Raycaster  # noqa: E402
 RES = (240, 136)
 
 
-def _lit(preset: str, extra=()) -> Rig:
+def _lit(preset: str, extra=(), follow: bool | None = None) -> Rig:
     rig = Rig(LightingAgent())
     rig.edit(O.ShotConfigure(fps=24, frame_start=0, frame_end=48, resolution=RES),
              O.EntityCreate(id="ann", kind="character", props={"color": [1.0, 1.0, 1.0],
@@ -38,7 +38,10 @@ def _lit(preset: str, extra=()) -> Rig:
              O.SkeletonSet(id="ann", template="biped"),
              O.EntityCreate(id="cam", kind="camera", props={"transform.position": [0.5, 0.9, 4.0],
                                                             "camera.focal_length_mm": 30.0}), *extra)
-    rig.edit(O.DirectiveAdd(id="mood", agent="lighting", params={"preset": preset, "subject": "ann"}))
+    params = {"preset": preset, "subject": "ann"}
+    if follow is not None:
+        params["params"] = {"follow": follow}
+    rig.edit(O.DirectiveAdd(id="mood", agent="lighting", params=params))
     assert rig.report("mood")["status"] == "done"
     return rig
 
@@ -238,8 +241,26 @@ def test_a_sun_placed_by_compass_azimuth_and_elevation():
                                    "reason": "preset 'three_point' has no sun to place by azimuth and elevation"}
 
 
-def test_moving_the_subject_moves_the_lights_with_it():
+def test_the_lights_travel_with_a_walking_subject_unless_told_not_to():
     rig = _lit("three_point")
+    rig.edit(O.KeySet(id="ann", path="transform.position", frame=0, value=[0.5, 0.0, -1.0]),
+             O.KeySet(id="ann", path="transform.position", frame=48, value=[4.5, 0.0, -3.0]))
+    s = sample(rig.world, [0.0, 48.0])
+    key = s.matrices[:, s.ids.index("mood.key"), :3, 3]
+    assert np.allclose(key[1] - key[0], [4.0, 0.0, -2.0], atol=1e-6)
+    walked = measure_lights(rig.world, 48.0)
+    assert walked["mood.key"]["irradiance"] == pytest.approx(IL.REFERENCE_IRRADIANCE, rel=0.03)
+    assert walked["mood.fill"]["irradiance"] / walked["mood.key"]["irradiance"] == pytest.approx(0.5, rel=0.03)
+    params = dict(rig.world.directives["mood"].params, params={"follow": False})
+    rig.edit(O.DirectiveUpdate(id="mood", params=params))
+    assert not any(rid.endswith(".follow") for rid in rig.world.relations)
+    s = sample(rig.world, [0.0, 48.0])
+    assert np.allclose(s.matrices[0, s.ids.index("mood.key"), :3, 3], key[0], atol=1e-6)
+    assert np.allclose(s.matrices[1, s.ids.index("mood.key"), :3, 3], key[0], atol=1e-6)   # left behind
+
+
+def test_moving_the_subject_re_places_the_rig_around_it():
+    rig = _lit("three_point", follow=False)
     before = {lid: list(rig.world.entities[lid].props["transform.position"]) for lid in
               ("mood.key", "mood.fill", "mood.back")}
     (p,) = rig.edit(O.EntitySet(id="ann", path="transform.position", value=[2.5, 0.0, -1.0]))
