@@ -139,6 +139,10 @@ def _r(x, nd=6):
     return [round(float(v), nd) + 0.0 for v in x] if np.ndim(x) else round(float(x), nd) + 0.0
 
 
+def _finite(x, nd: int):
+    return _r(x, nd) if np.isfinite(x) else None
+
+
 def _key_ops(world: World, spec: ShotSpec, sol: Solution, pins: Pins, old_range) -> list:
     ops: list = []
     cam = world.entities.get(spec.camera)
@@ -222,14 +226,13 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
         "size_fraction": spec.fraction,
         "focal_length_mm": [_r(float(sol.focal_mm.min()), 3), _r(float(sol.focal_mm.max()), 3)],
         "depth_of_field_m": [_r(near, 3), None if not np.isfinite(far) else _r(far, 3)],
-        "measured": {
-            "size_error_max": _r(m["size_error_max"], 4),
+        "measured": {   # None where a figure cannot be measured (e.g. the subject behind the camera)
+            "size_error_max": _finite(m["size_error_max"], 4),
             "in_frame": all(m["in_frame"]),
             "occluded_frames": sum(1 for x in m["occluded"] if x),
             "inside_frames": sum(1 for x in m["inside"] if x),
-            "jerk_max_mps3": _r(m["jerk_max_mps3"], 3) if np.isfinite(m["jerk_max_mps3"]) else None,
-            "angular_jerk_max_rps3": _r(m["angular_jerk_max_rps3"], 3)
-            if np.isfinite(m["angular_jerk_max_rps3"]) else None,
+            "jerk_max_mps3": _finite(m["jerk_max_mps3"], 3),
+            "angular_jerk_max_rps3": _finite(m["angular_jerk_max_rps3"], 3),
         },
         "problems": problems,
         "reveal_frames": int(sol.reveal.sum()) if sol.reveal is not None else 0,

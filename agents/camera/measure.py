@@ -1,10 +1,12 @@
 """Measuring a camera's framing of a subject in a world, frame by frame, from the sampled world alone (what the
 renderer will show, not what the solver meant):
 
-- ``size`` — σ, the subject's height over the frame height at the depth of its centre
-  (:func:`core.lens.size_fraction`), and its relative error against the requested σ;
-- ``centre`` — the visible centre: the named joint, or the point in the middle (in the image) of the part of the
-  subject's vertical axis (through its box centre) that falls inside the image rows; it must be in the frame;
+- ``centre`` — the visible centre: the named joint, or the point of the subject's vertical axis (through its box
+  centre) on the image's middle row (the nearest end of the axis' visible part when it does not reach that row);
+  it must be in the frame;
+- ``size`` — σ, the subject's height over the frame height at the depth of that visible centre
+  (:func:`core.lens.size_fraction`; for a figure that fits the frame, its centre), and its relative error against
+  the requested σ;
 - ``inside`` — the camera inside an obstacle or below the ground; ``occluded`` — an obstacle on the sight line
   from the camera to the visible centre;
 - ``jerk`` — the camera's jerk, ‖Δ³ position‖ · fps³ over consecutive whole frames (m/s³), and the same for its
@@ -42,12 +44,6 @@ def measure(world, camera: str, subject: str, frames, sizes, joint: str | None =
     height = np.where(height > 0.01, height, np.maximum((hi - lo).max(axis=1), 0.01))
     w2c = cam.world_to_camera
     K = cam.K
-    z_c = C.project(K, w2c, centre[:, None, :], return_depth=True)[1][:, 0]
-    sensor_h = lens.image_sensor_height_mm(cam.sensor_mm, (W, H))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sigma = np.where(z_c > 0, lens.size_fraction(height, cam.focal_length_mm, sensor_h, np.maximum(z_c, 1e-9)),
-                         np.nan)
-    err = sigma / sizes - 1.0
     if joint is not None:
         js = s.joints[subject]
         vis_pt = js.matrices[:, js.names.index(joint), :3, 3]
@@ -60,12 +56,17 @@ def measure(world, camera: str, subject: str, frames, sizes, joint: str | None =
         seen = (dep > 0) & (uv[..., 1] >= 0) & (uv[..., 1] <= H)
         v_lo = np.where(seen, uv[..., 1], np.inf).min(axis=1)
         v_hi = np.where(seen, uv[..., 1], -np.inf).max(axis=1)
-        mid = np.where(np.isfinite(v_lo), (v_lo + v_hi) / 2, H / 2)
+        mid = np.where(np.isfinite(v_lo), np.clip(H / 2, v_lo, v_hi), H / 2)
         pick = np.argmin(np.where(seen, np.abs(uv[..., 1] - mid[:, None]), np.inf), axis=1)
         pick = np.where(seen.any(axis=1), pick, 128)
         vis_pt = axis[np.arange(len(frames)), pick]
     uv, dep = C.project(K, w2c, vis_pt[:, None, :], return_depth=True)
     uv, dep = uv[:, 0], dep[:, 0]
+    sensor_h = lens.image_sensor_height_mm(cam.sensor_mm, (W, H))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma = np.where(dep > 0, lens.size_fraction(height, cam.focal_length_mm, sensor_h, np.maximum(dep, 1e-9)),
+                         np.nan)
+    err = sigma / sizes - 1.0
     in_frame = (dep > 0) & (uv[:, 0] >= 0) & (uv[:, 0] <= W) & (uv[:, 1] >= 0) & (uv[:, 1] <= H)
     ob = obstacles if obstacles is not None else build_obstacles(world, frames, subject)
     cam_pos = np.linalg.inv(w2c)[:, :3, 3]

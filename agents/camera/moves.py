@@ -15,13 +15,17 @@ from .rigs import Crane, Rail
 from .signal import smooth
 from .spec import ShotError, ShotSpec, ease
 
-__all__ = ["Shot", "place", "horizontal", "yaw", "direction"]
+__all__ = ["Shot", "place", "above_ground", "horizontal", "yaw", "direction", "GROUND_CLEARANCE_M"]
+
+GROUND_CLEARANCE_M = 0.2
+"""Where a move would take the camera lower than this above y = 0 it is raised to it instead."""
 
 
 @dataclass
 class Shot:
     """What a move needs: the spec, keyed frames and their eased time, the smoothed subject (aim points A,
-    centres C, heights h, centre track, facing), the first frame's direction, the lens and the image size."""
+    C where σ is measured (the aim points' depth), heights h, centre track, facing), the first frame's direction,
+    the lens and the image size."""
     spec: ShotSpec
     frames: np.ndarray
     e: np.ndarray
@@ -59,6 +63,27 @@ def direction(h: np.ndarray, elevation_deg: float) -> np.ndarray:
     return np.cos(el) * h + np.sin(el) * np.array([0.0, 1.0, 0.0])
 
 
+def above_ground(c: Shot, u: np.ndarray, sizes: np.ndarray, target: np.ndarray, sel) -> tuple:
+    """Directions (n, 3) and distances (n,) for frames ``sel``: the distance that gives the size along each
+    direction, with directions that would put the camera under :data:`GROUND_CLEARANCE_M` raised (the camera
+    stays on the ground and tilts up, as a low-angle wide shot does)."""
+    A, C, h = c.A[sel], c.C[sel], c.h[sel]
+    f = np.full(len(A), c.f0_px)
+    u = u.copy()
+    d = FR.solve_distance(A, u, C, h, sizes, f, target, (c.W, c.H), c.roll)
+    for _ in range(4):
+        low = A[:, 1] + d * u[:, 1] < GROUND_CLEARANCE_M - 1e-6
+        if not np.any(low):
+            break
+        flat = horizontal(u)
+        sin_min = np.clip((GROUND_CLEARANCE_M - A[:, 1]) / np.maximum(d, 1e-9), -1.0, 1.0)
+        el = np.where(low, np.maximum(np.arcsin(np.clip(u[:, 1], -1, 1)), np.arcsin(sin_min)),
+                      np.arcsin(np.clip(u[:, 1], -1, 1)))
+        u = np.cos(el)[:, None] * flat + np.sin(el)[:, None] * np.array([0.0, 1.0, 0.0])
+        d = FR.solve_distance(A, u, C, h, sizes, f, target, (c.W, c.H), c.roll)
+    return u, d
+
+
 def place(c: Shot, target: np.ndarray):
     """The move's camera positions (F, 3) and mode (``distance``: the distance was solved for the size;
     ``focal``: the focal length must be; ``fixed``: one place for the whole shot) for composition targets (F, 2)
@@ -67,9 +92,8 @@ def place(c: Shot, target: np.ndarray):
     frames, e, sizes, F, W, H = c.frames, c.e, c.sizes, len(c.frames), c.W, c.H
 
     def first_position(sigma0: float) -> np.ndarray:
-        d = FR.solve_distance(A[:1], u0[None], C[:1], h[:1], np.array([sigma0]), np.array([f0_px]),
-                              target[:1], (W, H), roll)
-        return A[0] + d[0] * u0
+        u, d = above_ground(c, u0[None], np.array([sigma0]), target[:1], slice(0, 1))
+        return A[0] + d[0] * u[0]
 
     mode = "distance"
     u = np.tile(u0, (F, 1))
@@ -129,7 +153,7 @@ def place(c: Shot, target: np.ndarray):
 
     f_px = np.full(F, f0_px)
     if mode == "distance":
-        d = FR.solve_distance(A, u, C, h, sizes, f_px, target, (W, H), roll)
+        u, d = above_ground(c, u, sizes, target, slice(None))
         if np.any(~np.isfinite(d)) or np.any(d <= 0):
             raise ShotError("no camera distance gives the requested size")
         P = A + d[:, None] * u

@@ -92,20 +92,20 @@ class Obstacles:
     solids: list[list[Prism]] = field(default_factory=list)   # per frame
     rooms: list[list[Prism]] = field(default_factory=list)    # per frame
 
-    def clear_distance(self, fi: int, origin, direction, limit: float) -> float:
-        """How far a ray from ``origin`` along unit ``direction`` runs (up to ``limit``) before it enters an
-        obstacle, leaves the room ``origin`` is in, or comes within :data:`MIN_HEIGHT_M` of the ground.
-        Obstacles that contain ``origin`` itself are ignored."""
+    def clear_distance(self, fi: int, origin, direction, limit: float, margin: float = 0.0) -> float:
+        """How far a ray from ``origin`` along unit ``direction`` runs (up to ``limit``) before it comes within
+        ``margin`` of an obstacle's entry or of its room's wall, or within :data:`MIN_HEIGHT_M` of the ground (no
+        margin there: the minimum height is the margin). Obstacles that contain ``origin`` are ignored."""
         a, d = np.asarray(origin, float), np.asarray(direction, float)
         best = limit
         for pr in self.solids[fi]:
-            t0, t1 = pr.clip(a, d, 0.0, best)
+            t0, t1 = pr.clip(a, d, 0.0, best + margin)
             if t0 < t1 and t0 > 1e-9:
-                best = min(best, t0)
+                best = min(best, t0 - margin)
         for room in self.rooms[fi]:
             if room.contains(a):
-                t0, t1 = room.clip(a, d, 0.0, limit)
-                best = min(best, t1)
+                t0, t1 = room.clip(a, d, 0.0, limit + margin)
+                best = min(best, t1 - margin)
         if d[1] < -1e-12:
             best = min(best, max(0.0, (a[1] - MIN_HEIGHT_M) / -d[1]))
         return best

@@ -3,10 +3,10 @@ focal length and focus distance on every keyed frame (pure; raises :class:`ShotE
 
 Steps:
 
-1. The subject's box, centre C, height and aim point A on each frame (:mod:`core.subject`), smoothed over
+1. The subject's box, height and aim point A on each frame (:mod:`core.subject`), smoothed over
    ``params.smooth_s`` (a walk's bob does not shake the camera). A is the named joint, else the point of the
    subject's vertical axis that the shot size and headroom put at the frame's centre line (the figure's centre for
-   sizes that fit in the frame).
+   sizes that fit in the frame). The size σ is the subject's height over the frame height at A's depth.
 2. The move gives, per frame, either a direction from A (the distance is then solved for the size at the fixed
    focal length: dolly, arc, orbit, follow) or a camera position (the focal length is then solved for the size:
    truck, pedestal, zoom, dolly-zoom, crane, flyover). Static, pan and tilt hold the position of the first frame.
@@ -183,7 +183,8 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
                  raw.forward)
     sizes = requested_sizes(spec, frames)
     A = _aim(spec, sm, sizes)
-    C, h = sm.centre, sm.height
+    # σ is measured at the depth of the framed point (the aim): for a close-up that is the face, not the hips
+    C, h = A, sm.height
     el, roll = ANGLES[spec.angle]
     if spec.p["elevation_deg"] is not None:
         el = spec.p["elevation_deg"]
@@ -223,7 +224,7 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
         raise ShotError("the camera would sit on the subject's aim point")
     dirs = rel / dist[:, None]
     margin = p["clearance_m"]
-    clear = np.array([ob.clear_distance(i, A[i], dirs[i], dist[i] + margin + 1.0) - margin for i in range(F)])
+    clear = np.array([ob.clear_distance(i, A[i], dirs[i], dist[i] + 1.0, margin) for i in range(F)])
     allowed = np.minimum(dist, clear)
     if mode == "fixed":
         allowed = np.full(F, allowed.min())

@@ -53,7 +53,9 @@ class Rig:
 
 
 def framing(world, camera: str, subject: str, frames, joint: str | None = None) -> dict:
-    """σ at the subject's centre depth and where its head and centre land, straight from the sampled world."""
+    """σ and where the subject lands, straight from the sampled world. σ is the subject's height over the frame
+    height at the depth of the framed point: the joint, or the point of the subject's vertical axis (through its
+    box centre) on the image's middle row (the nearest end of the axis when it does not reach that row)."""
     frames = np.asarray(frames, dtype=np.float64)
     W, H = world.resolution
     s = sample(world, frames)
@@ -61,17 +63,26 @@ def framing(world, camera: str, subject: str, frames, joint: str | None = None) 
     lo, hi = entity_boxes(world, s, subject)
     centre = (lo + hi) / 2
     uv, depth = C.project(cam.K, cam.world_to_camera, centre[:, None], return_depth=True)
-    sensor_h = lens.image_sensor_height_mm(cam.sensor_mm, (W, H))
-    sigma = lens.size_fraction(hi[:, 1] - lo[:, 1], cam.focal_length_mm, sensor_h, depth[:, 0])
     top = np.stack([centre[:, 0], hi[:, 1], centre[:, 2]], axis=1)
+    bottom = np.stack([centre[:, 0], lo[:, 1], centre[:, 2]], axis=1)
     top_uv = C.project(cam.K, cam.world_to_camera, top[:, None])[:, 0]
-    out = {"sigma": sigma, "centre_uv": uv[:, 0], "centre_depth": depth[:, 0], "top_uv": top_uv,
-           "position": np.linalg.inv(cam.world_to_camera)[:, :3, 3], "focal": cam.focal_length_mm,
-           "focus": cam.focus_distance_m}
     if joint is not None:
         js = s.joints[subject]
-        out["joint_uv"] = C.project(cam.K, cam.world_to_camera,
-                                    js.matrices[:, js.names.index(joint), :3, 3][:, None])[:, 0]
+        framed = js.matrices[:, js.names.index(joint), :3, 3]
+    else:
+        t = np.linspace(0.0, 1.0, 1001)
+        axis = top[:, None] + t[None, :, None] * (bottom - top)[:, None]
+        a_uv, a_depth = C.project(cam.K, cam.world_to_camera, axis, return_depth=True)
+        ok = a_depth > 0
+        framed = axis[np.arange(len(frames)), np.argmin(np.where(ok, np.abs(a_uv[..., 1] - H / 2), np.inf), axis=1)]
+    f_uv, f_depth = C.project(cam.K, cam.world_to_camera, framed[:, None], return_depth=True)
+    sensor_h = lens.image_sensor_height_mm(cam.sensor_mm, (W, H))
+    sigma = lens.size_fraction(hi[:, 1] - lo[:, 1], cam.focal_length_mm, sensor_h, f_depth[:, 0])
+    out = {"sigma": sigma, "centre_uv": uv[:, 0], "centre_depth": depth[:, 0], "top_uv": top_uv,
+           "framed_uv": f_uv[:, 0], "position": np.linalg.inv(cam.world_to_camera)[:, :3, 3],
+           "focal": cam.focal_length_mm, "focus": cam.focus_distance_m}
+    if joint is not None:
+        out["joint_uv"] = f_uv[:, 0]
     return out
 
 
