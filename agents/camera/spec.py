@@ -1,9 +1,10 @@
 """The ``shot`` directive's params (SPEC §7.1), checked into a :class:`ShotSpec`; anything wrong is a
 :class:`ShotError` whose message names the key.
 
-Shot sizes are defined by the fraction σ of the frame height that the subject's full height fills (measured at the
-depth of the subject's centre: ``σ = subject height / frame height at that depth``; σ > 1 means the subject
-overflows the frame, e.g. a medium shot shows a person from the waist up). For a 1.75 m person the cut lines are
+Shot sizes are defined by the fraction σ of the frame height that the subject's full height fills, measured at the
+depth of the framed point — the point of the subject at the frame's centre line, e.g. the face of a close-up, the
+middle of a full figure (``σ = subject height / frame height at that depth``; σ > 1 means the subject overflows
+the frame, e.g. a medium shot shows a person from the waist up). For a 1.75 m person the cut lines are
 the traditional ones:
 
 | size | σ | frame shows (person) | default headroom |
