@@ -31,6 +31,7 @@ __all__ = [
     "depth_of_field_m",
     "box_corners",
     "projected_bounds",
+    "projected_size",
     "frame_height_at_m",
     "size_fraction",
     "focal_for_size",
@@ -124,6 +125,15 @@ def projected_bounds(K, world_to_cam, points) -> tuple[np.ndarray, np.ndarray]:
     uv, depth = camera.project(K, world_to_cam, points, return_depth=True)
     b = np.concatenate([uv.min(axis=-2), uv.max(axis=-2)], axis=-1)
     return b, np.all(depth > 0, axis=-1)
+
+
+def projected_size(K, world_to_cam, lo, hi, resolution) -> tuple[np.ndarray, np.ndarray]:
+    """The fractions of the image width and height (..., 2) that the projection of the boxes lo, hi (..., 3) (a
+    prop's bounds, or a body's from :func:`core.subject.body_box`) spans, unclipped (above 1 it overflows), and
+    whether the whole box is in front of the camera (...)."""
+    w, h = (float(v) for v in np.asarray(resolution, dtype=np.float64))
+    b, front = projected_bounds(K, world_to_cam, box_corners(lo, hi))
+    return np.stack([(b[..., 2] - b[..., 0]) / w, (b[..., 3] - b[..., 1]) / h], axis=-1), front
 
 
 def frame_height_at_m(focal_mm, sensor_h_mm, depth_m) -> np.ndarray:

@@ -65,6 +65,10 @@ def test_projected_size_of_a_box_matches_the_frame_height_formula():
     # the box's front face (depth 9.5 m) spans 2 m: 2 / (9.5 · 20.25/50) of the frame height
     frac_front = (bounds[0, 3] - bounds[0, 1]) / res[1]
     assert frac_front == pytest.approx(2.0 / lens.frame_height_at_m(50.0, 20.25, 9.5), rel=1e-9)
+    size, front = lens.projected_size(cam.K, cam.world_to_camera, lo, hi, (1280, 720))
+    assert front.all() and size[0, 1] == pytest.approx(frac_front)
+    # 1 m wide at 9.5 m on a 36 mm wide sensor at 50 mm: 1 / (9.5 · 36 / 50) of the width
+    assert size[0, 0] == pytest.approx(1.0 / (9.5 * 36.0 / 50.0), rel=1e-9)
     # the size at the centre's depth, and its inverses
     frac = lens.size_fraction(2.0, 50.0, 20.25, 10.0)
     assert lens.focal_for_size(frac, 2.0, 20.25, 10.0) == pytest.approx(50.0)

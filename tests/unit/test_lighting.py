@@ -63,13 +63,16 @@ def _frame(world, frame: float, eye=None):
     s = sample(world, [frame])
     parts = scene_parts(world, s.ids)
     ids = instance_ids(world.entities)
-    rc = Raycaster(*RES)
-    rc.load(parts, ids)
     cam = s.cameras["cam"]
     K, w2c = cam.K[0], cam.world_to_camera[0]
-    if eye is not None:
+    size = RES
+    if eye is not None:   # a 128² meter view framing the subject (2.4 m high at 4 m)
         lo, hi = entity_boxes(world, s, "ann")
         w2c = _look_at(eye, ((lo + hi) / 2)[0])
+        size = (128, 128)
+        K = np.array([[128 * 4.0 / 2.4, 0.0, 64.0], [0.0, 128 * 4.0 / 2.4, 64.0], [0.0, 0.0, 1.0]])
+    rc = Raycaster(*size)
+    rc.load(parts, ids)
     poses = np.stack([part_poses(p, s) for p in parts], axis=1)
     vis = np.stack([s.visible[:, p.index] for p in parts], axis=1)
     fr = rc.render_batch(poses, vis, K[None], w2c[None], 0.05, 100.0)
