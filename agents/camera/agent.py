@@ -228,6 +228,8 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
         "depth_of_field_m": [_r(near, 3), None if not np.isfinite(far) else _r(far, 3)],
         "measured": {   # None where a figure cannot be measured (e.g. the subject behind the camera)
             "size_error_max": _finite(m["size_error_max"], 4),
+            "box_height_fraction": [_finite(min(b[1] for b in m["box_fraction"]), 4),
+                                    _finite(max(b[1] for b in m["box_fraction"]), 4)],
             "in_frame": all(m["in_frame"]),
             "occluded_frames": sum(1 for x in m["occluded"] if x),
             "inside_frames": sum(1 for x in m["inside"] if x),

@@ -9,6 +9,7 @@ renderer will show, not what the solver meant):
   the requested σ;
 - ``inside`` — the camera inside an obstacle or below the ground; ``occluded`` — an obstacle on the sight line
   from the camera to the visible centre;
+- ``box_fraction`` — the image width and height fractions the subject's projected box spans (unclipped);
 - ``jerk`` — the camera's jerk, ‖Δ³ position‖ · fps³ over consecutive whole frames (m/s³), and the same for its
   view direction (rad/s³).
 """
@@ -68,6 +69,7 @@ def measure(world, camera: str, subject: str, frames, sizes, joint: str | None =
                          np.nan)
     err = sigma / sizes - 1.0
     in_frame = (dep > 0) & (uv[:, 0] >= 0) & (uv[:, 0] <= W) & (uv[:, 1] >= 0) & (uv[:, 1] <= H)
+    box, _ = lens.projected_size(K, w2c, lo, hi, (W, H))          # the projected box, for the report
     ob = obstacles if obstacles is not None else build_obstacles(world, frames, subject)
     cam_pos = np.linalg.inv(w2c)[:, :3, 3]
     inside = [ob.inside(i, cam_pos[i]) for i in range(len(frames))]
@@ -86,6 +88,7 @@ def measure(world, camera: str, subject: str, frames, sizes, joint: str | None =
         "jerk_max_mps3": jerk,
         "angular_jerk_max_rps3": ang_jerk,
         "size_error_max": float(np.nanmax(np.abs(err))) if np.any(np.isfinite(err)) else float("inf"),
+        "box_fraction": [[float(a), float(b)] for a, b in box],
     }
 
 
