@@ -38,7 +38,7 @@ from events.envelope import MAX_OPS, Event
 
 from . import measure as M
 from .scene import build as build_obstacles
-from .solve import MANAGED, Pins, Solution, dof_at, key_frames, requested_sizes, reveal_mask, solve
+from .solve import KEY_BUDGET, MANAGED, Pins, Solution, dof_at, key_frames, requested_sizes, reveal_mask, solve
 from .spec import ShotError, ShotSpec, params_hash, parse
 
 __all__ = ["ShotAgent", "AGENT", "solve_directive"]
@@ -105,7 +105,7 @@ def _repair_if_broken(world: World, did: str, params: dict) -> Proposal | None:
         return None
     if spec.camera not in world.entities or spec.subject not in world.entities:
         return solve_directive(world, did, params, "camera or subject removed")
-    frames = key_frames(spec.start, spec.end, 300)
+    frames = key_frames(spec.start, spec.end, KEY_BUDGET)
     try:
         m = M.measure(world, spec.camera, spec.subject, frames, requested_sizes(spec, frames), spec.joint)
     except (KeyError, ValueError):
@@ -190,7 +190,7 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
     try:
         spec = parse(clean)
         pins = _pins(world, spec)
-        frames = key_frames(spec.start, spec.end, 300)
+        frames = key_frames(spec.start, spec.end, KEY_BUDGET)
         obstacles = build_obstacles(world, frames, spec.subject) if spec.subject in world.entities else None
         sol = solve(world, spec, pins, frames, obstacles)
     except ShotError as e:

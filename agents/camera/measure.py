@@ -10,8 +10,8 @@ renderer will show, not what the solver meant):
 - ``inside`` — the camera inside an obstacle or below the ground; ``occluded`` — an obstacle on the sight line
   from the camera to the visible centre;
 - ``box_fraction`` — the image width and height fractions the subject's projected box spans (unclipped);
-- ``jerk`` — the camera's jerk, ‖Δ³ position‖ · fps³ over consecutive whole frames (m/s³), and the same for its
-  view direction (rad/s³).
+- ``jerk`` — the camera's jerk, ‖Δ³ position‖ · fps³ over every whole frame of the range (m/s³), and the same
+  for its view direction (rad/s³).
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ def measure(world, camera: str, subject: str, frames, sizes, joint: str | None =
     inside = [ob.inside(i, cam_pos[i]) for i in range(len(frames))]
     occluded = [ob.blocking(i, cam_pos[i], vis_pt[i]) for i in range(len(frames))]
     whole = np.abs(frames - np.round(frames)) < 1e-9
-    jerk, ang_jerk = _jerk(frames[whole], cam_pos[whole], -np.linalg.inv(w2c)[whole, :3, 2], float(world.fps))
+    every = np.arange(np.ceil(frames.min()), np.floor(frames.max()) + 1.0)
+    if np.array_equal(frames[whole], every):
+        c2w = np.linalg.inv(w2c)[whole]
+    else:   # keyed on some frames only: the motion between keys counts too
+        c2w = np.linalg.inv(sample(world, every).cameras[camera].world_to_camera)
+    jerk, ang_jerk = _jerk(every, c2w[:, :3, 3], -c2w[:, :3, 2], float(world.fps))
     return {
         "frames": [float(f) for f in frames],
         "size": [float(x) for x in sigma],
@@ -95,9 +100,6 @@ def measure(world, camera: str, subject: str, frames, sizes, joint: str | None =
 def _jerk(frames, pos, view, fps) -> tuple[float, float]:
     if len(frames) < 4:
         return 0.0, 0.0
-    consecutive = np.all(np.abs(np.diff(frames) - 1.0) < 1e-9)
-    if not consecutive:
-        return float("nan"), float("nan")
     j = np.linalg.norm(np.diff(pos, n=3, axis=0), axis=1) * fps ** 3
     jv = np.linalg.norm(np.diff(view, n=3, axis=0), axis=1) * fps ** 3
     return float(j.max()), float(jv.max())

@@ -34,11 +34,14 @@ from .scene import Obstacles, build as build_obstacles
 from .signal import ranges, running_min, smooth
 from .spec import ANGLES, HEADROOM, ShotError, ShotSpec, ease
 
-__all__ = ["Pins", "Solution", "Subject", "solve", "key_frames", "requested_sizes", "subject_track", "reveal_mask"]
+__all__ = ["Pins", "Solution", "Subject", "solve", "key_frames", "requested_sizes", "subject_track", "reveal_mask",
+           "KEY_BUDGET"]
 
 MANAGED = ("transform.position", "transform.rotation", "camera.focal_length_mm", "camera.focus_distance_m",
            "camera.f_stop")
 MIN_DISTANCE_M = 0.15
+KEY_BUDGET = 245
+"""Most keyed frames per shot: four keyed paths each must fit one event (``events.envelope.MAX_OPS`` = 1000)."""
 PUSH_WINDOW_S = 1.0
 """A push-in for a clear view starts this long before the sight line is blocked and is eased over as long."""
 
@@ -173,7 +176,7 @@ def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | 
     if cam is not None and isinstance(cam.props.get("camera.sensor_mm"), list):
         sensor = [float(x) for x in cam.props["camera.sensor_mm"]]
     mm_to_px = W / sensor[0]
-    frames = key_frames(spec.start, spec.end, 300) if frames is None else frames
+    frames = key_frames(spec.start, spec.end, KEY_BUDGET) if frames is None else frames
     F = len(frames)
     fps = float(world.fps)
     step = float(np.median(np.diff(frames))) if F > 1 else 1.0

@@ -121,3 +121,22 @@ def test_a_person_keyed_position_is_a_pin_and_the_rest_is_re_solved_around_it():
     fr = framing(rig.world, "cam", "alice", [24.0])
     assert fr["sigma"][0] == pytest.approx(SIZES["MS"], rel=0.01)
     assert np.allclose(value_at(cam, "transform.position", [24.0])[0], pin)
+
+
+def test_a_long_shot_is_keyed_sparser_to_fit_one_event_and_still_holds_between_keys():
+    rig = Rig()
+    _stage(rig)
+    (p,) = rig.edit(O.DirectiveAdd(id="long", agent="shot", params={
+        "camera": "cam", "subject": "alice", "size": "MCU", "move": "dolly_in", "start": 0, "end": 1000,
+        "params": {"from_size": "ELS"}}))
+    assert len(p.ops) <= 1000
+    rep = rig.report("long")
+    assert rep["status"] == "done" and rep["frames"] < 250
+    assert rep["measured"]["jerk_max_mps3"] is not None
+    frames = np.arange(0.0, 1001.0)
+    fr = framing(rig.world, "cam", "alice", frames)
+    e = frames / 1000.0
+    e = e ** 3 * (e * (6 * e - 15) + 10)
+    want = SIZES["ELS"] * (SIZES["MCU"] / SIZES["ELS"]) ** e
+    assert np.all(np.abs(fr["sigma"] / want - 1) <= 0.10)       # on every frame, keyed or not
+    assert rep["measured"]["jerk_max_mps3"] == pytest.approx(jerk(fr["position"], 24.0), rel=1e-3)
