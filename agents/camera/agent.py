@@ -122,6 +122,22 @@ def _failed(did: str, params: dict, reason: str) -> Proposal:
     return Proposal([O.DirectiveUpdate(id=did, params=new)], f"shot {did} failed: {reason}")
 
 
+def _check_camera_free(world: World, did: str, spec: ShotSpec) -> None:
+    """Two shot directives may not drive one camera over overlapping frames, end frames included (both would key
+    it): a cut on one camera is one shot ending on a frame and the next starting on a later one."""
+    for other in sorted(world.directives):
+        d = world.directives[other]
+        rep = d.params.get("report") if isinstance(d.params.get("report"), dict) else {}
+        if other == did or d.agent != AGENT or d.params.get("camera") != spec.camera \
+                or rep.get("status") not in ("done", "partial") or not isinstance(rep.get("range"), list):
+            continue
+        a, b = rep["range"]
+        if max(a, spec.start) <= min(b, spec.end):
+            raise ShotError(f"camera {spec.camera!r} is already driven by shot {other!r} over frames {a:g}–{b:g}; "
+                            "give this shot another camera or a range that does not overlap (a cut starts on "
+                            "the frame after)")
+
+
 def _pins(world: World, spec: ShotSpec) -> Pins:
     pins = Pins()
     cam = world.entities.get(spec.camera)
@@ -189,6 +205,7 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
     old = params.get("report") if isinstance(params.get("report"), dict) else {}
     try:
         spec = parse(clean)
+        _check_camera_free(world, did, spec)
         pins = _pins(world, spec)
         frames = key_frames(spec.start, spec.end, KEY_BUDGET)
         obstacles = build_obstacles(world, frames, spec.subject) if spec.subject in world.entities else None

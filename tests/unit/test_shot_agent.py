@@ -140,3 +140,17 @@ def test_a_long_shot_is_keyed_sparser_to_fit_one_event_and_still_holds_between_k
     want = SIZES["ELS"] * (SIZES["MCU"] / SIZES["ELS"]) ** e
     assert np.all(np.abs(fr["sigma"] / want - 1) <= 0.10)       # on every frame, keyed or not
     assert rep["measured"]["jerk_max_mps3"] == pytest.approx(jerk(fr["position"], 24.0), rel=1e-3)
+
+
+def test_two_shots_may_cut_on_one_camera_but_not_overlap():
+    rig = Rig()
+    _stage(rig)
+    base = {"camera": "cam", "subject": "alice", "size": "MS"}
+    rig.edit(O.DirectiveAdd(id="a", agent="shot", params=dict(base, start=0, end=47)))
+    rig.edit(O.DirectiveAdd(id="b", agent="shot", params=dict(base, size="CU", start=48, end=96)))
+    assert rig.report("a")["status"] == rig.report("b")["status"] == "done"
+    (p,) = rig.edit(O.DirectiveAdd(id="c", agent="shot", params=dict(base, start=40, end=60)))
+    assert len(p.ops) == 1
+    assert rig.report("c")["reason"].startswith("camera 'cam' is already driven by shot 'a' over frames 0–47")
+    fr = framing(rig.world, "cam", "alice", [0.0, 47.0, 48.0, 96.0])
+    assert fr["sigma"] == pytest.approx([SIZES["MS"], SIZES["MS"], SIZES["CU"], SIZES["CU"]], rel=0.01)
