@@ -160,6 +160,9 @@ def _aim(spec: ShotSpec, sub_smooth: Subject, sizes: np.ndarray) -> np.ndarray:
 
 def solve(world, spec: ShotSpec, pins: Pins | None = None, frames: np.ndarray | None = None,
           obstacles: Obstacles | None = None) -> Solution:
+    """The camera on ``frames`` (default: :func:`key_frames` of the range) for ``spec`` in ``world``, honouring
+    ``pins`` (see the module docstring). ``obstacles`` may be passed in when the caller built them already.
+    Raises ShotError when the shot cannot be made as asked."""
     pins = pins or Pins()
     W, H = (int(v) for v in world.resolution)
     cam = world.entities.get(spec.camera)
