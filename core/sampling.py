@@ -10,8 +10,9 @@ How an entity's world matrix is made:
   (or that joint's global matrix) with scale removed — a held cup follows the hand. A relation with a frame range
   (``start``, ``end``) holds on frames [start, end) only: a cup picked up at ``start`` and put down at ``end``.
 - ``look_at`` then replaces the world rotation, keeping the world position and scale: cameras, lights, props and
-  environments turn their −Z towards the target's world position (or the target joint's), +Y as close to world
-  up as possible. Characters, which face +Z, turn about the vertical only, so that "alice looks at bob" turns her
+  environments turn their −Z towards the target's world position (or the target joint's; a character without a
+  joint named is aimed at the centre of its white-box body, :func:`core.subject.body_centre`, not at its feet),
+  +Y as close to world up as possible. Characters, which face +Z, turn about the vertical only, so that "alice looks at bob" turns her
   to face him without tipping her over. A look_at whose target depends on the subject's own rotation (the target
   is a child of the subject) would be circular and is ignored. Where the target coincides with the subject the
   rotation is left as it was.
@@ -30,7 +31,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import attributes, camera, kinematics, light, tracks, transform
+from . import attributes, camera, kinematics, light, subject, tracks, transform
 from .levels import entity_levels
 
 __all__ = ["JointSample", "CameraSample", "LightSample", "WorldSample", "sample", "sample_json"]
@@ -234,7 +235,20 @@ class _Resolver:
     def _target_position(self, eid: str, joint: str | None) -> np.ndarray:
         if joint is not None and self._joint_index(eid, joint) is not None:
             return self._anchor_matrix(eid, joint)[:, :3, 3]
+        if self.world.entities[eid].kind == "character":
+            return self._body_centre(eid)
         return self.pre(eid)[:, :3, 3]  # the position is the same before and after the target's own look_at
+
+    def _body_centre(self, eid: str) -> np.ndarray:
+        """Where a look_at at a character aims: the centre of its white-box body, not its origin (its feet)."""
+        try:
+            js = self.joint_sample(eid)
+        except _CycleError:
+            js = None  # its pose hangs off the looker: fall back to its origin
+        if js is not None and len(js.names):
+            return subject.body_centre(js.matrices[:, :, :3, 3])
+        pre = self.pre(eid)
+        return pre[:, :3, 3] + pre[:, :3, 1] * (subject.DEFAULT_BODY[1] / 2.0)
 
     def joint_sample(self, eid: str) -> JointSample | None:
         js = self.joints.get(eid)
