@@ -22,7 +22,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from . import (http_agents, http_exports, http_health, http_projects, http_restore, http_shots, http_templates,
                inputs)
 from .errors import ApiError, http_error
-from .gateway import require_member
+from .policy import require_member
 from .http_common import AppState, check_params, provide_user, state_of
 from .limits import Limits, RateLimiter
 from .metrics import Metrics
@@ -51,7 +51,7 @@ async def _count_response(message, scope) -> None:
 
 async def _render_guard(connection, _handler) -> None:
     """The render routes' guard: a valid token, and for a project's routes a member who may write."""
-    from .gateway import authenticate
+    from .policy import authenticate
 
     st = state_of(connection)
     user = authenticate(st.system, connection.headers.get("authorization"), connection.query_params.get("token"))
