@@ -360,6 +360,7 @@ class AgentRunner:
             return False
         from realtime.commands import CommandError
 
+        checked = False
         for i, p in enumerate(proposals):
             if not p.ops:
                 continue
@@ -370,9 +371,14 @@ class AgentRunner:
                     reason=p.reason))
                 self.counts["suggested"] += 1
                 continue
-            if await self._stale(project, shot, reducer, p.ops):
-                self.counts["stale"] += 1
-                continue
+            # A decision's proposals are checked together, before the first is published: the later ones continue
+            # what the first began (a long motion is several events), so the first's own changes don't make them
+            # stale.
+            if not checked:
+                checked = True
+                if await self._stale(project, shot, reducer, [op for q in proposals for op in q.ops]):
+                    self.counts["stale"] += len([q for q in proposals if q.ops])
+                    break
             try:
                 res = await self.commands.submit(project, shot, Actor(kind="agent", id=agent.name),
                                                  Command(command_id=cid, ops=list(p.ops), reason=p.reason),

@@ -121,7 +121,7 @@ def gait_for(family: str, clip: str, leg_m: float, speed_mps: float | None = Non
         bob = (0.03 if flight else 0.012) * leg_m / 0.55
         sway = 0.0
     lift = (0.14 if flight else 0.10) * leg_m
-    lift = max(0.06, lift) if family != "bird" else 0.4 * leg_m
+    lift = max(0.07, lift) if family != "bird" else 0.4 * leg_m
     return Gait(name, offsets, duty, float(speed_mps), float(stride), fr, bob, sway, lift, flight)
 
 

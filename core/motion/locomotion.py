@@ -35,6 +35,10 @@ TURN_CYCLE_RAD = np.pi / 3
 SWING_TRAVEL = (0.15, 0.85)
 """The part of a swing (fraction) in which the foot moves horizontally; it lifts before and lands after."""
 
+LIFT_RAMP = 0.25
+"""The foot rises over the first quarter of a swing (two thirds up when it starts to travel) and lands over the
+last."""
+
 
 @dataclass
 class State:
@@ -251,7 +255,7 @@ def legs_from_path(ri: RigInfo, pos: np.ndarray, yaw: np.ndarray, speed: np.ndar
                     continue
                 s = np.clip(s / max(last, 1e-9), 0.0, 1.0)                       # land at the stop
             w = smoothstep((s - lo_tr) / (hi_tr - lo_tr))
-            lift = smoothstep(s / lo_tr) * smoothstep((1.0 - s) / (1.0 - hi_tr))
+            lift = smoothstep(s / LIFT_RAMP) * smoothstep((1.0 - s) / LIFT_RAMP)
             feet[s0:e0, i] = a_pos + (b_pos - a_pos) * w[:, None]
             feet[s0:e0, i, 1] += gt.lift[s0:e0] * lift
             dy = (b_yaw - a_yaw + np.pi) % (2 * np.pi) - np.pi

@@ -1,0 +1,200 @@
+"""The motion agent: walking and running without foot skating (sampled with core.sampling over what the agent
+wrote), the same walk on every family, people's keys kept as pins through re-solves, re-solving replaces only the
+agent's own keys, clear failures for bad input with nothing half-applied, mirror, and clips that blend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import ops as O
+from core import quat
+from core.sampling import sample
+
+from .motion_helpers import MOTION, Shot, skating
+
+SKATE_LIMIT = 0.05          # m/s, ten times stricter than the 0.5 m/s of motion papers
+
+
+def _character(shot: Shot, eid: str, template: str, position=(0.0, 0.0, 0.0), yaw_deg: float = 0.0):
+    props = {"transform.position": list(position),
+             "transform.rotation": [float(x) for x in quat.from_euler_deg([0.0, yaw_deg, 0.0])]}
+    shot.apply(MOTION.__class__(kind="user", id="ann"), [O.EntityCreate(id=eid, kind="character", props=props),
+                                                         O.SkeletonSet(id=eid, template=template)])
+
+
+def _directive(did: str, eid: str, clips: list, **extra) -> O.DirectiveAdd:
+    return O.DirectiveAdd(id=did, agent="motion", params={"entity": eid, "clips": clips, **extra})
+
+
+@pytest.mark.parametrize("template,clip,min_dist", [("biped", "walk", 3.5), ("biped", "run", 8.0),
+                                                     ("quadruped", "walk", 3.0), ("quadruped", "trot", 6.0)])
+def test_feet_do_not_skate(template, clip, min_dist):
+    shot = Shot()
+    _character(shot, "a", template, position=(2.0, 0.0, -1.0), yaw_deg=30.0)
+    props = shot.person([_directive("m", "a", [{"clip": clip, "start": 0, "end": 96}])])
+    report = shot.world.directives["m"].params["report"]
+    assert report["status"] == "done" and report["unreached_frames"] == 0, report
+    frames = np.arange(0, 97, dtype=float)
+    worst, contacts = skating(shot.world, "a", frames)
+    assert contacts > 50                     # the feet really are on the ground most of the time
+    assert worst <= SKATE_LIMIT, f"{template} {clip}: a planted foot slid at {worst:.3f} m/s"
+    s = sample(shot.world, [0.0, 96.0])
+    js = s.joints["a"]
+    root = js.matrices[:, 0, :3, 3]
+    travel = root[1] - root[0]
+    assert np.linalg.norm(travel) > min_dist
+    heading = np.array([np.sin(np.radians(30.0)), 0.0, np.cos(np.radians(30.0))])
+    assert np.dot(travel, heading) / np.linalg.norm(travel) > 0.999      # along the character's facing
+    assert len(props) >= 1 and all(len(p.ops) <= 1000 for p in props)
+
+
+@pytest.mark.parametrize("template", ["biped", "quadruped", "bird", "fish"])
+def test_the_same_walk_directive_works_on_every_family(template):
+    shot = Shot()
+    _character(shot, "x", template)
+    shot.person([_directive("walk", "x", [{"clip": "walk", "start": 0, "end": 48}])])
+    report = shot.world.directives["walk"].params["report"]
+    assert report["status"] == "done", report
+    assert report["family"] == template and report["keys"] > 0
+    s = sample(shot.world, [0.0, 48.0])
+    root = s.joints["x"].matrices[:, 0, :3, 3]
+    assert root[1, 2] - root[0, 2] > 0.3          # it went forward (+Z)
+    if template == "fish":
+        assert any("swim" in n for n in report["notes"])
+
+
+def test_walking_into_running_switches_by_froude_and_blends_without_a_pop():
+    shot = Shot()
+    _character(shot, "a", "biped")
+    shot.person([_directive("m", "a", [{"clip": "walk", "start": 0, "end": 48, "params": {"speed_mps": 3.2}},
+                                       {"clip": "idle", "start": 48, "end": 72}])])
+    report = shot.world.directives["m"].params["report"]
+    assert any("run" in n and "Froude" in n for n in report["notes"])   # 3.2 m/s is Fr > 0.5: a run
+    frames = np.arange(0, 73, dtype=float)
+    s = sample(shot.world, frames)
+    g = s.joints["a"].matrices[:, :, :3, 3]
+    step = np.linalg.norm(np.diff(g, axis=0), axis=-1)       # every joint, frame to frame
+    # no pop: no joint moves much further in one frame than in the frames either side (a jump, not a motion)
+    around = np.maximum(step[:-2], step[2:])
+    assert np.all(step[1:-1] <= 1.6 * around + 0.01)
+    root_speed = np.linalg.norm(np.diff(g[:, 0, [0, 2]], axis=0), axis=-1) * 24
+    assert root_speed[-20:].max() < 0.2                      # standing at the end
+    worst, _ = skating(shot.world, "a", frames)
+    assert worst <= SKATE_LIMIT
+
+
+def test_a_persons_key_is_a_pin_that_survives_re_solving():
+    shot = Shot()
+    _character(shot, "a", "biped")
+    clips = [{"clip": "walk", "start": 0, "end": 48}]
+    shot.person([_directive("m", "a", clips)])
+    pinned = [float(x) for x in quat.from_euler_deg([0.0, -90.0, 0.0])]
+    # a person keys the left elbow at frame 20: the agent re-solves around it
+    shot.person([O.KeySet(id="a", path="joints.l_elbow.rotation", frame=20.0, value=pinned)])
+    shot.person([O.DirectiveUpdate(id="m", params={"entity": "a", "clips": [
+        {"clip": "walk", "start": 0, "end": 60, "params": {"speed_mps": 1.0}}]})])
+    report = shot.world.directives["m"].params["report"]
+    assert report["status"] == "done" and report["frames"] == [0.0, 60.0]
+    assert {"path": "joints.l_elbow.rotation", "frame": 20.0, "by": "user:ann"} in report["pins"]
+    keys = shot.world.entities["a"].tracks["joints.l_elbow.rotation"]
+    at20 = [k for k in keys if k.frame == 20.0]
+    assert len(at20) == 1 and at20[0].by == "user:ann" and np.allclose(at20[0].value, pinned)
+    got = sample(shot.world, [19.0, 20.0, 21.0]).joints["a"]
+    # the agent's neighbouring keys were bent towards the pin: no spike around it
+    local = [shot.world.entities["a"].tracks["joints.l_elbow.rotation"]]
+    assert local
+    from core.tracks import value_at
+    q = value_at(shot.world.entities["a"], "joints.l_elbow.rotation", np.array([19.0, 20.0, 21.0]))
+    ang = 2 * np.degrees(np.arccos(np.clip(np.abs(np.sum(q * np.asarray(pinned), axis=-1)), 0, 1)))
+    assert ang[1] < 1e-6 and ang[0] < 5.0 and ang[2] < 5.0
+    assert got.matrices.shape[0] == 3
+
+
+def test_re_solving_replaces_only_the_agents_own_keys():
+    shot = Shot()
+    _character(shot, "a", "biped")
+    shot.person([_directive("m", "a", [{"clip": "walk", "start": 0, "end": 72}])])
+    mine = [k for k in shot.world.entities["a"].tracks["joints.l_knee.rotation"] if k.by == "agent:motion"]
+    assert mine and max(k.frame for k in mine) == 72.0
+    # a person's key outside the clip, on a driven joint
+    shot.person([O.KeySet(id="a", path="joints.l_knee.rotation", frame=100.0,
+                          value=[float(x) for x in quat.from_euler_deg([30.0, 0.0, 0.0])])])
+    shot.person([O.DirectiveUpdate(id="m", params={"entity": "a", "clips": [
+        {"clip": "walk", "start": 0, "end": 36}]})])
+    keys = shot.world.entities["a"].tracks["joints.l_knee.rotation"]
+    agent = [k.frame for k in keys if k.by == "agent:motion"]
+    assert max(agent) == 36.0                                  # the old keys after 36 are gone
+    assert [(k.frame, k.by) for k in keys if k.by != "agent:motion"] == [(100.0, "user:ann")]
+
+
+BAD = [
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 10}], "speed": 2}, "unknown params keys"),
+    ({"entity": "ghost", "clips": [{"clip": "walk", "start": 0, "end": 10}]}, "no entity 'ghost'"),
+    ({"entity": "a", "clips": [{"clip": "flap", "start": 0, "end": 10}]}, "not a biped clip"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 10, "end": 5}]}, "must be after start"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 20}, {"clip": "run", "start": 10, "end": 30}]},
+     "without overlap"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 20, "params": {"sped": 1}}]}, "unknown keys"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 20, "params": {"speed_mps": -1}}]}, "within"),
+    ({"entity": "a", "clips": []}, "non-empty"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 20}], "mirror": "yes"}, "true or false"),
+    ({"entity": "box", "clips": [{"clip": "walk", "start": 0, "end": 20}]}, "not a character"),
+]
+
+
+@pytest.mark.parametrize("params,reason", BAD)
+def test_bad_input_is_reported_and_nothing_is_half_applied(params, reason):
+    shot = Shot()
+    _character(shot, "a", "biped")
+    shot.apply(MOTION.__class__(kind="user", id="ann"), [O.EntityCreate(id="box", kind="prop")])
+    before = {p: list(t) for p, t in shot.world.entities["a"].tracks.items()}
+    props = shot.person([O.DirectiveAdd(id="m", agent="motion", params=params)])
+    report = shot.world.directives["m"].params["report"]
+    assert report["status"] == "failed" and reason in report["reason"], report
+    assert len(props) == 1 and all(isinstance(op, O.DirectiveUpdate) for op in props[0].ops)
+    assert {p: list(t) for p, t in shot.world.entities["a"].tracks.items()} == before
+
+
+def test_a_failed_update_leaves_the_previous_solution():
+    shot = Shot()
+    _character(shot, "a", "biped")
+    shot.person([_directive("m", "a", [{"clip": "walk", "start": 0, "end": 24}])])
+    tracks = {p: [(k.frame, k.value) for k in t] for p, t in shot.world.entities["a"].tracks.items()}
+    shot.person([O.DirectiveUpdate(id="m", params={"entity": "a", "clips": [{"clip": "moonwalk", "start": 0,
+                                                                              "end": 24}]})])
+    assert shot.world.directives["m"].params["report"]["status"] == "failed"
+    assert {p: [(k.frame, k.value) for k in t] for p, t in shot.world.entities["a"].tracks.items()} == tracks
+
+
+def test_mirror_swaps_sides():
+    a, b = Shot(), Shot()
+    for shot, mirror in ((a, False), (b, True)):
+        _character(shot, "c", "biped")
+        shot.person([_directive("m", "c", [{"clip": "wave", "start": 0, "end": 48}], mirror=mirror)])
+        assert shot.world.directives["m"].params["report"]["status"] == "done"
+    frames = np.arange(0, 49, dtype=float)
+    ja, jb = sample(a.world, frames).joints["c"], sample(b.world, frames).joints["c"]
+    ra = ja.matrices[:, ja.names.index("r_hand"), :3, 3]
+    lb = jb.matrices[:, jb.names.index("l_hand"), :3, 3]
+    assert ra[24, 1] > 1.6                                             # the right hand is up, waving
+    assert np.allclose(ra * [-1, 1, 1], lb, atol=2e-3)                 # mirrored: the left hand does it
+
+
+def test_solving_is_deterministic_and_not_repeated():
+    ops = []
+    for _ in range(2):
+        shot = Shot()
+        _character(shot, "a", "quadruped")
+        props = shot.person([_directive("m", "a", [{"clip": "gallop", "start": 0, "end": 30},
+                                                   {"clip": "idle", "start": 40, "end": 60}])])
+        ops.append([O.encode_ops(p.ops) for p in props])
+        again = shot.agent.decide(shot.world, shot.red and _last(shot), shot.seq)
+        assert again == []                     # its own report makes the directive solved
+    assert ops[0] == ops[1]
+
+
+def _last(shot):
+    from events.envelope import Event
+    return Event(event_id="x", command_id="x", project="p", shot="s", actor=MOTION.__class__(kind="user", id="ann"),
+                 ops=[O.DirectiveUpdate(id="m", params=shot.world.directives["m"].params)])
