@@ -22,7 +22,7 @@ from .locomotion import State
 from .pose import Plan, smoothstep, yaw_matrix
 from .rigs import RigInfo
 
-__all__ = ["QUADRUPED", "BIRD", "FISH", "bird_layer", "wing_span"]
+__all__ = ["QUADRUPED", "BIRD", "FISH", "bird_layer", "wing_span", "fish_wave"]
 
 
 def _e(x=0.0, y=0.0, z=0.0) -> np.ndarray:
@@ -141,49 +141,53 @@ def _spine(ri: RigInfo) -> tuple[list[str], np.ndarray, float]:
     return chain, snout - z, length
 
 
-def _swim(ri, state, n, fps, params, notes, idle: bool):
+def fish_wave(ri: RigInfo, dist: np.ndarray, fps: float, params: dict, notes: list, idle: bool = False,
+              envelope: np.ndarray | None = None):
+    """The travelling body wave for a fish that has swum ``dist`` (n,) metres by each frame: (layer (n, J, 4),
+    root offset (n, 3), root rotation (n, 4))."""
+    n = dist.shape[0]
     chain, x, length = _spine(ri)
     style = params.get("style", "carangiform")
     amp_frac = float(params.get("amplitude", 0.04 if idle else 0.1))
     a = amp_frac * length
     lam = float(params.get("wavelength", 0.65 if style == "anguilliform" else 1.0)) * length
     speed = 0.0 if idle else float(params.get("speed_mps", 1.0 * length))
-    if idle:
+    if idle or speed <= 0:
         freq = float(params.get("frequency_hz", 0.8))
+        phase = np.arange(n) / fps * freq
     else:
         freq = float(params.get("frequency_hz", figures.fish_frequency_hz(speed, length, amp_frac)))
         notes.append(f"swim: {freq:.2f} Hz tail beat for {speed:.2f} m/s (Strouhal {figures.STROUHAL})")
-    tau = np.linspace(0.0, 1.0, n)
-    ramp = smoothstep(tau / 0.25) if speed > 0 else np.ones(n)
-    fwd = yaw_matrix(state.yaw) @ np.array([0.0, 0.0, 1.0])
-    v = speed * ramp
-    dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) / fps)])
-    pos = state.pos + np.outer(dist, fwd)
-    if speed > 0:
         phase = dist * freq / speed                              # cycles: advances with the distance swum
-    else:
-        phase = np.arange(n) / fps * freq
     xn = x / length
     env = a * (np.exp(2.0 * (xn - 1.0)) if style == "anguilliform" else 0.1 + 0.9 * xn ** 2)
-    env = env[None, :] * np.maximum(ramp, 0.3 if idle else 0.0)[:, None]
-    y = env * np.sin(2 * np.pi * (x[None, :] / lam - phase[:, None]))      # (n, K) lateral displacement (+X)
+    fade = np.ones(n) if envelope is None else envelope
+    y = env[None, :] * fade[:, None] * np.sin(2 * np.pi * (x[None, :] / lam - phase[:, None]))
     layer = np.tile(quat.identity(), (n, len(ri.rig.names), 1))
-    seg = np.diff(x)                                                    # distances between consecutive joints
-    ang = np.arctan2(np.diff(y, axis=1), seg[None, :])                   # (n, K-1) heading of each segment
-    prev = np.zeros(n)
-    root_yaw = -ang[:, 0]
+    ang = np.arctan2(np.diff(y, axis=1), np.diff(x)[None, :])           # (n, K-1) heading of each segment
     for k in range(1, len(chain) - 1):
-        rel = -(ang[:, k] - ang[:, k - 1])
-        _set(layer, ri, chain[k], quat.from_axis_angle([0.0, 1.0, 0.0], rel))
+        _set(layer, ri, chain[k], quat.from_axis_angle([0.0, 1.0, 0.0], -(ang[:, k] - ang[:, k - 1])))
     flutter = 20.0 * np.sin(2 * np.pi * 2.0 * freq * np.arange(n) / fps)
     if "l_pectoral_fin" in ri.rig.names:
         _set(layer, ri, "l_pectoral_fin", _e(z=flutter))
         _set(layer, ri, "r_pectoral_fin", _e(z=-flutter))
     off = np.zeros((n, 3))
     off[:, 0] = y[:, 0]
-    rot = quat.from_axis_angle([0.0, 1.0, 0.0], root_yaw)
+    rot = quat.from_axis_angle([0.0, 1.0, 0.0], -ang[:, 0])
+    return layer, off, rot
+
+
+def _swim(ri, state, n, fps, params, notes, idle: bool):
+    length = ri.leg_m
+    speed = 0.0 if idle else float(params.get("speed_mps", 1.0 * length))
+    tau = np.linspace(0.0, 1.0, n)
+    ramp = smoothstep(tau / 0.25) if speed > 0 else np.ones(n)
+    fwd = yaw_matrix(state.yaw) @ np.array([0.0, 0.0, 1.0])
+    v = speed * ramp
+    dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) / fps)])
+    pos = state.pos + np.outer(dist, fwd)
+    layer, off, rot = fish_wave(ri, dist, fps, params, notes, idle, None if idle else np.maximum(ramp, 0.0))
     plan = Plan(pos, np.full(n, state.yaw), off, rot, layer, None, None, np.zeros((n, 0), dtype=bool), [])
-    del prev
     end = State(pos[-1].copy(), state.yaw, state.plants, state.plant_yaw, off[-1].copy(), rot[-1].copy(),
                 layer[-1].copy(), state.notes)
     return plan, end
