@@ -208,11 +208,17 @@ def _reach(ri, plan, rot, trans, yaw_m, reach):
     f_upper = g[:, u, :3, :3]
     pole_local = ri.rest_global[u, :3, :3].T @ np.asarray(reach.pole)
     pole_target = np.einsum("fij,j->fi", yaw_m, np.asarray(reach.pole))
+    w = np.clip(reach.weight, 0.0, 1.0)
+    # where the layer pose puts the end joint, then a straight line from there to the target as the weight grows
+    g_layer = kinematics.forward(r, np.concatenate([rot[:, :u], before[:, :1], rot[:, u + 1:m], before[:, 1:],
+                                                    rot[:, m + 1:]], axis=1), trans)
+    start = g_layer[:, lo, :3, 3]
     target = plan.body_pos + np.einsum("fij,fj->fi", yaw_m, reach.target)
+    target = start + (target - start) * w[:, None]
     Ra, Rb, _, _, _ = ik.two_bone_rotations(a, b, c, target, f_upper @ pole_local, pole_target)
     q_u = _m2q(np.swapaxes(f_upper, -1, -2) @ Ra @ f_upper)
     f_mid = Ra @ f_upper @ quat.to_matrix(r.rest[m])
     q_m = _m2q(np.swapaxes(f_mid, -1, -2) @ Rb @ f_mid)
-    w = np.clip(reach.weight, 0.0, 1.0)
-    rot[:, u] = quat.slerp(before[:, 0], q_u, w)
-    rot[:, m] = quat.slerp(before[:, 1], q_m, w)
+    wr = smoothstep(w / 0.3)
+    rot[:, u] = quat.slerp(before[:, 0], q_u, wr)
+    rot[:, m] = quat.slerp(before[:, 1], q_m, wr)
