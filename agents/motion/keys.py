@@ -31,37 +31,57 @@ TOL_LOOSE_RAD = np.radians(0.1)
 TOL_POS_M = 1e-4
 
 
-def _angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d = np.abs(np.sum(a * b, axis=-1))
-    return 2.0 * np.arccos(np.clip(d, 0.0, 1.0))
+def _slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Unit quaternions a, b (4,) → slerp at t (K,), the short way (no input checks: values are ours)."""
+    d = float(np.dot(a, b))
+    if d < 0:
+        b, d = -b, -d
+    if d > 1.0 - 1e-12:
+        out = a[None] + (b - a)[None] * t[:, None]
+        return out / np.linalg.norm(out, axis=-1, keepdims=True)
+    th = np.arccos(min(d, 1.0))
+    s = np.sin(th)
+    return (np.sin((1 - t) * th)[:, None] * a + np.sin(t * th)[:, None] * b) / s
+
+
+def _fits(values: np.ndarray, i: int, j: int, is_quat: bool, tol: float) -> bool:
+    """Whether interpolating between keys i and j reproduces every sample between them within ``tol``."""
+    if j - i < 2:
+        return True
+    ks = np.arange(i + 1, j)
+    t = (ks - i) / (j - i)
+    if is_quat:
+        interp = _slerp(values[i], values[j], t)
+        d = np.abs(np.sum(interp * values[ks], axis=-1))
+        return bool(2.0 * np.arccos(np.clip(d.min(), 0.0, 1.0)) <= tol)
+    interp = values[i] + (values[j] - values[i]) * t[:, None]
+    return bool(np.linalg.norm(interp - values[ks], axis=-1).max() <= tol)
 
 
 def reduce_track(values: np.ndarray, is_quat: bool, tol: float) -> np.ndarray:
     """Indices of the keys to keep (first and last always) so that linear / slerp interpolation between them stays
-    within ``tol`` (radians or metres) of ``values`` (F, D) at every index."""
+    within ``tol`` (radians or metres) of ``values`` (F, D) at every index. Greedy: from each kept key the
+    furthest next key that fits, found by doubling then bisection (deterministic)."""
     n = values.shape[0]
     if n <= 2:
         return np.arange(n)
     keep = [0]
     i = 0
     while i < n - 1:
-        j = i + 1
-        # grow the segment while every interior sample is within tolerance of the interpolation
-        while j + 1 < n:
-            cand = j + 1
-            ks = np.arange(i + 1, cand)
-            t = (ks - i) / (cand - i)
-            if is_quat:
-                interp = quat.slerp(np.broadcast_to(values[i], (ks.size, 4)), np.broadcast_to(values[cand], (ks.size, 4)), t)
-                err = _angle(interp, values[ks])
+        step = 2
+        good = i + 1
+        while i + step < n and _fits(values, i, i + step, is_quat, tol):
+            good = i + step
+            step *= 2
+        lo, hi = good, min(i + step, n)            # good fits; hi does not (or is past the end)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _fits(values, i, mid, is_quat, tol):
+                lo = mid
             else:
-                interp = values[i] + (values[cand] - values[i]) * t[:, None]
-                err = np.linalg.norm(interp - values[ks], axis=-1)
-            if err.max() > tol:
-                break
-            j = cand
-        keep.append(j)
-        i = j
+                hi = mid
+        keep.append(lo)
+        i = lo
     return np.array(keep)
 
 

@@ -198,3 +198,22 @@ def _last(shot):
     from events.envelope import Event
     return Event(event_id="x", command_id="x", project="p", shot="s", actor=MOTION.__class__(kind="user", id="ann"),
                  ops=[O.DirectiveUpdate(id="m", params=shot.world.directives["m"].params)])
+
+
+def test_key_reduction_keeps_every_frame_within_tolerance():
+    from agents.motion.keys import reduce_track
+    t = np.linspace(0.0, 4.0, 97)
+    q = quat.from_euler_deg(np.stack([40 * np.sin(3 * t), 10 * np.cos(2 * t), 5 * t], axis=-1))
+    p = np.stack([np.sin(t), 0.1 * t * t, np.cos(3 * t)], axis=-1)
+    for values, is_quat, tol in ((q, True, np.radians(0.01)), (p, False, 1e-4)):
+        keep = reduce_track(values, is_quat, tol)
+        assert keep[0] == 0 and keep[-1] == len(t) - 1 and len(keep) < len(t)
+        for a, b in zip(keep[:-1], keep[1:]):
+            for k in range(a + 1, b):
+                s = (k - a) / (b - a)
+                if is_quat:
+                    interp = quat.slerp(values[a], values[b], s)
+                    err = 2 * np.arccos(min(1.0, abs(float(np.dot(interp, values[k])))))
+                else:
+                    err = float(np.linalg.norm(values[a] + (values[b] - values[a]) * s - values[k]))
+                assert err <= tol * (1 + 1e-9)
