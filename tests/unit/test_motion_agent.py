@@ -203,8 +203,8 @@ def _last(shot):
 def test_key_reduction_keeps_every_frame_within_tolerance():
     from agents.motion.keys import reduce_track
     t = np.linspace(0.0, 4.0, 97)
-    q = quat.from_euler_deg(np.stack([40 * np.sin(3 * t), 10 * np.cos(2 * t), 5 * t], axis=-1))
-    p = np.stack([np.sin(t), 0.1 * t * t, np.cos(3 * t)], axis=-1)
+    q = quat.from_euler_deg(np.stack([20 * np.sin(t), 5 * np.cos(t), 5 * t], axis=-1))
+    p = np.stack([0.2 * np.sin(t), 0.01 * t * t, t], axis=-1)
     for values, is_quat, tol in ((q, True, np.radians(0.01)), (p, False, 1e-4)):
         keep = reduce_track(values, is_quat, tol)
         assert keep[0] == 0 and keep[-1] == len(t) - 1 and len(keep) < len(t)
