@@ -20,6 +20,8 @@ from .rigs import RigInfo
 __all__ = ["relaxed_layer", "arm_swing", "static_plan", "CLIPS"]
 
 _ARM_DOWN_DEG = 75.0
+_ELBOW_BEND = (0.0, 0.0, -1.0)
+"""At rest (T-pose) the elbows flex the forearm forward, so the elbow itself goes back."""
 
 
 def _set(layer: np.ndarray, ri: RigInfo, name: str, q) -> None:
@@ -163,7 +165,7 @@ def wave(ri, state, n, fps, params, notes):
     target = np.tile(sh + np.array([side * 0.35 * L, 0.55 * L, 0.15 * L]), (n, 1))
     target[:, 0] += side * 0.18 * L * amp * np.sin(2 * np.pi * rate * t) * w
     u, m, lo = _arm(side)
-    plan.reaches = [Reach(u, m, lo, (side * 0.3, -1.0, 0.0), target, w)]
+    plan.reaches = [Reach(u, m, lo, (side * 0.3, -1.0, 0.0), target, w, _ELBOW_BEND)]
     return plan, state
 
 
@@ -189,7 +191,7 @@ def punch(ri, state, n, fps, params, notes):
         e = ext if s == side else np.zeros(n)
         target = guard[None] + (out - guard)[None] * e[:, None]
         u, m, lo = _arm(s)
-        plan.reaches.append(Reach(u, m, lo, (s * 0.6, -1.0, 0.0), target, guard_w))
+        plan.reaches.append(Reach(u, m, lo, (s * 0.6, -1.0, 0.0), target, guard_w, _ELBOW_BEND))
     twist = -side * 18.0 * ext
     _set(plan.layer, ri, "chest", _euler(y=twist))
     _set(plan.layer, ri, "neck", _euler(y=-twist))

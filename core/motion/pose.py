@@ -63,14 +63,15 @@ class Plan:
                     None if self.feet is None else self.feet[sl],
                     None if self.foot_yaw is None else self.foot_yaw[sl],
                     None if self.contacts is None else self.contacts[sl],
-                    [Reach(x.upper, x.mid, x.lower, x.pole, x.target[sl], x.weight[sl]) for x in self.reaches or []])
+                    [Reach(x.upper, x.mid, x.lower, x.pole, x.target[sl], x.weight[sl], x.bend) for x in self.reaches or []])
 
 
 @dataclass
 class Reach:
     """Put joint ``lower`` at ``target`` (F, 3) (body frame) with the chain ``upper → mid → lower`` bending towards
     ``pole`` (body frame), blended with the layer pose by ``weight`` (F,) 0..1; ``lower`` keeps its layer rotation
-    relative to its parent."""
+    relative to its parent. ``bend`` is where the mid joint goes when the chain flexes from the rest pose about its
+    hinge (an elbow goes back as the forearm comes forward): aligning it with the pole keeps the hinge a hinge."""
 
     upper: str
     mid: str
@@ -78,6 +79,7 @@ class Reach:
     pole: tuple
     target: np.ndarray
     weight: np.ndarray
+    bend: tuple | None = None      # the side the mid joint goes to when the chain flexes at rest (default: pole)
 
 
 @dataclass
@@ -129,7 +131,20 @@ def solve(ri: RigInfo, plan: Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         _legs(ri, plan, rot, trans, yaw_m, unreached)
     for reach in plan.reaches or []:
         _reach(ri, plan, rot, trans, yaw_m, reach)
+    _clamp_upper(ri, rot)
     return rot, trans, unreached
+
+
+def _clamp_upper(ri: RigInfo, rot: np.ndarray) -> None:
+    """Every joint with limits that no leg drives is projected into its limits (arms, spine, neck); the legs keep
+    what their plants need."""
+    if not ri.joints:
+        return
+    legs = {n for leg in ri.legs for n in (leg.upper, leg.mid, leg.lower)}
+    for name, lim in ik.joint_limits(ri.joints).items():
+        if name not in legs:
+            j = ri.rig.index(name)
+            rot[:, j] = ik.clamp(rot[:, j], lim)
 
 
 PASTERN_MAX_DEG = 60.0
@@ -144,9 +159,10 @@ def leg_lengths(ri: RigInfo, leg) -> tuple[float, float]:
             float(np.linalg.norm(ri.pos(leg.lower) - ri.pos(leg.mid))))
 
 
-def place_lower(ri: RigInfo, leg, hip: np.ndarray, end: np.ndarray, foot_yaw: np.ndarray):
+def place_lower(ri: RigInfo, leg, hip: np.ndarray, end: np.ndarray, foot_yaw: np.ndarray, extra=None):
     """Where the leg's ``lower`` joint goes when its ``end`` is at ``end`` (F, 3): the foot pitched about its end
-    by the smallest angle (≤ :data:`PASTERN_MAX_DEG`) that brings ``lower`` within reach of ``hip`` (F, 3).
+    by the smallest angle (≤ :data:`PASTERN_MAX_DEG`) that brings ``lower`` within reach of ``hip`` (F, 3), plus
+    ``extra`` (F,) radians (a heel rise asked for by the ankle's limits).
     Returns (lower position (F, 3), pitch (F,) radians about the foot's lateral axis)."""
     l1, l2 = leg_lengths(ri, leg)
     reach = REACH_MARGIN * (l1 + l2)
@@ -169,6 +185,8 @@ def place_lower(ri: RigInfo, leg, hip: np.ndarray, end: np.ndarray, foot_yaw: np
     theta = np.where(delta <= beta, 0.0, np.where(phi > 0, phi - spread, phi + spread))
     theta = np.where(delta / rho > 1.0, phi, theta)
     lim = np.radians(PASTERN_MAX_DEG)
+    if extra is not None:
+        theta = theta + extra
     theta = np.clip(theta, -lim, lim)
     c, s_ = np.cos(theta)[:, None], np.sin(theta)[:, None]
     return end + v_par + c * v_perp + s_ * w, theta
@@ -177,25 +195,38 @@ def place_lower(ri: RigInfo, leg, hip: np.ndarray, end: np.ndarray, foot_yaw: np
 def _legs(ri, plan, rot, trans, yaw_m, unreached):
     r = ri.rig
     g = kinematics.forward(r, rot, trans)
+    limits = ik.joint_limits(ri.joints) if ri.joints else {}
     for i, leg in enumerate(ri.legs):
         u, m, lo = r.index(leg.upper), r.index(leg.mid), r.index(leg.lower)
         a, b, c = g[:, u, :3, 3], g[:, m, :3, 3], g[:, lo, :3, 3]
-        target, pitch = place_lower(ri, leg, a, plan.feet[:, i], plan.foot_yaw[:, i])
         f_upper = g[:, u, :3, :3]
         pole_local = ri.rest_global[u, :3, :3].T @ np.asarray(leg.pole)
         pole_now = f_upper @ pole_local
         pole_target = np.einsum("fij,j->fi", yaw_m, np.asarray(leg.pole))
-        Ra, Rb, reached, _, _ = ik.two_bone_rotations(a, b, c, target, pole_now, pole_target)
+        lim = limits.get(leg.lower)
+        extra = np.zeros(plan.frames)
+        for attempt in range(3 if lim is not None else 1):
+            target, pitch = place_lower(ri, leg, a, plan.feet[:, i], plan.foot_yaw[:, i], extra)
+            Ra, Rb, reached, _, _ = ik.two_bone_rotations(a, b, c, target, pole_now, pole_target)
+            q_u = _m2q(np.swapaxes(f_upper, -1, -2) @ Ra @ f_upper)
+            g_upper = Ra @ f_upper
+            f_mid = g_upper @ quat.to_matrix(r.rest[m])
+            q_m = _m2q(np.swapaxes(f_mid, -1, -2) @ Rb @ f_mid)
+            g_mid = Rb @ f_mid
+            f_lower = g_mid @ quat.to_matrix(r.rest[lo])
+            tilt = ik.axis_angle_matrix(np.array([1.0, 0.0, 0.0]), pitch)
+            want = yaw_matrix(plan.foot_yaw[:, i]) @ tilt @ ri.rest_global[lo, :3, :3]
+            q_lo = _m2q(np.swapaxes(f_lower, -1, -2) @ want)
+            if lim is None or lim.twist_axis == 0:
+                break
+            # an ankle bent up past its range: pitch the foot about its end by the excess (the heel rises)
+            vec, _ = ik.swing_twist(q_lo, lim.twist_axis)
+            over = np.where(vec[:, 0] < lim.lo[0], lim.lo[0] - vec[:, 0], 0.0)   # heel rises, never sinks
+            if not np.any(np.abs(over) > 1e-4):
+                break
+            extra = extra + over
         unreached[:, i] = ~reached
-        rot[:, u] = _m2q(np.swapaxes(f_upper, -1, -2) @ Ra @ f_upper)
-        g_upper = Ra @ f_upper
-        f_mid = g_upper @ quat.to_matrix(r.rest[m])
-        rot[:, m] = _m2q(np.swapaxes(f_mid, -1, -2) @ Rb @ f_mid)
-        g_mid = Rb @ f_mid
-        f_lower = g_mid @ quat.to_matrix(r.rest[lo])
-        tilt = ik.axis_angle_matrix(np.array([1.0, 0.0, 0.0]), pitch)
-        want = yaw_matrix(plan.foot_yaw[:, i]) @ tilt @ ri.rest_global[lo, :3, :3]
-        rot[:, lo] = _m2q(np.swapaxes(f_lower, -1, -2) @ want)
+        rot[:, u], rot[:, m], rot[:, lo] = q_u, q_m, q_lo
 
 
 def _reach(ri, plan, rot, trans, yaw_m, reach):
@@ -206,7 +237,7 @@ def _reach(ri, plan, rot, trans, yaw_m, reach):
     g = kinematics.forward(r, rot, trans)
     a, b, c = g[:, u, :3, 3], g[:, m, :3, 3], g[:, lo, :3, 3]
     f_upper = g[:, u, :3, :3]
-    pole_local = ri.rest_global[u, :3, :3].T @ np.asarray(reach.pole)
+    pole_local = ri.rest_global[u, :3, :3].T @ np.asarray(reach.bend if reach.bend is not None else reach.pole)
     pole_target = np.einsum("fij,j->fi", yaw_m, np.asarray(reach.pole))
     w = np.clip(reach.weight, 0.0, 1.0)
     # where the layer pose puts the end joint, then a straight line from there to the target as the weight grows

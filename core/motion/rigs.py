@@ -78,6 +78,7 @@ class RigInfo:
     rest_global: np.ndarray          # (J, 4, 4) rest pose, entity frame
     leg_m: float                     # hip height (fish: body length)
     root: int                        # index of the root joint
+    joints: list | None = None       # the normalised joint list (limits_deg included)
 
     def pos(self, name: str) -> np.ndarray:
         return self.rest_global[self.rig.index(name), :3, 3]
@@ -92,7 +93,7 @@ def info(joints: list[dict]) -> RigInfo:
         raise ValueError(f"motion needs a skeleton with one root joint, this one has {len(roots)}")
     legs = tuple(_LEGS[fam])
     ri = RigInfo(fam, r, legs, rest, 0.0, int(roots[0]))
-    return RigInfo(fam, r, legs, rest, leg_length_of(ri), int(roots[0]))
+    return RigInfo(fam, r, legs, rest, leg_length_of(ri), int(roots[0]), joints)
 
 
 def leg_length_of(ri: RigInfo) -> float:

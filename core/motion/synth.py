@@ -137,7 +137,7 @@ def _concat(plans: list[Plan], legged: bool) -> Plan:
                 tgt[:at] = rc.target[0]
                 tgt[at + p.frames:] = rc.target[-1]
                 from .pose import Reach
-                reaches.append(Reach(rc.upper, rc.mid, rc.lower, rc.pole, tgt, wt))
+                reaches.append(Reach(rc.upper, rc.mid, rc.lower, rc.pole, tgt, wt, rc.bend))
             at += p.frames
     out = Plan(cat(lambda p: p.body_pos), cat(lambda p: p.body_yaw), cat(lambda p: p.pelvis_off),
                cat(lambda p: p.pelvis_rot), cat(lambda p: p.layer),
