@@ -2,10 +2,15 @@
 params?}], mirror?}`` into joint rotation keys and root motion keys on the entity (:mod:`core.motion`).
 
 Trigger: an event (not its own) that adds or updates a motion directive, or that changes the skeleton or keys of
-a character a motion directive drives. It solves when the directive's *solve key* — a hash of its params (without
-``report`` and ``pins``), the skeleton, the shot's fps and the people's keys on the tracks it drives — differs
+a character a motion directive drives (its joints, or its transform). It solves when the directive's *solve key* —
+a hash of its params (without ``report`` and ``pins``), the skeleton, the shot's fps and the keys others set on the
+tracks it drives and on the entity's transform — differs
 from the one its report records, so its own report update, replays and retries never solve twice, and a person's
 new key makes it solve again around that key.
+
+Following a path: when every clip is a gait and the entity's own transform travels over them (keys of the path
+agent, or anyone's), the gait follows that transform (:func:`core.motion.locomote`): feet are planted in the world
+along it and the root is keyed relative to the moving transform; the path agent's new keys make it solve again.
 
 Decision (pure): validate (unknown keys, clip names for the family, frames, params; an unknown or unsuitable
 entity) → synthesise → bend through pins (:mod:`agents.motion.keys`) → reduce keys → build the ops → check them
@@ -31,7 +36,9 @@ from agents.base import Proposal, register
 from core import edit
 from core import ops as O
 from core.attributes import joint_path
-from core.motion import check_clips, synthesize
+from core.motion import check_clips, locomote, synthesize
+from core.motion.clipspec import LOCOMOTION
+from core.sampling import sample
 from core.motion.rigs import family_of
 from core.world import World
 from events.envelope import MAX_OPS, Event
@@ -43,6 +50,7 @@ __all__ = ["MotionAgent", "solve", "solve_key", "ME"]
 ME = "agent:motion"
 _PARAMS = {"entity", "clips", "mirror", "report", "pins"}
 _TIGHT = ("hips", "spine_1")
+_TRANSFORM = ("transform.position", "transform.rotation")
 
 
 class MotionError(ValueError):
@@ -70,10 +78,10 @@ def solve_key(world: World, did: str, params: dict) -> str:
     e = world.entities.get(eid) if eid else None
     people = []
     if e is not None:
-        for p in _driven_paths(world, eid):
+        for p in _driven_paths(world, eid) + list(_TRANSFORM):
             for k in e.tracks.get(p, []):
                 if k.by != ME:
-                    people.append([p, k.frame, k.value])
+                    people.append([p, k.frame, k.value, k.interp, k.in_tangent, k.out_tangent])
     blob = json.dumps([did, core_params, world.fps, e.props.get("skeleton") if e else None, people],
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
@@ -91,7 +99,10 @@ class MotionAgent:
         for op in event.ops:
             if isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate)):
                 touched_dirs.add(op.id)
-            elif isinstance(op, (O.KeySet, O.KeyRemove, O.TrackClear, O.TrackShift)) and joint_path(op.path):
+            elif isinstance(op, (O.KeySet, O.KeyRemove, O.TrackClear, O.TrackShift)) and (
+                    joint_path(op.path) or op.path in _TRANSFORM):
+                touched_ents.add(op.id)
+            elif isinstance(op, O.EntitySet) and op.path in _TRANSFORM:
                 touched_ents.add(op.id)
             elif isinstance(op, O.SkeletonSet):
                 touched_ents.add(op.id)
@@ -167,6 +178,34 @@ def _own_range(world: World, did: str, eid: str) -> tuple[tuple[float, float] | 
     return (-float("inf"), float("inf")), set(_driven_paths(world, eid))
 
 
+_FOLLOW_MIN_M = 0.01
+
+
+def _follow(world: World, eid: str, family: str, clips: list[dict]):
+    """When every clip is a gait (or a fish's swim) and the entity's own transform travels during them (a path
+    agent keyed it), the gait follows that path: (frames, Motion) from :func:`core.motion.locomote` with the root
+    relative to the moving transform; else None."""
+    gaits = LOCOMOTION[family] | ({"swim"} if family == "fish" else set())
+    if not all(c["clip"] in gaits and c["clip"] != "turn" for c in clips):
+        return None
+    e = world.entities[eid]
+    if "transform.position" not in e.tracks and "transform.rotation" not in e.tracks:
+        return None
+    frames = np.arange(clips[0]["start"], clips[-1]["end"] + 1, dtype=np.float64)
+    s = sample(world, frames)
+    m = s.matrices[:, s.ids.index(eid)]
+    pos = m[:, :3, 3]
+    if np.linalg.norm(pos[:, [0, 2]] - pos[0, [0, 2]], axis=-1).max() < _FOLLOW_MIN_M:
+        return None
+    fwd = m[:, :3, 2]
+    yaw = np.unwrap(np.arctan2(fwd[:, 0], fwd[:, 2]))
+    first = clips[0]
+    motion, _ = locomote(e.props["skeleton"], pos, yaw, float(world.fps), first["clip"], first["params"])
+    motion.report["notes"].insert(0, f"following {eid}'s own path (its transform keys) over frames "
+                                     f"{frames[0]:g}–{frames[-1]:g}")
+    return frames, motion
+
+
 def _tolerance(name: str, family: str, legs: set[str]) -> float:
     if name in _TIGHT or name in legs:
         return K.TOL_TIGHT_RAD
@@ -178,7 +217,13 @@ def solve(world: World, did: str, params: dict) -> list[Proposal]:
     sk = solve_key(world, did, params)
     try:
         eid, e, joints, family, clips, mirror = _validate(world, params)
-        frames, motion, _ = synthesize(joints, clips, float(world.fps), mirror=mirror)
+        follow = _follow(world, eid, family, clips)
+        if follow is not None:
+            frames, motion = follow
+            if mirror:
+                motion.report["notes"].append("mirror is ignored while following the entity's own path")
+        else:
+            frames, motion, _ = synthesize(joints, clips, float(world.fps), mirror=mirror)
     except MotionError as ex:
         return _failed(did, params, str(ex), sk)
     except ValueError as ex:

@@ -217,3 +217,41 @@ def test_key_reduction_keeps_every_frame_within_tolerance():
                 else:
                     err = float(np.linalg.norm(values[a] + (values[b] - values[a]) * s - values[k]))
                 assert err <= tol * (1 + 1e-9)
+
+
+def test_a_gait_follows_the_entitys_own_path_keys_without_skating():
+    """A path agent keys the character's transform (position and heading per frame); a walk directive over those
+    frames then plants the feet along that path instead of adding its own travel."""
+    from events.envelope import Actor
+
+    shot = Shot()
+    _character(shot, "a", "biped")
+    n = 97
+    t = np.arange(n) / 24.0
+    s = 0.5 - 0.5 * np.cos(np.pi * np.clip(t / 4.0, 0.0, 1.0))
+    ang = s * np.pi / 2
+    ops = []
+    for f in range(n):
+        ops.append(O.KeySet(id="a", path="transform.position", frame=float(f),
+                            value=[float(5 - 5 * np.cos(ang[f])), 0.0, float(5 * np.sin(ang[f]))], interp="linear"))
+        ops.append(O.KeySet(id="a", path="transform.rotation", frame=float(f),
+                            value=[float(x) for x in quat.from_axis_angle([0.0, 1.0, 0.0], ang[f])], interp="linear"))
+    shot.apply(Actor(kind="agent", id="path"), ops)
+    shot.person([_directive("m", "a", [{"clip": "walk", "start": 0, "end": 96}])])
+    report = shot.world.directives["m"].params["report"]
+    assert report["status"] == "done" and "following a's own path" in report["notes"][0]
+    worst, contacts = skating(shot.world, "a", np.arange(0, 97, dtype=float))
+    assert contacts > 50 and worst <= SKATE_LIMIT
+    hips = sample(shot.world, [96.0]).joints["a"].matrices[0, 0, :3, 3]
+    assert np.linalg.norm(hips[[0, 2]] - [5.0, 5.0]) < 0.1          # the body went where the path went
+    # the path changes: the motion follows it (re-solved on the path's own event)
+    moved = [O.KeySet(id="a", path="transform.position", frame=float(f),
+                      value=[float(5 - 5 * np.cos(ang[f])), 0.0, float(5 * np.sin(ang[f])) + 0.5], interp="linear")
+             for f in range(n)]
+    ev = shot.apply(Actor(kind="agent", id="path"), moved)
+    props = shot.agent.decide(shot.world, ev, shot.seq)
+    assert props
+    for p in props:
+        shot.apply(MOTION, p.ops)
+    worst, _ = skating(shot.world, "a", np.arange(0, 97, dtype=float))
+    assert worst <= SKATE_LIMIT
