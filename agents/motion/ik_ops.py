@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core import ik, kinematics, quat, tracks
+from core import ik, ik_chain, kinematics, quat, tracks
 from core import ops as O
 from core.sampling import sample
 from core.world import World
@@ -109,7 +109,7 @@ def put_joint(world: World, entity: str, joint: str, target, frame: float, chain
     inv = np.linalg.inv(base)
     local_target = inv[:3, :3] @ target + inv[:3, 3]
     limits = ik.joint_limits(joints)
-    res = ik.solve_chain(r, rotations, chain, joint, local_target, limits, root_translation=root_t,
+    res = ik_chain.solve_chain(r, rotations, chain, joint, local_target, limits, root_translation=root_t,
                          iterations=iterations)
     got = kinematics.forward_kinematics(r.parents, r.offsets, r.rest, res.rotations, root_t, base)[j, :3, 3]
     err = float(np.linalg.norm(got - target))

@@ -5,6 +5,7 @@ biomechanics (:mod:`.figures`), legged locomotion with planted feet (:mod:`.loco
 
 from .clipspec import CLIPS, check_clips  # noqa: F401
 from .locomotion import State, rest_state  # noqa: F401
-from .synth import locomote, synthesize  # noqa: F401
+from .follow import locomote  # noqa: F401
+from .synth import synthesize  # noqa: F401
 
 __all__ = ["CLIPS", "check_clips", "State", "rest_state", "synthesize", "locomote"]

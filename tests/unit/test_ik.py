@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import ik, kinematics, quat, templates
+from core import ik, ik_chain, kinematics, quat, templates
 
 CHAINS = [
     ("biped", ["l_shoulder", "l_elbow", "l_wrist"], "l_hand"),
@@ -34,7 +34,7 @@ def test_reachable_targets_are_reached_within_a_millimetre_inside_the_limits(fam
     for _ in range(6):
         pose = _random_pose(r, lim, chain, rng)
         target = kinematics.forward(r, pose[None])[0][r.index(end), :3, 3]
-        res = ik.solve_chain(r, quat.identity((len(r.names),)), chain, end, target, lim)
+        res = ik_chain.solve_chain(r, quat.identity((len(r.names),)), chain, end, target, lim)
         got = kinematics.forward(r, res.rotations[None])[0][r.index(end), :3, 3]
         assert res.reached and np.linalg.norm(got - target) <= 1e-3
         assert abs(res.error_m - np.linalg.norm(got - target)) < 1e-12
@@ -51,7 +51,7 @@ def test_unreachable_targets_are_reported_and_limits_still_hold():
     lim = ik.joint_limits(joints)
     chain = ["l_shoulder", "l_elbow", "l_wrist"]
     for target in ([3.0, 1.5, 0.0], [0.2, 3.0, 0.0], [-1.5, 1.4, 0.3]):   # beyond the arm's reach three ways
-        res = ik.solve_chain(r, quat.identity((len(r.names),)), chain, "l_hand", target, lim)
+        res = ik_chain.solve_chain(r, quat.identity((len(r.names),)), chain, "l_hand", target, lim)
         assert not res.reached and res.error_m > 1e-3
         for n in chain:
             assert float(ik.violation_deg(res.rotations[r.index(n)], lim[n])) < 1e-6
