@@ -61,12 +61,14 @@ def locomote(joints: list[dict], positions, yaw, fps: float, clip: str = "walk",
             rest = np.array([ri.pos(leg.end) for leg in ri.legs])
             state.plants = pos[0] + rest @ yaw_matrix(yw[0]).T
             state.plant_yaw = np.full(len(ri.legs), yw[0])
+        landing = np.zeros((n, len(ri.legs)), dtype=bool)
         feet, fyaw, contacts, phase = legs_from_path(ri, pos, yw, speed, gt, fps, state,
-                                                     stop_at_end=bool(speed[-1] < 1e-3))
+                                                     stop_at_end=bool(speed[-1] < 1e-3), landing=landing)
         env = np.clip(speed / max(g.speed_mps, 1e-9), 0.0, 1.0)
         off, rot = pelvis_from_phase(ri, phase, gt, env)
         layer = _gait_layer(ri, phase, env, gt)
         plan = Plan(pos, yw, off, rot, layer, feet, fyaw, contacts, [])
+        plan.reach_mask = contacts | (landing if ri.family == "biped" else False)
         plan.pelvis_off[:, 1] -= lower_for_reach(ri, plan, fps)
         rotations, trans, unreached = solve(ri, plan)
         end = State(pos[-1].copy(), float(yw[-1]), feet[-1].copy(), fyaw[-1].copy(), off[-1].copy(),

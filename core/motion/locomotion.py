@@ -2,8 +2,8 @@
 stance or swing by its phase offset and duty factor, a stance foot stays where it landed, a swinging foot lifts
 before it travels, and legs are placed by two-bone IK (:mod:`core.motion.pose`).
 
-Footfalls: the plant of a leg's stance is where the body will be at that stance's middle (its rest foot offset
-carried by the body), so steps follow the body's path, turns included. A swing goes from the last plant to the
+Footfalls: the plant of a leg's stance is where the body will be a third of the way into that stance (its rest
+foot offset carried by the body), so steps follow the body's path, turns included. A swing goes from the last plant to the
 next; the foot rises to ``lift`` in the first 15 % of the swing, travels horizontally only in the middle 70 %
 (smoothstep), and comes down in the last 15 %. Starting from rest the initial phase is chosen so that as few feet
 as possible are in the air; a swing already under way at the start begins from the ground at its plant
@@ -34,6 +34,11 @@ TURN_CYCLE_RAD = np.pi / 3
 
 SWING_TRAVEL = (0.15, 0.85)
 """The part of a swing (fraction) in which the foot moves horizontally; it lifts before and lands after."""
+
+PLANT_AT = {"biped": 0.35}
+"""A foot lands where its rest place will be when this fraction of its stance has passed: mid-stance (0.5) by
+default; a little before for a biped, whose flat foot reaches worst far ahead of the hip (the heel rise helps
+behind)."""
 
 LIFT_RAMP = 0.25
 """The foot rises over the first quarter of a swing (two thirds up when it starts to travel) and lands over the
@@ -162,11 +167,12 @@ def _initial_phase(offsets: np.ndarray, duty: float, cum_phase: np.ndarray, trav
 
 
 def legs_from_path(ri: RigInfo, pos: np.ndarray, yaw: np.ndarray, speed: np.ndarray, gt: GaitTrack, fps: float,
-                   state: State, stop_at_end: bool = True):
+                   state: State, stop_at_end: bool = True, landing: np.ndarray | None = None):
     """Foot targets for a body moving along ``pos`` (F, 3) / ``yaw`` (F,) at ``speed`` (F,).
 
     Returns (feet (F, L, 3), foot yaw (F, L), contacts (F, L), phase (F,)); ``state.plants`` are where the feet
-    stand at the first frame."""
+    stand at the first frame. ``landing`` (F, L) bool, when given, is set where a swinging foot is coming down
+    (after its horizontal travel)."""
     n = pos.shape[0]
     L = len(ri.legs)
     rest = body_rest_offsets(ri)
@@ -214,7 +220,7 @@ def legs_from_path(ri: RigInfo, pos: np.ndarray, yaw: np.ndarray, speed: np.ndar
         k = np.floor(phi).astype(np.int64)
         u = phi - k
         stance = u < d
-        g_mid = np.maximum.accumulate(phi - d / 2.0)
+        g_mid = np.maximum.accumulate(phi - d * PLANT_AT.get(ri.family, 0.5))
 
         def plant(cycle: int):
             tm = time_of(g_mid, float(cycle))
@@ -261,6 +267,8 @@ def legs_from_path(ri: RigInfo, pos: np.ndarray, yaw: np.ndarray, speed: np.ndar
             dy = (b_yaw - a_yaw + np.pi) % (2 * np.pi) - np.pi
             fyaw[s0:e0, i] = a_yaw + dy * w
             contacts[s0:e0, i] = s <= 0.0
+            if landing is not None:
+                landing[s0:e0, i] = s > hi_tr
             if e0 < n:
                 cur_plant, cur_yaw = b_pos, b_yaw
     return feet, fyaw, contacts, phase
@@ -285,8 +293,9 @@ def pelvis_from_phase(ri: RigInfo, phase: np.ndarray, gt: GaitTrack, envelope: n
 
 
 def lower_for_reach(ri: RigInfo, plan: Plan, fps: float, margin: float = 0.985, mask=None) -> np.ndarray:
-    """How far (F,) the pelvis must come down so that every leg reaches its target (smoothed, never less than
-    needed)."""
+    """How far (F,) the pelvis must come down so that every planted foot is within reach (smoothed, never less than
+    needed): planted and landing feet (``plan.reach_mask``, else the contacts); a foot in mid-swing does not lower
+    the body (:func:`core.motion.pose.solve` raises it within reach)."""
     from .pose import root_and_layer
     r = ri.rig
     n = plan.frames
@@ -301,7 +310,11 @@ def lower_for_reach(ri: RigInfo, plan: Plan, fps: float, margin: float = 0.985, 
         dv = lower - hip
         dh2 = dv[:, 0] ** 2 + dv[:, 2] ** 2
         allowed = np.sqrt(np.maximum(reach * reach - dh2, 0.0))
-        need = np.maximum(need, -dv[:, 1] - allowed)
+        leg_need = -dv[:, 1] - allowed
+        must = plan.reach_mask if plan.reach_mask is not None else plan.contacts
+        if must is not None:
+            leg_need = np.where(must[:, i], leg_need, 0.0)   # a foot in mid-swing is brought within reach
+        need = np.maximum(need, leg_need)
     need = np.maximum(need, 0.0)
     if mask is not None:
         need = np.where(mask, need, 0.0)

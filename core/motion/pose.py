@@ -53,6 +53,7 @@ class Plan:
     contacts: np.ndarray | None   # (F, L) bool: the foot is planted
     reaches: list = None          # [Reach]: arm (or any two-bone) targets solved after the legs
     leg_ik: np.ndarray | None = None  # (F,) bool: frames whose legs IK places (default: all, when feet is set)
+    reach_mask: np.ndarray | None = None  # (F, L) bool: feet that must be reached (planted or landing)
 
     @property
     def frames(self) -> int:
@@ -192,6 +193,22 @@ def place_lower(ri: RigInfo, leg, hip: np.ndarray, end: np.ndarray, foot_yaw: np
     return end + v_par + c * v_perp + s_ * w, theta
 
 
+def _lift_within_reach(hip: np.ndarray, target: np.ndarray, swinging: np.ndarray, reach: float) -> np.ndarray:
+    """A swinging foot's target out of reach is raised until the leg reaches it (never moved sideways near the
+    ground: a swing lifts before it travels); out of reach even at hip height, it comes in along the line."""
+    d = target - hip
+    dist = np.linalg.norm(d, axis=-1)
+    far = swinging & (dist > reach)
+    if not far.any():
+        return target
+    dh = np.hypot(d[:, 0], d[:, 2])
+    up = target.copy()
+    up[:, 1] = np.where(dh < reach, hip[:, 1] - np.sqrt(np.maximum(reach * reach - dh * dh, 0.0)), hip[:, 1])
+    inward = hip + d * (reach / np.maximum(dist, 1e-12))[:, None]
+    fixed = np.where((dh < reach)[:, None], up, inward)
+    return np.where(far[:, None], fixed, target)
+
+
 def _legs(ri, plan, rot, trans, yaw_m, unreached):
     r = ri.rig
     g = kinematics.forward(r, rot, trans)
@@ -205,8 +222,12 @@ def _legs(ri, plan, rot, trans, yaw_m, unreached):
         pole_target = np.einsum("fij,j->fi", yaw_m, np.asarray(leg.pole))
         lim = limits.get(leg.lower)
         extra = np.zeros(plan.frames)
+        reach_of = sum(leg_lengths(ri, leg)) * (1.0 - 1e-6)
         for attempt in range(3 if lim is not None else 1):
             target, pitch = place_lower(ri, leg, a, plan.feet[:, i], plan.foot_yaw[:, i], extra)
+            must = plan.reach_mask if plan.reach_mask is not None else plan.contacts
+            if must is not None:
+                target = _lift_within_reach(a, target, ~must[:, i], reach_of)
             Ra, Rb, reached, _, _ = ik.two_bone_rotations(a, b, c, target, pole_now, pole_target)
             q_u = _m2q(np.swapaxes(f_upper, -1, -2) @ Ra @ f_upper)
             g_upper = Ra @ f_upper

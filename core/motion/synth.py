@@ -97,11 +97,13 @@ def _legged(ri: RigInfo, group: list[dict], n_total: int, fps: float, state: Sta
     acc = min(0.5 * np.sqrt(ri.leg_m / 0.9) + 0.2, T / 3.0) if T > 0 else 1.0
     v = v * smoothstep(t / max(acc, 1e-9)) * smoothstep((T - t) / max(acc, 1e-9))
     pos, yaw = body_path(state.pos, state.yaw, v, np.concatenate(turn), fps)
-    feet, fyaw, contacts, phase = legs_from_path(ri, pos, yaw, v, gt, fps, state, stop_at_end=True)
+    landing = np.zeros((n_total, len(ri.legs)), dtype=bool)
+    feet, fyaw, contacts, phase = legs_from_path(ri, pos, yaw, v, gt, fps, state, stop_at_end=True, landing=landing)
     env = np.clip(v / np.maximum(gt.cruise, 1e-9), 0.0, 1.0)
     off, rot = pelvis_from_phase(ri, phase, gt, env)
     layer = _gait_layer(ri, phase, env, gt)
     plan = Plan(pos, yaw, off, rot, layer, feet, fyaw, contacts, [])
+    plan.reach_mask = contacts | (landing if ri.family == "biped" else False)
     end = State(pos[-1].copy(), float(yaw[-1]), feet[-1].copy(), fyaw[-1].copy(), off[-1].copy(), rot[-1].copy(),
                 layer[-1].copy(), state.notes)
     return plan, end
@@ -145,6 +147,7 @@ def _concat(plans: list[Plan], legged: bool) -> Plan:
                cat(lambda p: p.contacts) if legged else None, reaches)
     out.leg_ik = cat(lambda p: p.leg_ik if getattr(p, "leg_ik", None) is not None else
                      np.full(p.frames, p.feet is not None)) if legged else None
+    out.reach_mask = cat(lambda p: p.reach_mask if p.reach_mask is not None else p.contacts) if legged else None
     return out
 
 
