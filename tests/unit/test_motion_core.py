@@ -138,3 +138,15 @@ def test_biped_clips_keep_joint_limits_but_the_flat_foot_ankle():
             if name in limits and not name.endswith("ankle"):
                 worst = float(ik.violation_deg(m.rotations[:, k], limits[name]).max())
                 assert worst < 1e-6, f"{clip}: {name} is {worst:.2f}° past its limits"
+
+
+def test_retiming_an_action_stretches_it_to_its_frames():
+    """An action clip fills its [start, end]: the same punch over twice the frames peaks at twice the frame."""
+    joints = templates.template_joints("biped")
+    r = kinematics.rig(joints)
+    peaks = []
+    for end in (24, 48):
+        _, m, _ = synthesize(joints, check_clips("biped", [{"clip": "punch", "start": 0, "end": end}]), FPS)
+        z = kinematics.forward(r, m.rotations, m.root_position)[:, r.index("r_hand"), 2, 3]
+        peaks.append(int(np.argmax(z)))
+    assert abs(peaks[1] - 2 * peaks[0]) <= 1 and peaks[0] > 0
