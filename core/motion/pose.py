@@ -219,15 +219,17 @@ def _legs(ri, plan, rot, trans, yaw_m, unreached):
         f_upper = g[:, u, :3, :3]
         pole_local = ri.rest_global[u, :3, :3].T @ np.asarray(leg.pole)
         pole_now = f_upper @ pole_local
-        pole_target = np.einsum("fij,j->fi", yaw_m, np.asarray(leg.pole))
+        # the knee points where the foot points (a turning step turns the whole leg, not the ankle)
+        pole_target = np.einsum("fij,j->fi", yaw_matrix(plan.foot_yaw[:, i]), np.asarray(leg.pole))
         lim = limits.get(leg.lower)
+        must = plan.reach_mask if plan.reach_mask is not None else plan.contacts
+        swinging = ~must[:, i] if must is not None else np.zeros(plan.frames, dtype=bool)   # mid-swing
         extra = np.zeros(plan.frames)
         reach_of = sum(leg_lengths(ri, leg)) * (1.0 - 1e-6)
         for attempt in range(3 if lim is not None else 1):
             target, pitch = place_lower(ri, leg, a, plan.feet[:, i], plan.foot_yaw[:, i], extra)
-            must = plan.reach_mask if plan.reach_mask is not None else plan.contacts
             if must is not None:
-                target = _lift_within_reach(a, target, ~must[:, i], reach_of)
+                target = _lift_within_reach(a, target, swinging, reach_of)
             Ra, Rb, reached, _, _ = ik.two_bone_rotations(a, b, c, target, pole_now, pole_target)
             q_u = _m2q(np.swapaxes(f_upper, -1, -2) @ Ra @ f_upper)
             g_upper = Ra @ f_upper
@@ -240,9 +242,11 @@ def _legs(ri, plan, rot, trans, yaw_m, unreached):
             q_lo = _m2q(np.swapaxes(f_lower, -1, -2) @ want)
             if lim is None or lim.twist_axis == 0:
                 break
-            # an ankle bent up past its range: pitch the foot about its end by the excess (the heel rises)
+            # an ankle bent past its range: pitch the foot about its end by the excess
             vec, _ = ik.swing_twist(q_lo, lim.twist_axis)
             over = np.where(vec[:, 0] < lim.lo[0], lim.lo[0] - vec[:, 0], 0.0)   # heel rises, never sinks
+            # in the air the foot may also point down less (its end stays where it is: no slide)
+            over = np.where(swinging & (vec[:, 0] > lim.hi[0]), lim.hi[0] - vec[:, 0], over)
             if not np.any(np.abs(over) > 1e-4):
                 break
             extra = extra + over

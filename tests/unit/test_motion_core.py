@@ -124,10 +124,10 @@ def test_every_clip_of_every_family_synthesises_finite_motion(family):
     assert np.array_equal(again.rotations, m.rotations) and np.array_equal(again.root_position, m.root_position)
 
 
-def test_biped_clips_keep_joint_limits_but_the_flat_foot_ankle():
-    """Arms, spine, neck, hips and knees stay within their limits in every biped clip (the arms and spine are
-    projected into them; hips and knees need no help). The ankle of a foot kept flat on the ground can pass its
-    plantar-flexion stop early in a long stride (documented)."""
+def test_biped_clips_keep_joint_limits():
+    """Every joint stays within its limits in every biped clip (arms and spine are projected into them, a foot
+    pitches about its planted end to spare the ankle, knees point where the feet do) — except the ankle of a
+    running foot coming down far ahead of the hip (documented)."""
     from core import ik
 
     joints = templates.template_joints("biped")
@@ -135,7 +135,7 @@ def test_biped_clips_keep_joint_limits_but_the_flat_foot_ankle():
     for clip in CLIPS["biped"]:
         _, m, _ = synthesize(joints, check_clips("biped", [{"clip": clip, "start": 0, "end": 48}]), FPS)
         for k, name in enumerate(m.names):
-            if name in limits and not name.endswith("ankle"):
+            if name in limits and not (clip == "run" and name.endswith("ankle")):
                 worst = float(ik.violation_deg(m.rotations[:, k], limits[name]).max())
                 assert worst < 1e-6, f"{clip}: {name} is {worst:.2f}° past its limits"
 
