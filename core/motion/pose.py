@@ -149,7 +149,8 @@ def _clamp_upper(ri: RigInfo, rot: np.ndarray) -> None:
 
 
 PASTERN_MAX_DEG = 60.0
-"""How far the foot (ankle→toe, wrist→paw, hock→paw) may pitch about its planted end to help a leg reach."""
+"""How far the foot (ankle→toe, wrist→paw, hock→paw) may pitch about its planted end to help a leg reach. A
+bird's foot stays flat: its ankle is itself on the ground."""
 
 REACH_MARGIN = 0.97
 """Legs aim to stay within this fraction of their full length (knees never quite locked)."""
@@ -185,7 +186,7 @@ def place_lower(ri: RigInfo, leg, hip: np.ndarray, end: np.ndarray, foot_yaw: np
     spread = np.arccos(np.clip(delta / rho, -1.0, 1.0))
     theta = np.where(delta <= beta, 0.0, np.where(phi > 0, phi - spread, phi + spread))
     theta = np.where(delta / rho > 1.0, phi, theta)
-    lim = np.radians(PASTERN_MAX_DEG)
+    lim = np.radians(PASTERN_MAX_DEG if ri.family != "bird" else 0.0)
     if extra is not None:
         theta = theta + extra
     theta = np.clip(theta, -lim, lim)

@@ -28,7 +28,8 @@ def _directive(did: str, eid: str, clips: list, **extra) -> O.DirectiveAdd:
 
 
 @pytest.mark.parametrize("template,clip,min_dist", [("biped", "walk", 3.5), ("biped", "run", 8.0),
-                                                     ("quadruped", "walk", 3.0), ("quadruped", "trot", 6.0)])
+                                                     ("quadruped", "walk", 3.0), ("quadruped", "trot", 6.0),
+                                                     ("bird", "walk", 1.5)])
 def test_feet_do_not_skate(template, clip, min_dist):
     shot = Shot()
     _character(shot, "a", template, position=(2.0, 0.0, -1.0), yaw_deg=30.0)
