@@ -258,3 +258,15 @@ def test_a_gait_follows_the_entitys_own_path_keys_without_skating():
         shot.apply(MOTION, p.ops)
     worst, _ = skating(shot.world, "a", np.arange(0, 97, dtype=float))
     assert worst <= SKATE_LIMIT
+
+
+def test_a_skeleton_of_no_known_family_is_reported():
+    shot = Shot()
+    joints = [{"name": "root", "parent": None, "offset": [0, 1, 0]},
+              {"name": "arm", "parent": "root", "offset": [0.5, 0, 0]}]
+    shot.apply(MOTION.__class__(kind="user", id="ann"), [O.EntityCreate(id="robot", kind="character"),
+                                                         O.SkeletonSet(id="robot", joints=joints)])
+    shot.person([_directive("m", "robot", [{"clip": "walk", "start": 0, "end": 24}])])
+    report = shot.world.directives["m"].params["report"]
+    assert report["status"] == "failed" and "not of a family motion knows" in report["reason"]
+    assert shot.world.entities["robot"].tracks == {}
