@@ -38,6 +38,7 @@ from core import ops as O
 from core.attributes import joint_path
 from core.motion import check_clips, locomote, synthesize
 from core.motion.clipspec import LOCOMOTION
+from core import tracks, transform
 from core.sampling import sample
 from core.motion.rigs import family_of
 from core.world import World
@@ -181,6 +182,18 @@ def _own_range(world: World, did: str, eid: str) -> tuple[tuple[float, float] | 
 _FOLLOW_MIN_M = 0.01
 
 
+def _world_matrices(world: World, eid: str, frames: np.ndarray) -> np.ndarray:
+    """The entity's world matrices (F, 4, 4): from its own transform when nothing else places it (no parent, not
+    attached, not aiming), else by sampling the world."""
+    e = world.entities[eid]
+    placed = any(r.subject == eid and r.kind in ("attached_to", "look_at") for r in world.relations.values())
+    if e.parent is None and not placed:
+        return transform.compose(tracks.value_at(e, "transform.position", frames),
+                                 tracks.value_at(e, "transform.rotation", frames))
+    s = sample(world, frames)
+    return s.matrices[:, s.ids.index(eid)]
+
+
 def _follow(world: World, eid: str, family: str, clips: list[dict]):
     """When every clip is a gait (or a fish's swim) and the entity's own transform travels during them (a path
     agent keyed it), the gait follows that path: (frames, Motion) from :func:`core.motion.locomote` with the root
@@ -192,8 +205,7 @@ def _follow(world: World, eid: str, family: str, clips: list[dict]):
     if "transform.position" not in e.tracks and "transform.rotation" not in e.tracks:
         return None
     frames = np.arange(clips[0]["start"], clips[-1]["end"] + 1, dtype=np.float64)
-    s = sample(world, frames)
-    m = s.matrices[:, s.ids.index(eid)]
+    m = _world_matrices(world, eid, frames)
     pos = m[:, :3, 3]
     if np.linalg.norm(pos[:, [0, 2]] - pos[0, [0, 2]], axis=-1).max() < _FOLLOW_MIN_M:
         return None

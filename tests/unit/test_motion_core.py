@@ -150,3 +150,18 @@ def test_retiming_an_action_stretches_it_to_its_frames():
         z = kinematics.forward(r, m.rotations, m.root_position)[:, r.index("r_hand"), 2, 3]
         peaks.append(int(np.argmax(z)))
     assert abs(peaks[1] - 2 * peaks[0]) <= 1 and peaks[0] > 0
+
+
+def test_locomote_swims_a_fish_along_its_path_with_a_travelling_wave():
+    joints = templates.template_joints("fish")
+    n = 73
+    pos = np.stack([np.zeros(n), np.full(n, 1.0), np.linspace(0.0, 1.5, n)], axis=-1)
+    m, _ = locomote(joints, pos, np.zeros(n), FPS, "swim")
+    r = kinematics.rig(joints)
+    base = transform.compose(pos, quat.identity((n,)), np.ones((n, 3)))
+    g = kinematics.forward(r, m.rotations, m.root_position, base)
+    tail = g[:, r.index("tail_fin"), :3, 3]
+    head = g[:, r.index("head"), :3, 3]
+    assert np.ptp(tail[:, 0]) > 2 * np.ptp(head[:, 0]) > 0        # the tail sweeps more than the head
+    assert abs(head[-1, 2] - head[0, 2] - 1.5) < 0.05              # and the fish goes where the path goes
+    assert any("Strouhal" in note for note in m.report["notes"])
