@@ -18,9 +18,9 @@ import numpy as np
 from .. import quat
 from . import biped, creatures, figures
 from .clipspec import LOCOMOTION
-from .locomotion import (State, body_path, gait_track, legs_from_path, lower_for_reach, pelvis_from_phase,
-                         rest_state)
-from .pose import Motion, Plan, smoothstep, solve
+from .locomotion import (State, _smooth, body_path, gait_track, legs_from_path, lower_for_reach,
+                         pelvis_from_phase, rest_state)
+from .pose import Motion, Plan, Reach, smoothstep, solve
 from .rigs import RigInfo, info
 
 __all__ = ["synthesize", "base_layer", "mirror_motion", "BLEND_S"]
@@ -92,7 +92,6 @@ def _legged(ri: RigInfo, group: list[dict], n_total: int, fps: float, state: Sta
     t = np.arange(n_total) / fps
     T = t[-1] if n_total > 1 else 0.0
     w = max(1, int(round(0.3 * fps)))
-    from .locomotion import _smooth
     v = _smooth(np.concatenate(cruise), w)
     acc = min(0.5 * np.sqrt(ri.leg_m / 0.9) + 0.2, T / 3.0) if T > 0 else 1.0
     v = v * smoothstep(t / max(acc, 1e-9)) * smoothstep((T - t) / max(acc, 1e-9))
@@ -138,7 +137,6 @@ def _concat(plans: list[Plan], legged: bool) -> Plan:
                 wt[at:at + p.frames] = rc.weight
                 tgt[:at] = rc.target[0]
                 tgt[at + p.frames:] = rc.target[-1]
-                from .pose import Reach
                 reaches.append(Reach(rc.upper, rc.mid, rc.lower, rc.pole, tgt, wt, rc.bend))
             at += p.frames
     out = Plan(cat(lambda p: p.body_pos), cat(lambda p: p.body_yaw), cat(lambda p: p.pelvis_off),

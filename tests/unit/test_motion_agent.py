@@ -11,7 +11,7 @@ from core import ops as O
 from core import quat
 from core.sampling import sample
 
-from .motion_helpers import MOTION, Shot, skating
+from .motion_helpers import MOTION, USER, Shot, skating
 
 SKATE_LIMIT = 0.05          # m/s, ten times stricter than the 0.5 m/s of motion papers
 
@@ -19,7 +19,7 @@ SKATE_LIMIT = 0.05          # m/s, ten times stricter than the 0.5 m/s of motion
 def _character(shot: Shot, eid: str, template: str, position=(0.0, 0.0, 0.0), yaw_deg: float = 0.0):
     props = {"transform.position": list(position),
              "transform.rotation": [float(x) for x in quat.from_euler_deg([0.0, yaw_deg, 0.0])]}
-    shot.apply(MOTION.__class__(kind="user", id="ann"), [O.EntityCreate(id=eid, kind="character", props=props),
+    shot.apply(USER, [O.EntityCreate(id=eid, kind="character", props=props),
                                                          O.SkeletonSet(id=eid, template=template)])
 
 
@@ -103,15 +103,10 @@ def test_a_persons_key_is_a_pin_that_survives_re_solving():
     keys = shot.world.entities["a"].tracks["joints.l_elbow.rotation"]
     at20 = [k for k in keys if k.frame == 20.0]
     assert len(at20) == 1 and at20[0].by == "user:ann" and np.allclose(at20[0].value, pinned)
-    got = sample(shot.world, [19.0, 20.0, 21.0]).joints["a"]
-    # the agent's neighbouring keys were bent towards the pin: no spike around it
-    local = [shot.world.entities["a"].tracks["joints.l_elbow.rotation"]]
-    assert local
     from core.tracks import value_at
     q = value_at(shot.world.entities["a"], "joints.l_elbow.rotation", np.array([19.0, 20.0, 21.0]))
     ang = 2 * np.degrees(np.arccos(np.clip(np.abs(np.sum(q * np.asarray(pinned), axis=-1)), 0, 1)))
     assert ang[1] < 1e-6 and ang[0] < 5.0 and ang[2] < 5.0
-    assert got.matrices.shape[0] == 3
 
 
 def test_re_solving_replaces_only_the_agents_own_keys():
@@ -150,7 +145,7 @@ BAD = [
 def test_bad_input_is_reported_and_nothing_is_half_applied(params, reason):
     shot = Shot()
     _character(shot, "a", "biped")
-    shot.apply(MOTION.__class__(kind="user", id="ann"), [O.EntityCreate(id="box", kind="prop")])
+    shot.apply(USER, [O.EntityCreate(id="box", kind="prop")])
     before = {p: list(t) for p, t in shot.world.entities["a"].tracks.items()}
     props = shot.person([O.DirectiveAdd(id="m", agent="motion", params=params)])
     report = shot.world.directives["m"].params["report"]
@@ -192,14 +187,14 @@ def test_solving_is_deterministic_and_not_repeated():
         props = shot.person([_directive("m", "a", [{"clip": "gallop", "start": 0, "end": 30},
                                                    {"clip": "idle", "start": 40, "end": 60}])])
         ops.append([O.encode_ops(p.ops) for p in props])
-        again = shot.agent.decide(shot.world, shot.red and _last(shot), shot.seq)
+        again = shot.agent.decide(shot.world, _resent(shot), shot.seq)
         assert again == []                     # its own report makes the directive solved
     assert ops[0] == ops[1]
 
 
-def _last(shot):
+def _resent(shot):
     from events.envelope import Event
-    return Event(event_id="x", command_id="x", project="p", shot="s", actor=MOTION.__class__(kind="user", id="ann"),
+    return Event(event_id="x", command_id="x", project="p", shot="s", actor=USER,
                  ops=[O.DirectiveUpdate(id="m", params=shot.world.directives["m"].params)])
 
 
@@ -264,7 +259,7 @@ def test_a_skeleton_of_no_known_family_is_reported():
     shot = Shot()
     joints = [{"name": "root", "parent": None, "offset": [0, 1, 0]},
               {"name": "arm", "parent": "root", "offset": [0.5, 0, 0]}]
-    shot.apply(MOTION.__class__(kind="user", id="ann"), [O.EntityCreate(id="robot", kind="character"),
+    shot.apply(USER, [O.EntityCreate(id="robot", kind="character"),
                                                          O.SkeletonSet(id="robot", joints=joints)])
     shot.person([_directive("m", "robot", [{"clip": "walk", "start": 0, "end": 24}])])
     report = shot.world.directives["m"].params["report"]
