@@ -267,9 +267,15 @@ def _reach(ri, plan, rot, trans, yaw_m, reach):
     pole_target = np.einsum("fij,j->fi", yaw_m, np.asarray(reach.pole))
     w = np.clip(reach.weight, 0.0, 1.0)
     # where the layer pose puts the end joint, then a straight line from there to the target as the weight grows
-    g_layer = kinematics.forward(r, np.concatenate([rot[:, :u], before[:, :1], rot[:, u + 1:m], before[:, 1:],
-                                                    rot[:, m + 1:]], axis=1), trans)
-    start = g_layer[:, lo, :3, 3]
+    if r.parents[m] == u and r.parents[lo] == m:       # the two joints' own FK, from the frame just computed
+        g_u = f_upper @ quat.to_matrix(before[:, 0])
+        mid_p = a + np.einsum("fij,j->fi", g_u, r.offsets[m])
+        g_m = g_u @ quat.to_matrix(r.rest[m]) @ quat.to_matrix(before[:, 1])
+        start = mid_p + np.einsum("fij,j->fi", g_m, r.offsets[lo])
+    else:
+        layer_rot = rot.copy()
+        layer_rot[:, [u, m]] = before
+        start = kinematics.forward(r, layer_rot, trans)[:, lo, :3, 3]
     target = plan.body_pos + np.einsum("fij,fj->fi", yaw_m, reach.target)
     target = start + (target - start) * w[:, None]
     Ra, Rb, _, _, _ = ik.two_bone_rotations(a, b, c, target, f_upper @ pole_local, pole_target)
