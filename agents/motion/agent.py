@@ -50,6 +50,8 @@ __all__ = ["MotionAgent", "solve", "solve_key", "ME"]
 
 ME = "agent:motion"
 _PARAMS = {"entity", "clips", "mirror", "report", "pins"}
+MAX_EVENTS = 100
+"""The most events one solve may publish."""
 _TIGHT = ("hips", "spine_1")
 _TRANSFORM = ("transform.position", "transform.rotation")
 
@@ -272,6 +274,9 @@ def solve(world: World, did: str, params: dict) -> list[Proposal]:
         t_ops = K.track_ops(world, eid, path, frames, values, keep, pins, old_range, (lo, hi), ME)
         n_keys += sum(isinstance(o, O.KeySet) for o in t_ops)
         ops += t_ops
+    if len(ops) > MAX_EVENTS * (MAX_OPS - 1):
+        return _failed(did, params, f"the motion needs {len(ops)} key ops, more than {MAX_EVENTS} events hold; "
+                                    "split it into several directives", sk)
     report = {
         "status": "done", "solve_key": sk, "family": family, "frames": [lo, hi], "tracks": sorted(tracks),
         "keys": n_keys, "pins": [p.to_json() for p in all_pins], "notes": motion.report["notes"],

@@ -55,7 +55,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
 """Params each clip accepts (any other key is an error)."""
 
 MAX_CLIPS = 64
-MAX_FRAMES = 100_000
+MAX_FRAMES = 14_400
+"""Ten minutes at 24 fps: the longest span one motion directive covers."""
 
 
 def resolve(family: str, clip: str) -> str:
