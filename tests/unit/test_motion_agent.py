@@ -265,3 +265,19 @@ def test_a_skeleton_of_no_known_family_is_reported():
     report = shot.world.directives["m"].params["report"]
     assert report["status"] == "failed" and "not of a family motion knows" in report["reason"]
     assert shot.world.entities["robot"].tracks == {}
+
+
+@pytest.mark.parametrize("template,clip,params", [("biped", "walk", {"turn_deg": 90}), ("biped", "run", {"turn_deg": 90}),
+                                                  ("quadruped", "trot", {"turn_deg": 90}),
+                                                  ("biped", "turn", {"degrees": 120})])
+def test_turning_gaits_keep_feet_planted(template, clip, params):
+    shot = Shot()
+    _character(shot, "a", template)
+    shot.person([_directive("m", "a", [{"clip": clip, "start": 0, "end": 96, "params": params}])])
+    assert shot.world.directives["m"].params["report"]["status"] == "done"
+    worst, contacts = skating(shot.world, "a", np.arange(0, 97, dtype=float))
+    assert contacts > 50 and worst <= SKATE_LIMIT
+    hips = sample(shot.world, [96.0]).joints["a"].matrices[0, 0, :3, :3]
+    heading = np.degrees(np.arctan2(hips[0, 2], hips[2, 2]))
+    turn = params.get("turn_deg", params.get("degrees"))
+    assert abs(heading - (turn if turn <= 180 else turn - 360)) < 8.0      # it ends facing the new way
