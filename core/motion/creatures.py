@@ -151,7 +151,12 @@ def fish_wave(ri: RigInfo, dist: np.ndarray, fps: float, params: dict, notes: li
     amp_frac = float(params.get("amplitude", 0.04 if idle else 0.1))
     a = amp_frac * length
     lam = float(params.get("wavelength", 0.65 if style == "anguilliform" else 1.0)) * length
-    speed = 0.0 if idle else float(params.get("speed_mps", 1.0 * length))
+    if idle:
+        speed = 0.0
+    elif "speed_mps" in params or "frequency_hz" not in params:
+        speed = float(params.get("speed_mps", 1.0 * length))
+    else:                                                       # a tail beat given: the speed follows by Strouhal
+        speed = float(params["frequency_hz"]) * 2.0 * amp_frac * length / figures.STROUHAL
     if idle or speed <= 0:
         freq = float(params.get("frequency_hz", 0.8))
         phase = np.arange(n) / fps * freq
@@ -179,7 +184,13 @@ def fish_wave(ri: RigInfo, dist: np.ndarray, fps: float, params: dict, notes: li
 
 def _swim(ri, state, n, fps, params, notes, idle: bool):
     length = ri.leg_m
-    speed = 0.0 if idle else float(params.get("speed_mps", 1.0 * length))
+    amp_frac = float(params.get("amplitude", 0.1))
+    if idle:
+        speed = 0.0
+    elif "speed_mps" in params or "frequency_hz" not in params:
+        speed = float(params.get("speed_mps", 1.0 * length))
+    else:
+        speed = float(params["frequency_hz"]) * 2.0 * amp_frac * length / figures.STROUHAL
     tau = np.linspace(0.0, 1.0, n)
     ramp = smoothstep(tau / 0.25) if speed > 0 else np.ones(n)
     fwd = yaw_matrix(state.yaw) @ np.array([0.0, 0.0, 1.0])

@@ -117,6 +117,8 @@ def gait_for(family: str, clip: str, leg_m: float, speed_mps: float | None = Non
     if family == "biped":
         bob = (0.04 if flight else 0.022) * leg_m / 0.9
         sway = (0.01 if flight else 0.022) * leg_m / 0.9
+    elif family == "bird" and name == "hop":
+        bob, sway = 0.25 * leg_m, 0.0             # both feet leave the ground together: the body rises
     else:
         bob = (0.03 if flight else 0.012) * leg_m / 0.55
         sway = 0.0

@@ -165,3 +165,11 @@ def test_locomote_swims_a_fish_along_its_path_with_a_travelling_wave():
     assert np.ptp(tail[:, 0]) > 2 * np.ptp(head[:, 0]) > 0        # the tail sweeps more than the head
     assert abs(head[-1, 2] - head[0, 2] - 1.5) < 0.05              # and the fish goes where the path goes
     assert any("Strouhal" in note for note in m.report["notes"])
+
+
+def test_a_fish_given_only_a_tail_beat_swims_at_the_strouhal_speed():
+    joints = templates.template_joints("fish")
+    _, m, _ = synthesize(joints, check_clips("fish", [{"clip": "swim", "start": 0, "end": 48,
+                                                       "params": {"frequency_hz": 2.0}}]), FPS)
+    speed = 2.0 * (2 * 0.1 * 0.55) / figures.STROUHAL              # U = f A_pp / St
+    assert any(f"{speed:.2f} m/s" in n for n in m.report["notes"])
