@@ -124,6 +124,36 @@ def _flight(ri, state, n, fps, params, notes, glide: bool):
     return plan, end
 
 
+def land(ri, state, n, fps, params, notes):
+    """A bird in the air comes down to the ground over ``n`` frames: gliding forward as it slows, a few braking
+    beats, legs reaching down, wings folding as it touches."""
+    tau = np.linspace(0.0, 1.0, n)
+    t = np.arange(n) / fps
+    fwd = yaw_matrix(state.yaw) @ np.array([0.0, 0.0, 1.0])
+    span = wing_span(ri)
+    mass, area = figures.bird_mass_area(span)
+    freq = figures.flap_frequency_hz(mass, span, area)
+    v = 1.5 * np.sqrt(span / 0.67) * (1.0 - tau)
+    dist = np.concatenate([[0.0], np.cumsum(0.5 * (v[1:] + v[:-1]) / fps)])
+    pos = state.pos + np.outer(dist, fwd)
+    pos[:, 1] = state.pos[1] * (1.0 - smoothstep(tau))
+    layer = bird_layer(ri, n, smoothstep((tau - 0.8) / 0.2))
+    brake = 35.0 * np.sin(2 * np.pi * freq * t) * np.clip(tau * 3, 0, 1) * (1.0 - smoothstep((tau - 0.6) / 0.3))
+    _set(layer, ri, "l_shoulder", quat.multiply(_e(z=brake), layer[:, ri.rig.index("l_shoulder")]))
+    _set(layer, ri, "r_shoulder", quat.multiply(_e(z=-brake), layer[:, ri.rig.index("r_shoulder")]))
+    for side in ("l_", "r_"):
+        _set(layer, ri, side + "hip", _e(x=-70.0 * (1.0 - smoothstep(tau / 0.7))))
+        _set(layer, ri, side + "knee", _e(x=-60.0 * (1.0 - smoothstep(tau / 0.7))))
+    L = len(ri.legs)
+    plan = Plan(pos, np.full(n, state.yaw), np.zeros((n, 3)), quat.identity((n,)), layer, None, None,
+                np.zeros((n, L), dtype=bool), [])
+    plants = np.array([pos[-1] + yaw_matrix(state.yaw) @ ri.pos(leg.end) for leg in ri.legs])
+    notes.append(f"landed from {state.pos[1]:.2f} m before the next clip")
+    end = State(pos[-1].copy(), state.yaw, plants, np.full(L, state.yaw), np.zeros(3), quat.identity(),
+                layer[-1].copy(), state.notes)
+    return plan, end
+
+
 def flap(ri, state, n, fps, params, notes):
     return _flight(ri, state, n, fps, params, notes, glide=False)
 

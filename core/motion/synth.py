@@ -70,8 +70,14 @@ def _legged(ri: RigInfo, group: list[dict], n_total: int, fps: float, state: Sta
     pieces, cruise, turn = [], [], []
     spent = 0
     total_turn = 0.0
+    lengths = [c["end"] - c["start"] for c in group[:-1]]
+    excess = sum(lengths) + 1 - n_total                  # frames taken by a landing before the group: from the front
+    for k in range(len(lengths)):
+        cut = min(excess, lengths[k] - 1) if excess > 0 else 0
+        lengths[k] -= cut
+        excess -= cut
     for k, c in enumerate(group):
-        n = (c["end"] - c["start"]) if k < len(group) - 1 else n_total - spent
+        n = lengths[k] if k < len(group) - 1 else n_total - spent
         spent += n
         p = c["params"]
         if c["clip"] == "turn":
@@ -188,6 +194,14 @@ def synthesize(joints: list[dict], clips: list[dict], fps: float, mirror: bool =
                 group.append(clips[i])
         last = i == len(clips) - 1
         n = group[-1]["end"] - group[0]["start"] + (1 if last else 0)
+        if fam == "bird" and state.pos[1] > 1e-6 and c["clip"] not in ("flap", "glide") and n > 3:
+            k = max(2, min(int(0.4 * n), int(round(fps))))             # first come down to the ground
+            plan, after = creatures.land(ri, state, k, fps, {}, notes)
+            _blend_in(plan, state, fps)
+            _fill_feet(ri, plan, after)
+            plans.append(plan)
+            state = after
+            n -= k
         if c["clip"] in LOCOMOTION[fam]:
             plan, after = _legged(ri, group, n, fps, state, notes)
         else:

@@ -173,3 +173,16 @@ def test_a_fish_given_only_a_tail_beat_swims_at_the_strouhal_speed():
                                                        "params": {"frequency_hz": 2.0}}]), FPS)
     speed = 2.0 * (2 * 0.1 * 0.55) / figures.STROUHAL              # U = f A_pp / St
     assert any(f"{speed:.2f} m/s" in n for n in m.report["notes"])
+
+
+def test_a_bird_that_flew_lands_before_it_walks():
+    joints = templates.template_joints("bird")
+    clips = [{"clip": "flap", "start": 0, "end": 48, "params": {"altitude_m": 2.0}},
+             {"clip": "walk", "start": 48, "end": 96}]
+    _, m, _ = synthesize(joints, check_clips("bird", clips), FPS)
+    r = kinematics.rig(joints)
+    toe = kinematics.forward(r, m.rotations, m.root_position)[:, r.index("l_toe"), 1, 3]
+    assert toe[40] > 1.5                                   # up in the air while flapping
+    assert np.all(toe[80:] < 0.08) and toe[-1] < 0.01      # then down on the ground, walking
+    assert np.all(np.abs(np.diff(toe)) < 0.2)             # no drop: it comes down over frames
+    assert any("landed" in n for n in m.report["notes"])
