@@ -34,7 +34,9 @@ _NUM = {"speed_mps": (0.0, 30.0), "stride_m": (0.05, 10.0), "amplitude": (0.0, 3
         "height_m": (0.0, 3.0), "distance_m": (0.0, 10.0), "rate_hz": (0.1, 10.0), "reach": (0.3, 1.0),
         "seat_height_m": (0.1, 1.5), "degrees": (-720.0, 720.0), "count": (1, 20), "frequency_hz": (0.1, 60.0),
         "altitude_m": (0.0, 100.0), "glide_ratio": (1.0, 40.0), "wavelength": (0.3, 3.0)}
-_ENUM = {"side": ("left", "right"), "style": ("neutral", "carangiform", "anguilliform")}
+_ENUM = {"side": ("left", "right"), "style": ("neutral",)}
+_STYLES = {"fish": ("carangiform", "anguilliform")}
+"""``style`` per family: a fish's body wave; the other families have one style so far."""
 
 _GAIT = ("speed_mps", "stride_m", "amplitude", "turn_deg", "style")
 PARAMS: dict[str, tuple[str, ...]] = {
@@ -110,8 +112,9 @@ def check_clips(family: str, clips: Any) -> list[dict]:
         params: dict[str, Any] = {}
         for k, v in raw.items():
             if k in _ENUM:
-                if v not in _ENUM[k]:
-                    raise ValueError(f"{where}.params.{k} must be one of {list(_ENUM[k])}, got {v!r}")
+                allowed_values = _STYLES.get(family, _ENUM[k]) if k == "style" else _ENUM[k]
+                if v not in allowed_values:
+                    raise ValueError(f"{where}.params.{k} must be one of {list(allowed_values)}, got {v!r}")
                 params[k] = v
             else:
                 lo, hi = _NUM[k]

@@ -138,6 +138,9 @@ BAD = [
     ({"entity": "a", "clips": []}, "non-empty"),
     ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 20}], "mirror": "yes"}, "true or false"),
     ({"entity": "box", "clips": [{"clip": "walk", "start": 0, "end": 20}]}, "not a character"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0, "end": 20, "params": {"style": "anguilliform"}}]},
+     "must be one of ['neutral']"),
+    ({"entity": "a", "clips": [{"clip": "walk", "start": 0.5, "end": 20}]}, "whole number"),
 ]
 
 
