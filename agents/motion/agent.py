@@ -1,12 +1,12 @@
 """The ``motion`` agent (SPEC §7, §7.1): turns a ``motion`` directive ``{entity, clips: [{clip, start, end,
 params?}], mirror?}`` into joint rotation keys and root motion keys on the entity (:mod:`core.motion`).
 
-Trigger: an event (not its own) that adds or updates a motion directive, or that changes the skeleton or keys of
-a character a motion directive drives (its joints, or its transform). It solves when the directive's *solve key* —
-a hash of its params (without ``report`` and ``pins``), the skeleton, the shot's fps and the keys others set on the
-tracks it drives and on the entity's transform — differs
-from the one its report records, so its own report update, replays and retries never solve twice, and a person's
-new key makes it solve again around that key.
+Trigger: an event (not its own) that adds or updates a motion directive, changes the shot's fps, or changes the
+skeleton or keys of a character a motion directive drives (its joints, or its transform). It solves when the
+directive's *solve key* — a hash of its params (without ``report`` and ``pins``), the skeleton, the shot's fps and
+the keys others set on the tracks it drives and on the entity's transform — differs from the one its report
+records, so its own report update, replays and retries never solve twice, and a person's new key makes it solve
+again around that key.
 
 Following a path: when every clip is a gait and the entity's own transform travels over them (keys of the path
 agent, or anyone's), the gait follows that transform (:func:`core.motion.locomote`): feet are planted in the world
@@ -109,6 +109,8 @@ class MotionAgent:
                 touched_ents.add(op.id)
             elif isinstance(op, O.SkeletonSet):
                 touched_ents.add(op.id)
+            elif isinstance(op, O.ShotConfigure) and op.fps is not None:       # frames mean other times now
+                touched_dirs |= {did for did, d in world.directives.items() if d.agent == self.name}
         if touched_ents:
             for did, d in world.directives.items():
                 if d.agent == self.name and _entity_of(d.params) in touched_ents:

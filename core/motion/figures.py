@@ -64,7 +64,8 @@ _QUADRUPED = {
     "gallop": ((0.5, 0.6, 0.0, 0.1), 0.30, 4.00, True),
     "bound": ((0.5, 0.5, 0.0, 0.0), 0.30, 3.00, True),
 }
-GAITS = {"biped": _BIPED, "quadruped": _QUADRUPED, "bird": {"walk": _BIPED["walk"], "hop": ((0.0, 0.0), 0.5, 0.6, True)}}
+GAITS = {"biped": _BIPED, "quadruped": _QUADRUPED,
+         "bird": {"walk": _BIPED["walk"], "hop": ((0.0, 0.0), 0.5, 0.6, True)}}
 """Gait tables per family (bird legs walk like a biped's and hop together)."""
 
 

@@ -2,17 +2,17 @@
 stance or swing by its phase offset and duty factor, a stance foot stays where it landed, a swinging foot lifts
 before it travels, and legs are placed by two-bone IK (:mod:`core.motion.pose`).
 
-Footfalls: the plant of a leg's stance is where the body will be a third of the way into that stance (its rest
-foot offset carried by the body), so steps follow the body's path, turns included. A swing goes from the last plant to the
-next; the foot rises to ``lift`` in the first 15 % of the swing, travels horizontally only in the middle 70 %
-(smoothstep), and comes down in the last 15 %. Starting from rest the initial phase is chosen so that as few feet
-as possible are in the air; a swing already under way at the start begins from the ground at its plant
-(compressed in time). At a stop, a swing more than half done lands on the final stance, one less than half done is
-not taken.
+Footfalls: the plant of a leg's stance is where the body will be a third of the way into that stance (biped) or
+at its middle (its rest foot offset carried by the body), so steps follow the body's path, turns included. A swing
+goes from the last plant to the next; the foot rises over the first quarter of the swing, travels horizontally only
+in its middle 70 % (smoothstep), and comes down over the last quarter. Starting from rest the initial phase is
+chosen so that the planted feet are least overstretched; a swing already under way at the start begins from the
+ground at its plant (compressed in time). At a stop, a swing more than half done lands on the final stance, one
+less than half done is not taken.
 
 The pelvis is locked to the gait phase: bob twice a cycle (highest at mid-stance walking, lowest running), sway
 towards the stance leg, rotation about the vertical with the swinging leg and list away from the stance leg;
-then lowered wherever a leg could not otherwise reach its plant (the knee bend that walking on flat feet needs).
+then lowered wherever a planted or landing foot could not otherwise be reached (:func:`lower_for_reach`).
 """
 
 from __future__ import annotations

@@ -64,7 +64,8 @@ class Plan:
                     None if self.feet is None else self.feet[sl],
                     None if self.foot_yaw is None else self.foot_yaw[sl],
                     None if self.contacts is None else self.contacts[sl],
-                    [Reach(x.upper, x.mid, x.lower, x.pole, x.target[sl], x.weight[sl], x.bend) for x in self.reaches or []])
+                    [Reach(x.upper, x.mid, x.lower, x.pole, x.target[sl], x.weight[sl], x.bend)
+                     for x in self.reaches or []])
 
 
 @dataclass

@@ -270,7 +270,8 @@ def test_a_skeleton_of_no_known_family_is_reported():
     assert shot.world.entities["robot"].tracks == {}
 
 
-@pytest.mark.parametrize("template,clip,params", [("biped", "walk", {"turn_deg": 90}), ("biped", "run", {"turn_deg": 90}),
+@pytest.mark.parametrize("template,clip,params", [("biped", "walk", {"turn_deg": 90}),
+                                                  ("biped", "run", {"turn_deg": 90}),
                                                   ("quadruped", "trot", {"turn_deg": 90}),
                                                   ("biped", "turn", {"degrees": 120})])
 def test_turning_gaits_keep_feet_planted(template, clip, params):
@@ -284,3 +285,14 @@ def test_turning_gaits_keep_feet_planted(template, clip, params):
     heading = np.degrees(np.arctan2(hips[0, 2], hips[2, 2]))
     turn = params.get("turn_deg", params.get("degrees"))
     assert abs(heading - (turn if turn <= 180 else turn - 360)) < 8.0      # it ends facing the new way
+
+
+def test_a_new_frame_rate_re_solves_the_motion():
+    shot = Shot()
+    _character(shot, "a", "biped")
+    shot.person([_directive("m", "a", [{"clip": "walk", "start": 0, "end": 48}])])
+    before = sample(shot.world, [48.0]).joints["a"].matrices[0, 0, 2, 3]
+    props = shot.person([O.ShotConfigure(fps=48.0)])
+    assert props                                           # 48 frames are now one second, not two
+    after = sample(shot.world, [48.0]).joints["a"].matrices[0, 0, 2, 3]
+    assert after < 0.7 * before

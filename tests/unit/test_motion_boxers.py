@@ -53,8 +53,9 @@ def test_two_boxers_keep_distance_and_timing_and_never_interpenetrate():
             "transform.position": [0.0, 0.0, z],
             "transform.rotation": [float(x) for x in quat.from_euler_deg([0.0, yaw, 0.0])]}),
             O.SkeletonSet(id=eid, template="biped")])
-    clips = [{"clip": "idle", "start": 0, "end": 12}, {"clip": "punch", "start": 12, "end": 60,
-                                                       "params": {"count": 2}}, {"clip": "idle", "start": 60, "end": 72}]
+    clips = [{"clip": "idle", "start": 0, "end": 12},
+             {"clip": "punch", "start": 12, "end": 60, "params": {"count": 2}},
+             {"clip": "idle", "start": 60, "end": 72}]
     for eid in ("red", "blue"):
         shot.person([O.DirectiveAdd(id=f"box-{eid}", agent="motion", params={"entity": eid, "clips": clips})])
         assert shot.world.directives[f"box-{eid}"].params["report"]["status"] == "done"
