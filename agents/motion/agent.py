@@ -291,7 +291,7 @@ def solve(world: World, did: str, params: dict) -> list[Proposal]:
     new["report"] = report
     final = O.DirectiveUpdate(id=did, params=new)
     try:
-        w = copy.deepcopy(world)
+        w = _just(world, eid, did)
         chunks = _chunks(ops)
         for c in chunks[:-1]:
             edit.apply(w, c, ME)
@@ -304,6 +304,16 @@ def solve(world: World, did: str, params: dict) -> list[Proposal]:
     if all_pins:
         what += f", around {len(all_pins)} pin(s)"
     return [Proposal(c, what if n == 1 else f"{what} (part {i + 1} of {n})") for i, c in enumerate(chunks)]
+
+
+def _just(world: World, eid: str, did: str) -> World:
+    """A copy of the shot holding only what the motion's ops touch (the entity and the directive), to check them
+    on without copying every other character's keys."""
+    w = World(world.project, world.shot, world.name, world.fps, world.frame_start, world.frame_end,
+              world.resolution, dict(world.agents), world.head_seq)
+    w.entities[eid] = copy.deepcopy(world.entities[eid])
+    w.directives[did] = copy.deepcopy(world.directives[did])
+    return w
 
 
 def _chunks(ops: list, size: int = MAX_OPS - 1) -> list[list]:
