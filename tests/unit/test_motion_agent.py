@@ -296,3 +296,37 @@ def test_a_new_frame_rate_re_solves_the_motion():
     assert props                                           # 48 frames are now one second, not two
     after = sample(shot.world, [48.0]).joints["a"].matrices[0, 0, 2, 3]
     assert after < 0.7 * before
+
+
+def test_random_directives_always_end_in_a_report():
+    """Whatever the params (valid or not), the agent answers with a report — done or failed — and its ops apply."""
+    from agents.motion.agent import solve
+    from core.motion.clipspec import CLIPS, PARAMS
+
+    rng = np.random.default_rng(5)
+    values = [0, 1, -1, 0.5, 3, 1e6, "left", "fast", None, [], {}, True, 90, -720, 12.5]
+    seen = set()
+    for case in range(30):
+        family = ["biped", "quadruped", "bird", "fish"][case % 4]
+        shot = Shot()
+        _character(shot, "a", family)
+        clips, at = [], int(rng.integers(-5, 5))
+        for _ in range(int(rng.integers(1, 4))):
+            name = str(rng.choice(list(CLIPS[family]) + ["moonwalk"]))
+            length = int(rng.integers(-2, 40))
+            keys = list(PARAMS.get(name, ("speed_mps",))) + ["bogus"]
+            params = {str(rng.choice(keys)): values[int(rng.integers(len(values)))]
+                      for _ in range(int(rng.integers(0, 3)))}
+            clips.append({"clip": name, "start": at, "end": at + length, "params": params})
+            at += length + int(rng.integers(0, 3))
+        params = {"entity": "a", "clips": clips}
+        shot.apply(USER, [O.DirectiveAdd(id="m", agent="motion", params=params)])
+        props = solve(shot.world, "m", params)
+        for p in props:
+            shot.apply(MOTION, p.ops)
+        report = shot.world.directives["m"].params["report"]
+        assert report["status"] in ("done", "failed"), report
+        seen.add(report["status"])
+        if report["status"] == "failed":
+            assert report["reason"] and len(props) == 1
+    assert seen == {"done", "failed"}                       # both kinds of answer were exercised
