@@ -153,6 +153,10 @@ PASTERN_MAX_DEG = 60.0
 """How far the foot (ankle→toe, wrist→paw, hock→paw) may pitch about its planted end to help a leg reach. A
 bird's foot stays flat: its ankle is itself on the ground."""
 
+AIRBORNE_M = 0.05
+"""A foot this far above its planted height is in the air for IK: it may be pitched or raised to spare the ankle
+and reach (a slide up there is not a skate)."""
+
 REACH_MARGIN = 0.97
 """Legs aim to stay within this fraction of their full length (knees never quite locked)."""
 
@@ -226,6 +230,9 @@ def _legs(ri, plan, rot, trans, yaw_m, unreached):
         lim = limits.get(leg.lower)
         must = plan.reach_mask if plan.reach_mask is not None else plan.contacts
         swinging = ~must[:, i] if must is not None else np.zeros(plan.frames, dtype=bool)   # mid-swing
+        if plan.contacts is not None:        # or coming down but still well clear of the ground
+            clear = plan.feet[:, i, 1] - plan.body_pos[:, 1] > ri.pos(leg.end)[1] + AIRBORNE_M
+            swinging = swinging | (~plan.contacts[:, i] & clear)
         extra = np.zeros(plan.frames)
         reach_of = sum(leg_lengths(ri, leg)) * (1.0 - 1e-6)
         for attempt in range(3 if lim is not None else 1):
