@@ -98,9 +98,10 @@ def _flight(ri, state, n, fps, params, notes, glide: bool):
         pos[:, 1] = np.maximum(pos[:, 1], 0.0)
     else:
         climb = float(params.get("altitude_m", 1.0))
-        pos[:, 1] = state.pos[1] + (climb - state.pos[1]) * smoothstep(tau / 0.6) if climb > state.pos[1] \
-            else pos[:, 1]
-    layer = bird_layer(ri, n, np.zeros(n) + (1.0 - smoothstep(tau / 0.1)) * float(state.pos[1] <= 1e-6))
+        if climb > state.pos[1]:
+            pos[:, 1] = state.pos[1] + (climb - state.pos[1]) * smoothstep(tau / 0.6)
+    on_ground = state.pos[1] <= 1e-6
+    layer = bird_layer(ri, n, (1.0 - smoothstep(tau / 0.1)) if on_ground else np.zeros(n))   # wings open
     if glide:
         stroke = np.full(n, 8.0 * amp)
         fold = np.zeros(n)
