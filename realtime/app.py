@@ -19,10 +19,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import (http_agents, http_exports, http_health, http_projects, http_restore, http_shots, http_templates,
-               inputs)
+from . import (http_agents, http_exports, http_health, http_ik, http_projects, http_restore, http_shots,
+               http_templates, inputs)
 from .errors import ApiError, http_error
-from .gateway import require_member
+from .policy import require_member
 from .http_common import AppState, check_params, provide_user, state_of
 from .limits import Limits, RateLimiter
 from .metrics import Metrics
@@ -51,7 +51,7 @@ async def _count_response(message, scope) -> None:
 
 async def _render_guard(connection, _handler) -> None:
     """The render routes' guard: a valid token, and for a project's routes a member who may write."""
-    from .gateway import authenticate
+    from .policy import authenticate
 
     st = state_of(connection)
     user = authenticate(st.system, connection.headers.get("authorization"), connection.query_params.get("token"))
@@ -71,14 +71,13 @@ def _render_handlers() -> list:
 
 
 async def _connect_render_farm(app: Litestar) -> None:
-    """The render routes' queue: the farm's work-queue stream and status bucket on the system's NATS. A farm that
-    cannot connect leaves the render routes answering 503, not the whole server down."""
-    from renderers.farm import RenderFarm
+    """The render routes' queue (:func:`realtime.bootstrap.connect_render_farm`). A farm that cannot connect leaves
+    the render routes answering 503, not the whole server down."""
+    from .bootstrap import connect_render_farm
 
     system = app.state.wnm.system
     try:
-        app.state.render_farm = await RenderFarm.connect(system.settings.nats_url,
-                                                         root=Path(system.settings.data_dir) / "packs")
+        app.state.render_farm = await connect_render_farm(system.settings)
     except Exception as e:  # noqa: BLE001 - the rest of the API serves on
         log.warning("render farm not connected: %s", e)
 
@@ -94,7 +93,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     limits = limits or Limits.from_env(os.environ)
     sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
-                *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES,
+                *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES, *http_ik.ROUTES,
                 sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

@@ -13,18 +13,9 @@ import sys
 import signal
 
 from agents.base import available, create
-from agents.runtime import AgentRunner, FollowingReplica, MemoryCheckpoints, PgCheckpoints
-from agents.suggestions import MemorySuggestions, PgSuggestions
+from agents.runtime import AgentRunner, FollowingReplica
 
-__all__ = ["build_runner", "add_commands", "run_in_process", "run_as_child", "stores_for", "warm"]
-
-
-def stores_for(system):
-    """(checkpoints, suggestions) on the system's PostgreSQL pool (in memory when the store has none)."""
-    pool = getattr(system.store, "pool", None)
-    if pool is None:
-        return MemoryCheckpoints(), MemorySuggestions()
-    return PgCheckpoints(pool), PgSuggestions(pool)
+__all__ = ["build_runner", "add_commands", "run_in_process", "run_as_child", "warm"]
 
 
 def build_runner(system, names: list[str] | None = None, projects: list[str] | None = None,
@@ -46,7 +37,9 @@ def build_runner(system, names: list[str] | None = None, projects: list[str] | N
     if own_replica:
         commands = CommandService(system.log, FollowingReplica(system.log, load),
                                   outcome_timeout=system.settings.outcome_timeout_s)
-    checkpoints, suggestions = stores_for(system)
+    from .bootstrap import agent_stores
+
+    checkpoints, suggestions = agent_stores(system)
     return AgentRunner(create(names), system.log, commands, load, checkpoints, suggestions, projects=projects,
                        **kwargs)
 

@@ -16,7 +16,8 @@ from litestar.params import FromPath, FromQuery
 from agents import suggestions as S
 
 from .errors import Conflict, Invalid, NotFound
-from .gateway import actor_for, require_member, submit_as
+from .gateway import submit_as
+from .policy import actor_for, require_member
 from .http_common import User, state_of
 
 __all__ = ["ROUTES"]
@@ -28,9 +29,9 @@ def _store(request: Request):
     st = state_of(request)
     store = getattr(st, "suggestions", None)
     if store is None:
-        from .cli_agents import stores_for
+        from .bootstrap import agent_stores
 
-        store = st.suggestions = stores_for(st.system)[1]
+        store = st.suggestions = agent_stores(st.system)[1]
     return store
 
 

@@ -4,7 +4,7 @@
 |---|---|
 | ``GET /export.{usda,usdc,usdz,glb,bvh}?at=SEQ&entity=E`` | the file (attachment); BVH needs ``entity`` (a character) |
 | ``GET /levels?at=SEQ`` | ``{seq, counts: {L0…L4: n}, entities: {id: {kind, level, lacks}}}`` (SPEC §7.2) |
-| ``POST /import?name=F`` | body: a USD (.usda/.usdc/.usdz) or glTF (.glb/.gltf) file, at most ``WNM_MAX_IMPORT_BYTES`` (64 MB) → ``{shot, entities, ops, events, seq}`` |
+| ``POST /import?name=F&entity=E&start=F0`` | body: a USD (.usda/.usdc/.usdz) or glTF (.glb/.gltf) file, or a BVH clip for the character ``entity`` from frame ``start``; at most ``WNM_MAX_IMPORT_BYTES`` (64 MB) → ``{shot, entities, ops, events, seq}`` |
 
 and ``GET /v1/schema/world``: the JSON Schema of a sampled entity at each representation level.
 
@@ -38,7 +38,9 @@ from renderers.export import levels as L
 from renderers.export.importing import import_plan, parts, submit_parts, suffix_of
 
 from .errors import Conflict, Invalid, NotFound
-from .gateway import current_reducer, require_member, rollback_as, submit_as, world_at_as
+from .gateway import current_reducer, submit_as, world_at_as
+from .policy import require_member
+from .restores import rollback_as
 from .http_common import User, is_mesh_asset, state_of
 
 __all__ = ["ROUTES", "load_for_export"]
@@ -100,7 +102,8 @@ MAX_IMPORT_BYTES = int(os.environ.get("WNM_MAX_IMPORT_BYTES", 64_000_000))
       request_max_body_size=MAX_IMPORT_BYTES,
       summary="Import a USD or glTF scene (the request body) into the shot: its entities, all or none")
 async def post_import(request: Request, user: User, project: FromPath[str], shot: FromPath[str],
-                      name: FromQuery[str] = "scene") -> dict:
+                      name: FromQuery[str] = "scene", entity: FromQuery[str | None] = None,
+                      start: FromQuery[float | None] = None) -> dict:
     system = state_of(request).system
     await require_member(system, user, project, write=True)
     live = await current_reducer(system, project, shot)
@@ -109,14 +112,14 @@ async def post_import(request: Request, user: User, project: FromPath[str], shot
     data = await request.body()
     suffix = suffix_of(data[:64])
     if suffix is None:
-        raise Invalid("the body is not a USD (.usda, .usdc, .usdz) or glTF (.glb, .gltf) file", field="file")
+        raise Invalid("the body is not a USD (.usda, .usdc, .usdz), glTF (.glb, .gltf) or BVH file", field="file")
     with tempfile.TemporaryDirectory(prefix="wnm-import-") as tmp:
         path = Path(tmp) / f"import{suffix}"
         path.write_bytes(data)
         try:
-            plan = await asyncio.to_thread(import_plan, path, before, False)
+            plan = await asyncio.to_thread(import_plan, path, before, False, entity, start)
         except ValueError as e:  # ExportError, and core's OpError naming the op that would not apply
-            raise Invalid(f"{name}: {e}", field="file") from None
+            raise Invalid(f"{name}: {e}", field=getattr(e, "field", None) or "file") from None
     chunks = parts(plan)
     base = f"import-{uuid.uuid4().hex}"
 

@@ -93,10 +93,13 @@ async def _export(system, args) -> int:
 
 
 def add_import_command(subparsers, run, actor_of) -> None:
-    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot")
+    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot, or put a BVH "
+                                             "clip on a character")
     p.add_argument("--project", required=True)
     p.add_argument("--shot", required=True)
-    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb or .gltf file")
+    p.add_argument("--entity", default=None, help="BVH: the character the clip is retargeted onto")
+    p.add_argument("--start", type=float, default=None, help="BVH: the shot frame of the clip's first frame")
+    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb, .gltf or .bvh file")
     p.set_defaults(func=lambda args: run(lambda system: _import(system, args, actor_of(args)), args))
 
 
@@ -111,7 +114,8 @@ async def _import(system, args, actor) -> int:
     before = (await system.world_at(args.project, args.shot, None)).world if last else \
         World(project=args.project, shot=args.shot)
     try:
-        plan = await asyncio.to_thread(import_plan, args.file, before, last == 0)
+        plan = await asyncio.to_thread(import_plan, args.file, before, last == 0, getattr(args, "entity", None),
+                                       getattr(args, "start", None))
     except ValueError as e:   # ExportError, and core's OpError naming the op that would not apply
         print(f"error: {args.file}: {e}", file=sys.stderr)
         return 1

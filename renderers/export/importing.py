@@ -22,7 +22,7 @@ IMPORT_BYTES_PER_EVENT = 400_000
 
 
 def suffix_of(head: bytes) -> str | None:
-    """The file suffix a scene file's first bytes say it has (.glb, .usdc, .usdz, .usda, .gltf), or None."""
+    """The file suffix a scene file's first bytes say it has (.glb, .usdc, .usdz, .usda, .gltf, .bvh), or None."""
     if head[:4] == b"glTF":
         return ".glb"
     if head[:8] == b"PXR-USDC":
@@ -30,6 +30,8 @@ def suffix_of(head: bytes) -> str | None:
     if head[:2] == b"PK":
         return ".usdz"
     text = head.lstrip()
+    if text[:9] == b"HIERARCHY":
+        return ".bvh"
     if text[:5] == b"#usda":
         return ".usda"
     if text[:1] == b"{":
@@ -37,9 +39,10 @@ def suffix_of(head: bytes) -> str | None:
     return None
 
 
-def import_plan(path: Path, world, new_shot: bool) -> list:
+def import_plan(path: Path, world, new_shot: bool, entity: str | None = None, start: float | None = None) -> list:
     """The ops that import ``path`` into ``world`` (checked against it; raises ExportError or ValueError naming
-    the first problem — nothing is submitted then)."""
+    the first problem — nothing is submitted then). A ``.bvh`` file is retargeted onto the character ``entity``
+    from frame ``start`` (:mod:`renderers.export.bvh_import`)."""
     from core import ops as O
     from core.edit import check
 
@@ -47,6 +50,20 @@ def import_plan(path: Path, world, new_shot: bool) -> list:
 
     if not path.is_file():
         raise ExportError(f"no such file {path}", "file")
+    if path.suffix.lower() == ".bvh":
+        from .bvh_import import bvh_ops
+
+        if entity is None:
+            raise ExportError("a BVH import names the character it goes on: --entity", "entity")
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ExportError(f"cannot read {path}: {e}", "file") from e
+        plan, _ = bvh_ops(world, entity, text, start)
+        check(world, plan, "user:import")
+        return plan
+    if entity is not None:
+        raise ExportError("--entity is for BVH imports", "entity")
     shot_ops, ops = import_file(str(path), fps=None if new_shot else world.fps,
                                 frame_start=None if new_shot else world.frame_start, resolution=world.resolution)
     taken = [o["id"] for o in ops if o["type"] == "entity.create" and o["id"] in world.entities]
