@@ -17,8 +17,9 @@
 //   global matrix, with scale removed; a relation with a frame range (start, end) holds on [start, end) only, and
 //   of several that hold the last by relation id wins;
 // - `look_at` replaces the world rotation, keeping position and scale: −Z towards the target (+Y up) for cameras,
-//   lights, props and environments; characters (facing +Z) turn about the vertical only. A look_at whose target
-//   depends on the subject's own result is ignored, as is one whose target coincides with the subject;
+//   lights, props and environments; characters (facing +Z) turn about the vertical only. A character target with
+//   no joint named is aimed at the centre of its white-box body (bodyCentre), not at its feet. A look_at whose
+//   target depends on the subject's own result is ignored, as is one whose target coincides with the subject;
 // - visibility is inherited from parents; joints are entity world · FK (joints.<j>.rotation, root motion
 //   joints.<root>.position).
 // Each sampled entity also carries its representation level (entityLevels, core/levels.py).
