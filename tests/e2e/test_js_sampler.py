@@ -20,7 +20,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from core import attributes, camera, levels, light, quat, tracks, transform
+from core import attributes, camera, ik, levels, light, quat, templates, tracks, transform
 from core.sampling import sample_json
 from tests.e2e.js_sampler_worlds import frames_for, hand_worlds, random_shot, strategy_shot, world_from_json
 from tests.e2e.sync_harness import NODE_DIR, node_binary, node_ready
@@ -93,10 +93,24 @@ def _primitives(rnd: np.random.Generator) -> dict:
         v = rnd.normal(size=(n, 3)) * 5
         v[n // 2] = v[max(n // 2 - 1, 0)]  # a repeated value: flat there
         slopes.append({"t": t.tolist(), "v": v.tolist(), "m": tracks.auto_slopes(t, v).tolist()})
+    limits = []
+    for name in ("biped", "quadruped"):
+        joints = templates.template_joints(name)
+        lims = ik.joint_limits(joints)
+        for jname, lim in sorted(lims.items()):
+            qs = [quat.normalize(rnd.normal(size=4)) for _ in range(4)]
+            qs += [quat.from_euler_deg(rnd.uniform(-30, 30, 3)), quat.from_euler_deg(rnd.uniform(-170, 170, 3))]
+            cases = []
+            for q in qs:
+                vec, tw = ik.swing_twist(q, lim.twist_axis)
+                cases.append({"q": q.tolist(), "swing": vec.tolist(), "twist": float(tw),
+                              "clamped": ik.clamp(q, lim).tolist(), "violation_deg": float(ik.violation_deg(q, lim))})
+            limits.append({"template": name, "joint": jname, "twist_axis": lim.twist_axis, "lo": lim.lo.tolist(),
+                           "hi": lim.hi.tolist(), "cases": cases})
     registry = {p: {"type": s.type, "kinds": sorted(s.kinds), "animatable": s.animatable, "default": s.default}
                 for p, s in attributes.ATTRIBUTES.items()}
     return {"rigid": rigid, "decompose": decomposed, "temperature": temperature, "euler": euler,
-            "project": project, "slerp": slerps, "auto_slopes": slopes, "registry": registry}
+            "project": project, "slerp": slerps, "auto_slopes": slopes, "limits": limits, "registry": registry}
 
 
 def _slopes(cases: list[dict]) -> list[dict]:

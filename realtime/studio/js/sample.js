@@ -791,6 +791,97 @@ export function forwardKinematics (r, rotations = null, translations = null, bas
   return out
 }
 
+// ------------------------------------------------------------------ joint limits (core/ik.py)
+//
+// A joint's limits_deg [[xmin, xmax], [ymin, ymax], [zmin, zmax]] read as core's IK reads them: swing cone + twist.
+// The twist axis is the principal axis closest to the joint's bone (the offset of its first child); the rotation
+// about it is the twist, limited by that axis' range; the rest is a swing whose rotation vector has one component
+// on each other axis, limited to an ellipse per quadrant with those ranges as half-axes.
+
+/** {jointName: {twistAxis (0, 1, 2), lo: [3] rad, hi: [3] rad}} for the joints that have limits_deg. */
+export function jointLimits (joints) {
+  const firstChild = new Map()
+  for (const j of joints) if (j.parent != null && !firstChild.has(j.parent)) firstChild.set(j.parent, j.offset)
+  const out = {}
+  for (const j of joints) {
+    if (j.limits_deg == null) continue
+    const bone = (firstChild.get(j.name) || [1.0, 0.0, 0.0]).map((c) => Math.abs(Number(c)))
+    let axis = 0
+    if (bone.some((c) => c !== 0)) for (let i = 1; i < 3; i++) if (bone[i] > bone[axis]) axis = i
+    const rad = (x) => Number(x) * (Math.PI / 180)
+    out[j.name] = { twistAxis: axis, lo: j.limits_deg.map((p) => rad(p[0])), hi: j.limits_deg.map((p) => rad(p[1])) }
+  }
+  return out
+}
+
+/** q = swing ⊗ twist with the twist about principal `axis` → [swing rotation vector (its `axis` component 0),
+ *  twist angle in (−π, π]] (core.ik.swing_twist). */
+export function swingTwist (q, axis) {
+  if (q[3] < 0) q = q.map((c) => -c)
+  let tw = [0.0, 0.0, 0.0, q[3]]
+  tw[axis] = q[axis]
+  const n = Math.sqrt(tw[0] * tw[0] + tw[1] * tw[1] + tw[2] * tw[2] + tw[3] * tw[3])
+  tw = n < 1e-9 ? [0.0, 0.0, 0.0, 1.0] : tw.map((c) => c / Math.max(n, EPS_NORM))
+  let twist = 2.0 * Math.atan2(tw[axis], tw[3])
+  if (twist > Math.PI) twist = twist - 2 * Math.PI
+  let sw = quatMultiply(q, [-tw[0], -tw[1], -tw[2], tw[3]])
+  if (sw[3] < 0) sw = sw.map((c) => -c)
+  const s = Math.sqrt(sw[0] * sw[0] + sw[1] * sw[1] + sw[2] * sw[2])
+  const ang = 2.0 * Math.atan2(s, sw[3])
+  const vec = [0, 1, 2].map((i) => (s < 1e-12 ? 0.0 : sw[i] / Math.max(s, EPS_NORM) * ang))
+  vec[axis] = 0.0
+  return [vec, twist]
+}
+
+function fromSwingTwist (vec, twist, axis) {
+  const ang = Math.sqrt(vec[0] * vec[0] + vec[1] * vec[1] + vec[2] * vec[2])
+  const safe = ang < 1e-12 ? 1.0 : ang
+  const sw = [vec[0] / safe * Math.sin(ang / 2), vec[1] / safe * Math.sin(ang / 2), vec[2] / safe * Math.sin(ang / 2),
+    Math.cos(ang / 2)]
+  const tw = [0.0, 0.0, 0.0, Math.cos(twist / 2)]
+  tw[axis] = Math.sin(twist / 2)
+  return quatMultiply(sw, tw)
+}
+
+function swingParts (vec, lim) { // the other axes, the swing components on them and each one's bound (≥ 0)
+  const others = [0, 1, 2].filter((i) => i !== lim.twistAxis)
+  const comp = others.map((i) => vec[i])
+  const b = others.map((i) => Math.max(vec[i] >= 0 ? lim.hi[i] : -lim.lo[i], 0.0))
+  return { others, comp, b }
+}
+
+/** The rotation inside `lim` nearest in swing and twist to q (core.ik.clamp). */
+export function clampToLimit (q, lim) {
+  const k = lim.twistAxis
+  const [vec, tw0] = swingTwist(q, k)
+  const tw = Math.min(Math.max(tw0, lim.lo[k]), lim.hi[k])
+  const { others, comp, b } = swingParts(vec, lim)
+  const c = comp.map((x, n) => (b[n] <= 1e-12 ? 0.0 : x))
+  const q2 = c.map((x, n) => (b[n] <= 1e-12 ? 0.0 : (x / Math.max(b[n], 1e-12)) ** 2))
+  const r = Math.sqrt(q2[0] + q2[1])
+  const scaled = r > 1.0 ? c.map((x) => x / Math.max(r, 1e-12)) : c
+  others.forEach((i, n) => { vec[i] = Math.min(Math.max(scaled[n], lim.lo[i]), lim.hi[i]) })
+  return fromSwingTwist(vec, tw, k)
+}
+
+/** How many degrees q lies outside `lim` (0 inside): twist beyond its range, or the swing beyond its ellipse
+ *  along the swing's own direction (core.ik.violation_deg). */
+export function limitViolationDeg (q, lim) {
+  const k = lim.twistAxis
+  const [vec, tw] = swingTwist(q, k)
+  const overTw = Math.max(0.0, Math.max(lim.lo[k] - tw, tw - lim.hi[k]))
+  const { comp, b } = swingParts(vec, lim)
+  const mag = Math.sqrt(comp[0] * comp[0] + comp[1] * comp[1])
+  const blocked = comp.some((x, n) => b[n] <= 1e-12 && Math.abs(x) > 0.0)
+  const q2 = comp.map((x, n) => (b[n] <= 1e-12 ? 0.0 : (x / Math.max(b[n], 1e-12)) ** 2))
+  const r = Math.sqrt(q2[0] + q2[1])
+  let overSw = r > 1.0 ? mag * (1.0 - 1.0 / Math.max(r, 1e-12)) : 0.0
+  const z2 = comp.map((x, n) => (b[n] <= 1e-12 ? x : 0.0) ** 2)
+  const zeroSide = Math.sqrt(z2[0] + z2[1])
+  if (blocked) overSw = Math.max(overSw, zeroSide)
+  return Math.max(overTw, overSw) * (180 / Math.PI)
+}
+
 // ------------------------------------------------------------------ cameras (core/camera.py)
 
 function checkFocalSensor (focal, sensor) {

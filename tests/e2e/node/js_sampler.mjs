@@ -11,6 +11,7 @@
 //   docs:       [{name, update (base64 Yjs update of the reducer's document), world (World.to_json())}]
 //   primitives: {rigid: [{m, expected}], decompose: [{m, position, rotation, scale}], temperature: [{k, rgb}],
 //                euler: [{angles, order, q}], slerp: [{a, b, u, q}], auto_slopes: [{t, v, m}],
+//                limits: [{template, joint, twist_axis, lo, hi, cases: [{q, swing, twist, clamped, violation_deg}]}],
 //                project: [{K, w2c, resolution, points, uv, depth}],
 //                registry: {path: {type, kinds, animatable, default}}}
 // Prints one JSON line {checked, failed, failures: [the first 30]} and exits 1 when anything differs: numbers by more
@@ -19,7 +20,7 @@
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
-  ATTRIBUTES, autoSlopes, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity,
+  ATTRIBUTES, autoSlopes, clampToLimit, decompose, jointLimits, limitViolationDeg, swingTwist, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity,
   sampleJson, sampleWorld, slerp, temperatureToRgb, evaluateTrack, valueAt, entityLevels,
 } from '../../../realtime/studio/js/sample.js'
 import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
@@ -272,6 +273,40 @@ for (const [i, r] of (p.slerp || []).entries()) {
 for (const [i, r] of (p.auto_slopes || []).entries()) {
   compare(r.m, attempt(`autoSlopes[${i}]`, () => autoSlopes(r.t, r.v)), `autoSlopes[${i}]`)
 }
+// joint limits as core's IK reads them (swing cone + twist), on the templates' limited joints
+const templateJoints = {}
+for (const c of fixture.cases || []) { // the templates' joint lists, as the worlds hold them
+  for (const e of Object.values(c.world.entities)) {
+    const sk = e.props.skeleton
+    if (!sk) continue
+    const names = sk.map((j) => j.name)
+    if (names.includes('l_wrist') && !templateJoints.biped && sk.find((j) => j.name === 'hips').offset[1] === 0.95) {
+      templateJoints.biped = sk
+    }
+    if (names.includes('l_hock') && !templateJoints.quadruped && sk.find((j) => j.name === 'hips').offset[1] === 0.58) {
+      templateJoints.quadruped = sk
+    }
+  }
+}
+for (const r of p.limits || []) {
+  const where = `limits ${r.template}.${r.joint}`
+  const lim = { twistAxis: r.twist_axis, lo: r.lo, hi: r.hi }
+  if (templateJoints[r.template]) {
+    const got = jointLimits(templateJoints[r.template])[r.joint]
+    compare({ twistAxis: r.twist_axis, lo: r.lo, hi: r.hi }, got, `${where} jointLimits`)
+  }
+  r.cases.forEach((c, i) => {
+    const st = attempt(`${where}[${i}]`, () => swingTwist(c.q, r.twist_axis))
+    if (st === undefined) return
+    compare(c.swing, st[0], `${where}[${i}].swing`)
+    compare(c.twist, st[1], `${where}[${i}].twist`)
+    compare(c.clamped, clampToLimit(c.q, lim), `${where}[${i}].clamped`)
+    compare(c.violation_deg, limitViolationDeg(c.q, lim), `${where}[${i}].violation_deg`)
+  })
+}
+checked++
+if (!Object.keys(templateJoints).length && (p.limits || []).length) fail('limits', 'template skeletons', 'none', 'coverage')
+
 if (p.registry) {
   const mine = {}
   for (const [path, s] of Object.entries(ATTRIBUTES)) {
