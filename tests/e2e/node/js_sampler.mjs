@@ -20,8 +20,9 @@
 import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
-  ATTRIBUTES, autoSlopes, clampToLimit, decompose, jointLimits, limitViolationDeg, swingTwist, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity,
-  sampleJson, sampleWorld, slerp, temperatureToRgb, evaluateTrack, valueAt, entityLevels,
+  ATTRIBUTES, autoSlopes, clampToLimit, decompose, entityLevels, evaluateTrack, jointLimits, keySlopes,
+  limitViolationDeg, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity, sampleJson, sampleWorld, slerp,
+  swingTwist, temperatureToRgb, valueAt,
 } from '../../../realtime/studio/js/sample.js'
 import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
@@ -305,7 +306,9 @@ for (const r of p.limits || []) {
   })
 }
 checked++
-if (!Object.keys(templateJoints).length && (p.limits || []).length) fail('limits', 'template skeletons', 'none', 'coverage')
+if (!Object.keys(templateJoints).length && (p.limits || []).length) {
+  fail('limits', 'template skeletons', 'none', 'coverage')
+}
 
 if (p.registry) {
   const mine = {}
