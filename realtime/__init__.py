@@ -5,26 +5,12 @@ metrics, the embedded servers, and the ``wnm`` CLI. The one place errors become 
 Public API: :func:`open_system` / :func:`services` (build a running system), :func:`create_app` (the litestar
 app), :class:`CommandService`, :class:`Settings`, :func:`main` (the CLI)."""
 
-from __future__ import annotations
+from core.public import lazy_exports
 
-import importlib
-
-_PUBLIC = {
-    "System": "realtime.bootstrap",
-    "open_system": "realtime.bootstrap",
-    "services": "realtime.bootstrap",
-    "create_app": "realtime.app",
-    "CommandService": "realtime.commands",
-    "Settings": "realtime.settings",
-    "main": "realtime.cli",
-}
-"""Each public name and the module that defines it, imported on first use (importing the package stays cheap)."""
-
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __all__ = lazy_exports(__name__, {
+    "realtime.bootstrap": ["System", "open_system", "services"],
+    "realtime.app": ["create_app"],
+    "realtime.commands": ["CommandService"],
+    "realtime.settings": ["Settings"],
+    "realtime.cli": ["main"],
+})
