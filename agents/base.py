@@ -15,8 +15,11 @@ Agents register a factory by name::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Callable, NamedTuple, Protocol, runtime_checkable
 
+from core import ops as O
 from core.world import World
 from events.envelope import Event
 
@@ -82,3 +85,18 @@ def create(names: list[str] | None = None) -> list[Agent]:
     if unknown:
         raise KeyError(f"unknown agent(s) {unknown}; known: {sorted(reg)}")
     return [reg[n]() for n in chosen]
+
+
+def params_hash(params: dict) -> str:
+    """A digest of the params a person wrote (``report`` and ``pins`` left out): what a generative agent's solution
+    answers to, kept in its report so that it does not solve the same params twice."""
+    body = {k: v for k, v in params.items() if k not in ("report", "pins")}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def failed(agent: str, did: str, params: dict, reason: str) -> Proposal:
+    """The proposal that says directive ``did`` could not be solved: its params with ``report = {status: failed,
+    reason, params_hash}``, and nothing else (an earlier solution stays)."""
+    new = {k: v for k, v in params.items() if k != "report"}
+    new["report"] = {"status": "failed", "reason": reason, "params_hash": params_hash(params)}
+    return Proposal([O.DirectiveUpdate(id=did, params=new)], f"{agent} {did} failed: {reason}")

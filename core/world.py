@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Key", "Entity", "Relation", "Directive", "World", "key_to_dict", "key_to_row",
+__all__ = ["Key", "Entity", "Relation", "Directive", "World", "moves_with", "key_to_dict", "key_to_row",
            "key_from_row"]
 
 
@@ -149,3 +149,21 @@ class World:
 
     def agent_mode(self, agent: str) -> str:
         return self.agents.get(agent, DEFAULT_AGENT_MODE)
+
+
+def moves_with(world: World, ids, relations: tuple[str, ...] = ("attached_to",)) -> set[str]:
+    """``ids`` and every entity that moves with them, transitively: their children, and the subjects of the
+    ``relations`` (``attached_to``; add ``look_at`` for what turns to follow them) whose object is among them."""
+    out = set(ids)
+    grew = True
+    while grew:
+        grew = False
+        for eid, e in world.entities.items():
+            if eid not in out and e.parent in out:
+                out.add(eid)
+                grew = True
+        for r in world.relations.values():
+            if r.kind in relations and r.object in out and r.subject not in out:
+                out.add(r.subject)
+                grew = True
+    return out

@@ -15,7 +15,7 @@ import signal
 from agents.base import available, create
 from agents.runtime import AgentRunner, FollowingReplica
 
-__all__ = ["build_runner", "add_commands", "run_in_process", "run_as_child", "warm"]
+__all__ = ["build_runner", "add_commands", "run_as_child", "warm"]
 
 
 def build_runner(system, names: list[str] | None = None, projects: list[str] | None = None,
@@ -56,15 +56,6 @@ async def with_imported_assets(system, runner: AgentRunner) -> None:
     for member in runner.members:
         if member.agent.name == "layout":
             member.agent = LayoutAgent(index)
-
-
-async def run_in_process(system) -> None:
-    """Every available agent on the caller's event loop, until cancelled (tests and embedding; ``wnm up`` runs
-    them as a child process, :func:`run_as_child`)."""
-    runner = build_runner(system)
-    await with_imported_assets(system, runner)
-    print(f"wnm up: agents running: {', '.join(m.agent.name for m in runner.members)}", flush=True)
-    await runner.run()
 
 
 async def run_as_child(system) -> None:

@@ -29,14 +29,12 @@ closed with 1013 too rather than buffered without bound. Close codes and refused
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import os
 import time
 from collections import Counter
 from typing import Any, Awaitable, Callable
 
-import msgspec
 from litestar import WebSocket, websocket
 from litestar.params import FromPath
 
@@ -44,9 +42,10 @@ from events.envelope import Command
 
 from . import yprotocol as Y
 from .awareness_bus import QUERY, UPDATE, AwarenessBus
-from .commands import CommandError, Result, decode_command
-from .errors import ApiError, BadRequest, Forbidden, NotFound, RateLimited, close_code, error_body
+from .commands import Result
+from .errors import ApiError, BadRequest, NotFound, RateLimited, close_code
 from .limits import check_size
+from .sync_commands import CommandPipeline, Submit
 from .sync_room import Close, Connection, Principal, Refused, Room, SyncLimits, close_reason
 
 __all__ = ["Close", "SyncLimits", "Principal", "SyncHub", "Room", "Connection", "sync_route", "SYNC_PATH"]
@@ -59,16 +58,9 @@ SYNC_PATH = "/v1/projects/{project:str}/shots/{shot:str}/sync"
 Authorize = Callable[[WebSocket, str, str], Awaitable[Principal]]
 """``authorize(socket, project, shot) -> Principal``; raises :mod:`realtime.errors` (401 / 404 → 4401 / 4404)."""
 
-Submit = Callable[[Principal, str, str, Command], Awaitable["Result | Awaitable[Result]"]]
-"""``submit(principal, project, shot, command)``: returns once the command is appended — its ``Result`` when already
-known (a retry), else an awaitable of it; raises ``CommandError`` (or ``PermissionError``) for a refusal."""
 
 
 _FULL_CACHED = 8  # shots whose full update is kept for the next fresh client
-
-
-class _CommandId(msgspec.Struct):
-    command_id: Any = None
 
 
 class SyncHub:
@@ -192,8 +184,8 @@ class SyncHub:
             conn.close_soon(Close.INTERNAL, "server error")
         finally:
             await self._leave(conn)  # on disconnect
-            if conn.command_task is not None:
-                conn.command_task.cancel()
+            if conn.commands is not None:
+                conn.commands.cancel()
             if conn.closing is not None and not writer.done():
                 try:
                     await asyncio.wait_for(writer, 5.0)
@@ -315,105 +307,8 @@ class SyncHub:
 
     def _queue_command(self, conn: Connection, payload: bytes) -> None:
         if conn.commands is None:
-            conn.commands = asyncio.Queue()
-            conn.command_task = asyncio.get_running_loop().create_task(self._command_loop(conn))
-        if conn.commands.qsize() >= self.limits.pending_commands:
-            conn.send(_refusal(_command_id(payload), RateLimited(
-                f"more than {self.limits.pending_commands} commands waiting on this socket", retry_after_s=1.0)))
-            return
-        conn.commands.put_nowait(payload)
-
-    async def _command_loop(self, conn: Connection) -> None:
-        """Commands of one socket, pipelined: each is checked and appended in the order sent while the verdicts
-        of earlier ones are still coming; results go back in the same order. A command that fails validation while
-        earlier ones of the socket are in flight is checked once more after they are applied (it may build on
-        them: create, then key)."""
-        room = conn.room
-        pending: asyncio.Queue = asyncio.Queue()
-        idle = asyncio.Event()
-        idle.set()
-        in_flight = [0]
-        sender = asyncio.get_running_loop().create_task(self._send_verdicts(conn, pending, idle, in_flight))
-        try:
-            while True:
-                payload = await conn.commands.get()
-                try:
-                    command = decode_command(payload)
-                    try:
-                        got = await self.submit(conn.principal, room.project, room.shot, command)
-                    except CommandError as e:
-                        if e.kind != "invalid" or idle.is_set():
-                            raise
-                        await idle.wait()
-                        got = await self.submit(conn.principal, room.project, room.shot, command)
-                except asyncio.CancelledError:
-                    raise
-                except PermissionError as e:
-                    item = (None, _refusal(_command_id(payload), Forbidden(str(e))))
-                except RecursionError:  # JSON nested deeper than msgspec decodes: the client's error
-                    item = (None, _refusal(_command_id(payload), BadRequest("invalid command: JSON nested too deeply")))
-                except Exception as e:
-                    item = (None, _refusal(_command_id(payload), e))
-                else:
-                    item = (command, got)  # the verdict's awaitable is awaited in order by _send_verdicts
-                in_flight[0] += 1
-                idle.clear()
-                pending.put_nowait(item)
-        finally:
-            sender.cancel()
-            while not pending.empty():
-                _, got = pending.get_nowait()
-                if inspect.iscoroutine(got):
-                    got.close()
-                elif isinstance(got, asyncio.Future):
-                    got.cancel()
-
-    async def _send_verdicts(self, conn: Connection, pending: asyncio.Queue, idle: asyncio.Event,
-                             in_flight: list[int]) -> None:
-        while True:
-            command, got = await pending.get()
-            if command is None:
-                frame = got
-            else:
-                try:
-                    result = got if isinstance(got, Result) else await got
-                except asyncio.CancelledError:
-                    raise
-                except PermissionError as e:
-                    frame = _refusal(command.command_id, Forbidden(str(e)))
-                except Exception as e:
-                    frame = _refusal(command.command_id, e)
-                else:
-                    self.counts["commands_" + result.status] += 1
-                    frame = Y.command_result(_encoder.encode({"command_id": command.command_id,
-                                                              **result.to_json()}))
-            conn.send(frame)
-            in_flight[0] -= 1
-            if in_flight[0] == 0:
-                idle.set()
-
-
-_encoder = msgspec.json.Encoder()
-_command_id_decoder = msgspec.json.Decoder(_CommandId)
-
-
-def _command_id(payload: bytes) -> str | None:
-    """The command id of a payload that may not decode as a command (so a refusal can still name it)."""
-    try:
-        cid = _command_id_decoder.decode(payload).command_id
-    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
-        return None
-    return cid if isinstance(cid, str) else None
-
-
-def _refusal(command_id: str | None, exc: BaseException) -> bytes:
-    """A command result for a command refused before (or instead of) reaching the log:
-    ``{command_id, seq: null, status: "rejected", status_code, error, reason, op?, field?}``."""
-    body = error_body(exc)
-    if body["status_code"] >= 500 and not isinstance(exc, ApiError):
-        log.error("sync: command %r failed: %s: %s", command_id, type(exc).__name__, exc,
-                  exc_info=body["status_code"] == 500)
-    return Y.command_result(_encoder.encode({"command_id": command_id, "seq": None, "status": "rejected", **body}))
+            conn.commands = CommandPipeline(conn, self.submit, self.counts, self.limits.pending_commands)
+        conn.commands.put(payload)
 
 
 async def _close(socket: WebSocket, code: int, reason: str) -> None:

@@ -105,8 +105,7 @@ class Connection:
         self.bucket = TokenBucket(limits.rate_per_s, limits.burst)
         self.awareness_bucket = TokenBucket(limits.awareness_rate_per_s, limits.awareness_burst)
         self.awareness_ids: set[int] = set()  # the client ids this socket owns (Room.accept_local)
-        self.commands: asyncio.Queue[bytes] | None = None
-        self.command_task: asyncio.Task | None = None
+        self.commands = None  # its CommandPipeline (realtime.sync_commands), made on its first command
         self.closing: tuple[int, str] | None = None
         self.told_read_only = False
         self.last_sent = time.monotonic()

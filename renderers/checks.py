@@ -13,9 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.world import moves_with
+
 from .pack import render_pack
 
-__all__ = ["check_determinism", "check_decoupling", "followers", "DECOUPLING_PASSES"]
+__all__ = ["check_determinism", "check_decoupling", "DECOUPLING_PASSES"]
+
+_FOLLOW = ("attached_to", "look_at")  # what moves with an edited entity: attached things, things turning to it
 
 DECOUPLING_PASSES = ("proxy", "depth", "normal", "instance")
 
@@ -34,22 +38,7 @@ def check_determinism(world, seq: int, state_hash: str, job, workdir, **kw) -> d
             b["pack_sha256"]], "files": len(a["files"]), "differing_files": differ, "differing_videos": videos}
 
 
-def followers(world, ids) -> set[str]:
-    """``ids`` and every entity that moves with them (children, ``attached_to`` subjects, ``look_at`` subjects that
-    turn to follow them), transitively."""
-    out = set(ids)
-    changed = True
-    while changed:
-        changed = False
-        for eid, e in world.entities.items():
-            if eid not in out and e.parent in out:
-                out.add(eid)
-                changed = True
-        for r in world.relations.values():
-            if r.kind in ("attached_to", "look_at") and r.object in out and r.subject not in out:
-                out.add(r.subject)
-                changed = True
-    return out
+
 
 
 def _read(path: Path) -> np.ndarray:
@@ -75,7 +64,7 @@ def check_decoupling(world_a, seq_a: int, world_b, seq_b: int, touched, job, wor
     if ma["frame_count"] != mb["frame_count"] or ma["resolution"] != mb["resolution"]:
         return {"ok": touched is None, "reason": "the offsets render different frames or sizes",
                 "touched": None if touched is None else sorted(touched)}
-    moving = None if touched is None else followers(world_a, touched) | followers(world_b, touched)
+    moving = None if touched is None else moves_with(world_a, touched, _FOLLOW) | moves_with(world_b, touched, _FOLLOW)
     note = None
     if moving is not None and ma.get("camera") in moving:
         note = f"the render camera {ma['camera']!r} moves with the touched entities: every pixel may change"

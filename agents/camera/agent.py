@@ -29,7 +29,7 @@ import json
 
 import numpy as np
 
-from agents.base import Proposal, register
+from agents.base import Proposal, failed, params_hash, register
 from core import edit
 from core import ops as O
 from core.ops import op_entity_ids
@@ -39,7 +39,7 @@ from events.envelope import MAX_OPS, Event
 from . import measure as M
 from .scene import build as build_obstacles
 from .solve import KEY_BUDGET, MANAGED, Pins, Solution, dof_at, key_frames, requested_sizes, reveal_mask, solve
-from .spec import ShotError, ShotSpec, params_hash, parse
+from .spec import ShotError, ShotSpec, parse
 
 __all__ = ["ShotAgent", "AGENT", "solve_directive"]
 
@@ -114,12 +114,6 @@ def _repair_if_broken(world: World, did: str, params: dict) -> Proposal | None:
     if not problems:
         return None
     return solve_directive(world, did, params, "framing broken: " + "; ".join(problems))
-
-
-def _failed(did: str, params: dict, reason: str) -> Proposal:
-    new = {k: v for k, v in params.items() if k != "report"}
-    new["report"] = {"status": "failed", "reason": reason, "params_hash": params_hash(params)}
-    return Proposal([O.DirectiveUpdate(id=did, params=new)], f"shot {did} failed: {reason}")
 
 
 def _check_camera_free(world: World, did: str, spec: ShotSpec) -> None:
@@ -214,19 +208,19 @@ def solve_directive(world: World, did: str, params: dict, why: str) -> Proposal 
         if old.get("status") == "failed" and old.get("reason") == str(e) \
                 and old.get("params_hash") == params_hash(params):
             return None
-        return _failed(did, params, str(e))
+        return failed(AGENT, did, params, str(e))
     old_range = old.get("range") if isinstance(old.get("range"), list) else None
     ops = _key_ops(world, spec, sol, pins, old_range)
     digest = _digest(ops)
     if old.get("solution") == digest and old.get("params_hash") == params_hash(params):
         return None
     if len(ops) + 1 > MAX_OPS:
-        return _failed(did, params, f"the shot needs {len(ops) + 1} ops; one event holds at most {MAX_OPS}")
+        return failed(AGENT, did, params, f"the shot needs {len(ops) + 1} ops; one event holds at most {MAX_OPS}")
     trial = copy.deepcopy(world)
     try:
         edit.apply(trial, ops, ACTOR)
     except edit.OpError as e:
-        return _failed(did, params, f"the solved keys do not apply: {e}")
+        return failed(AGENT, did, params, f"the solved keys do not apply: {e}")
     m = M.measure(trial, spec.camera, spec.subject, sol.frames, sol.sizes, spec.joint, obstacles)
     problems = M.failures(m, skip=sol.reveal)
     sensor = trial.entities[spec.camera].props.get("camera.sensor_mm", [36.0, 24.0])

@@ -18,6 +18,7 @@ import numpy as np
 
 from agents import geometry as G
 from core.sampling import sample
+from core.world import moves_with
 
 __all__ = ["Prism", "Obstacles", "build", "MIN_HEIGHT_M"]
 
@@ -137,28 +138,14 @@ class Obstacles:
         return out
 
 
-def _excluded(world, subject: str) -> set[str]:
-    """The subject and everything that hangs off it (children, attachments), transitively."""
-    out = {subject}
-    changed = True
-    while changed:
-        changed = False
-        for eid, e in world.entities.items():
-            if eid not in out and e.parent in out:
-                out.add(eid)
-                changed = True
-        for r in world.relations.values():
-            if r.kind == "attached_to" and r.object in out and r.subject not in out:
-                out.add(r.subject)
-                changed = True
-    return out
+
 
 
 def build(world, frames, subject: str) -> Obstacles:
     """The obstacles and rooms of ``world`` at ``frames`` for a camera filming ``subject``. Entities that do not
     move over the frames get one prism shared by every frame."""
     frames = [float(f) for f in frames]
-    skip = _excluded(world, subject)
+    skip = moves_with(world, {subject})
     ids = [eid for eid, e in sorted(world.entities.items()) if eid not in skip and e.kind in G.SOLID_KINDS]
     ob = Obstacles(frames)
     if not ids:

@@ -26,13 +26,11 @@ subject vertically.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 
 __all__ = ["ShotError", "ShotSpec", "SIZES", "SIZE_ORDER", "HEADROOM", "ANGLES", "MOVES", "EASINGS",
-           "parse", "params_hash", "ease"]
+           "parse", "ease"]
 
 SIZES = {"ECU": 12.0, "CU": 5.0, "MCU": 3.2, "MS": 2.2, "cowboy": 1.6, "MLS": 1.3, "FS": 0.85, "LS": 0.55,
          "ELS": 0.12}
@@ -205,12 +203,6 @@ def _points(v, what: str) -> list[list[float]]:
     if all(a == pts[0] for a in pts):
         raise ShotError(f"{what} has zero length: every point is the same")
     return pts
-
-
-def params_hash(params: dict) -> str:
-    """A digest of the params a person wrote (the report and pins left out): what a solution answers to."""
-    body = {k: v for k, v in params.items() if k not in ("report", "pins")}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def ease(name: str, s):

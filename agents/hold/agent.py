@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 
 import numpy as np
 
 from agents import geometry as G
 from agents import repair as R
-from agents.base import Proposal, register
+from agents.base import Proposal, failed, params_hash, register
 from core import edit, quat, tracks, transform
 from core import ops as O
 from core.sampling import sample
@@ -89,17 +88,6 @@ class HoldAgent:
         return out
 
 
-def params_hash(params: dict) -> str:
-    core = {k: v for k, v in params.items() if k not in ("report", "pins")}
-    return hashlib.sha256(json.dumps(core, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
-
-
-def _failed(did: str, params: dict, reason: str) -> Proposal:
-    new = dict(params)
-    new["report"] = {"status": "failed", "reason": reason, "params_hash": params_hash(params)}
-    return Proposal([O.DirectiveUpdate(id=did, params=new)], f"hold {did} failed: {reason}")
-
-
 def _frame(params: dict, key: str, required: bool) -> float | None:
     v = params.get(key)
     if v is None:
@@ -120,14 +108,14 @@ def solve(world: World, did: str, params: dict) -> Proposal:
     try:
         ops, report, reason = _solve(world, did, params)
     except (HoldError, ReachError) as e:
-        return _failed(did, params, str(e))
+        return failed(NAME, did, params, str(e))
     new = dict(params)
     new["report"] = report
     ops.append(O.DirectiveUpdate(id=did, params=new))
     try:
         edit.check(world, ops, ACTOR)
     except edit.OpError as e:
-        return _failed(did, params, f"the hold's ops do not apply: {e}")
+        return failed(NAME, did, params, f"the hold's ops do not apply: {e}")
     return Proposal(ops, reason)
 
 

@@ -26,8 +26,7 @@ import math
 
 import numpy as np
 
-from agents.base import Proposal, register
-from agents.camera.spec import params_hash
+from agents.base import Proposal, failed, params_hash, register
 from core import illumination as IL
 from core import ops as O
 from core import quat, transform
@@ -216,12 +215,6 @@ def _values(role: Role, centre, ref, side: str, turn: float, level: float, scale
     return v
 
 
-def _failed(did: str, params: dict, reason: str) -> Proposal:
-    new = {k: v for k, v in params.items() if k != "report"}
-    new["report"] = {"status": "failed", "reason": reason, "params_hash": params_hash(params)}
-    return Proposal([O.DirectiveUpdate(id=did, params=new)], f"lighting {did} failed: {reason}")
-
-
 def _close(a, b) -> bool:
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(abs(float(x) - float(y)) <= 1e-6 for x, y in zip(a, b))
@@ -235,7 +228,7 @@ def solve_lighting(world: World, did: str, params: dict) -> Proposal:
     try:
         preset, subject, start, end, camera, side, turn, scale, sun, follow = _parse(world, params)
     except LightingError as e:
-        return _failed(did, params, str(e))
+        return failed(AGENT, did, params, str(e))
     centre, ref, anchor = _frame(world, subject, camera, start)
     old = (params.get("report") or {}).get("lights") or {} if isinstance(params.get("report"), dict) else {}
     ops: list = []
@@ -254,7 +247,7 @@ def solve_lighting(world: World, did: str, params: dict) -> Proposal:
                         role.end_ratio, role.end_temperature_k, sun) if animated else None
         e = world.entities.get(lid)
         if e is not None and e.kind != "light":
-            return _failed(did, params, f"entity {lid!r} exists and is a {e.kind}, not a light")
+            return failed(AGENT, did, params, f"entity {lid!r} exists and is a {e.kind}, not a light")
         hang = follow and role.type != "sun"
         if hang:   # the light travels with the subject: its position is kept in the subject's frame
             local = np.linalg.inv(anchor) @ np.append(np.asarray(v["transform.position"]), 1.0)

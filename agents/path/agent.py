@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from agents import repair as R
-from agents.base import Proposal, register
+from agents.base import Proposal, failed, params_hash, register
 from core import edit, quat, tracks
 from core import ops as O
 from core.world import World
@@ -82,7 +82,7 @@ class PathAgent:
             if d is None or d.agent != self.name:
                 continue
             report = d.params.get("report")
-            if isinstance(report, dict) and report.get("params_hash") == P.params_hash(d.params):
+            if isinstance(report, dict) and report.get("params_hash") == params_hash(d.params):
                 continue
             out.append(solve(world, d.id, d.params))
         edited = R.edited_entities(world, event)
@@ -156,12 +156,6 @@ def _step(body) -> float:
     return min(0.3, 0.2 * (body.top - min(body.bottom, 0.0)))
 
 
-def _failed(did: str, params: dict, reason: str) -> Proposal:
-    new = dict(params)
-    new["report"] = {"status": "failed", "reason": reason, "params_hash": P.params_hash(params)}
-    return Proposal([O.DirectiveUpdate(id=did, params=new)], f"path {did} failed: {reason}")
-
-
 def _own_removed(e, path: str):
     """The entity's keys on ``path`` without the ones this agent wrote (what a person set)."""
     return [k for k in e.tracks.get(path, []) if k.by != ACTOR]
@@ -221,7 +215,7 @@ def solve(world: World, did: str, params: dict, replanned_for: str | None = None
     try:
         ops, report, reason = _solve(world, did, params)
     except (P.PathError, RT.RouteError) as e:
-        return _failed(did, params, str(e))
+        return failed(NAME, did, params, str(e))
     if replanned_for is not None:
         report["replanned_after"] = {"seq": seq, "entity": replanned_for}
         why = "its start moved" if replanned_for == params.get("entity") else \
@@ -234,7 +228,7 @@ def solve(world: World, did: str, params: dict, replanned_for: str | None = None
     try:
         edit.check(world, ops, ACTOR)
     except edit.OpError as e:
-        return _failed(did, params, f"the route's ops do not apply: {e}")
+        return failed(NAME, did, params, f"the route's ops do not apply: {e}")
     return Proposal(ops, reason)
 
 
@@ -303,7 +297,7 @@ def _solve(world: World, did: str, params: dict):
     vmax = max((float(leg.profile.v.max()) for leg in legs if leg.profile is not None), default=0.0)
     report = {
         "status": "done",
-        "params_hash": P.params_hash(params),
+        "params_hash": params_hash(params),
         "entity": eid,
         "start": spec.start,
         "arrival_frame": arrival,

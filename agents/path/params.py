@@ -13,12 +13,10 @@ named after the field.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from typing import NamedTuple
 
-__all__ = ["PathError", "PathSpec", "parse", "params_hash", "gait_speeds", "GAITS", "DEFAULT_GAIT", "KEYS"]
+__all__ = ["PathError", "PathSpec", "parse", "gait_speeds", "GAITS", "DEFAULT_GAIT", "KEYS"]
 
 KEYS = frozenset({"entity", "waypoints", "goal", "start", "end", "speed_mps", "gait", "clearance_m", "pins",
                   "report"})
@@ -115,9 +113,3 @@ def gait_speeds(family: str, gait: str | None) -> tuple[str | None, float, float
     if gait not in clips:
         raise PathError(f"unknown gait {gait!r} for a {family}; one of {', '.join(clips)}")
     return (gait, *clips[gait])
-
-
-def params_hash(params: dict) -> str:
-    """What the solution depends on in the params (everything but ``report`` and ``pins``)."""
-    core = {k: v for k, v in params.items() if k not in ("report", "pins")}
-    return hashlib.sha256(json.dumps(core, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]

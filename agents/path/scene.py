@@ -17,9 +17,9 @@ from typing import NamedTuple
 import numpy as np
 
 from agents import geometry as G
-from core.world import World
+from core.world import World, moves_with
 
-__all__ = ["Obstacle", "Scene", "build_scene", "polygon_distance", "inner_distance", "carried_by"]
+__all__ = ["Obstacle", "Scene", "build_scene", "polygon_distance", "inner_distance"]
 
 ANIMATED_SAMPLES = 9
 
@@ -110,21 +110,7 @@ def inner_distance(points: np.ndarray, poly: np.ndarray) -> np.ndarray:
     return ((p[:, None, :] - a[None]) * n[None]).sum(axis=2).min(axis=1)
 
 
-def carried_by(world: World, eid: str) -> set[str]:
-    """``eid`` and everything that moves with it: children (recursively) and what is attached to it."""
-    out = {eid}
-    grew = True
-    while grew:
-        grew = False
-        for oid, e in world.entities.items():
-            if oid not in out and e.parent in out:
-                out.add(oid)
-                grew = True
-        for r in world.relations.values():
-            if r.kind == "attached_to" and r.object in out and r.subject not in out:
-                out.add(r.subject)
-                grew = True
-    return out
+
 
 
 def _animated(world: World, eid: str) -> bool:
@@ -138,7 +124,7 @@ def build_scene(world: World, eid: str, frames: tuple[float, float], y0: float, 
     """The scene for moving ``eid`` between ``frames`` (first, last) with its band ``[y0 + step, y0 + top]``
     (``only``: just these entities)."""
     first, last = float(frames[0]), float(max(frames[1], frames[0]))
-    skip = carried_by(world, eid)
+    skip = moves_with(world, {eid})
     ids = [i for i in sorted(world.entities) if i not in skip and (only is None or i in only)]
     moving = [i for i in ids if _animated(world, i)]
     sample_frames = [first] if not moving else \

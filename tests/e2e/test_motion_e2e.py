@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from agents.cli import build_runner
+from realtime.cli_agents import build_runner
 from core import ops as O
 from core import quat
 from core.sampling import sample

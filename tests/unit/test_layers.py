@@ -69,3 +69,14 @@ def test_core_imports_only_the_standard_library_numpy_and_msgspec():
 def test_every_package_is_checked():
     assert all((ROOT / p / "__init__.py").is_file() for p in PACKAGES)
     assert all(sources(p) for p in PACKAGES)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_package_shows_its_public_api_and_every_name_resolves(package):
+    import importlib
+
+    mod = importlib.import_module(package)
+    assert mod.__doc__ and "Public API" in mod.__doc__
+    assert mod.__all__, f"{package}/__init__.py lists no public API"
+    for name in mod.__all__:
+        assert getattr(mod, name) is not None, f"{package}.{name}"
