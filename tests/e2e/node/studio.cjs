@@ -1,0 +1,189 @@
+// The studio in a real browser (Debian's chromium driven by playwright-core): two people on one shot, a viewer,
+// and a bad token. Run by tests/e2e/test_studio_browser.py:
+//
+//   node studio.cjs CONFIG_JSON
+//
+// CONFIG: {base, project, shot, tokens: {a, b, viewer}, out, chromium}. Prints one JSON line per measurement
+// ({"ev": ...}) and exits non-zero, saying why, when something a person would see is wrong.
+'use strict'
+
+const { chromium } = require('playwright-core')
+const fs = require('fs')
+const path = require('path')
+
+const cfg = JSON.parse(process.argv[2])
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n')
+const problems = [] // console errors, page errors, failed requests, responses >= 400
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+function fail (message) {
+  throw new Error(message)
+}
+
+function watch (page, name) {
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`${name} console: ${m.text()}`) })
+  page.on('pageerror', (e) => problems.push(`${name} page error: ${e.message}`))
+  page.on('requestfailed', (r) => problems.push(`${name} request failed: ${r.url()} ${r.failure() && r.failure().errorText}`))
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`${name} ${r.status()} ${r.url()}`) })
+}
+
+async function open (browser, name, token, frame = 10) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 860 } })
+  const page = await context.newPage()
+  watch(page, name)
+  await page.goto(`${cfg.base}/?project=${cfg.project}&shot=${cfg.shot}&frame=${frame}&token=${token}`)
+  await page.waitForSelector('#entity-list li[data-entity="cube"]', { timeout: 15000 })
+  await page.waitForFunction(() => window.studio.shot && window.studio.shot.sampler.current !== null)
+  return page
+}
+
+const headSeq = (page) => page.evaluate(() => window.studio.shot.session.headSeq())
+const keyDrawn = (page, frame) => page.evaluate((f) => window.studio.shot.timeline.drawn.some(
+  (k) => k.entity === 'cube' && k.path === 'transform.position' && k.frame === f), frame)
+
+async function api (token, method, url, body) {
+  const res = await fetch(cfg.base + url, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  const data = await res.json()
+  if (!res.ok) fail(`${method} ${url}: ${res.status} ${JSON.stringify(data)}`)
+  return data
+}
+
+async function within (ms, what, predicate) {
+  const t0 = Date.now()
+  while (!(await predicate())) {
+    if (Date.now() - t0 > ms) fail(`${what}: not within ${ms} ms`)
+    await sleep(10)
+  }
+  return Date.now() - t0
+}
+
+async function main () {
+  fs.mkdirSync(cfg.out, { recursive: true })
+  const browser = await chromium.launch({
+    executablePath: cfg.chromium,
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage']
+  })
+  try {
+    const a = await open(browser, 'A', cfg.tokens.a)
+    const b = await open(browser, 'B', cfg.tokens.b)
+    if (a.url().includes('token=')) fail(`the token stayed in the address bar: ${a.url()}`)
+    out({ ev: 'opened', url: a.url() })
+    const shot = `/v1/projects/${cfg.project}/shots/${cfg.shot}`
+
+    // an entity created over HTTP appears in an open page within 1 s, its id as text
+    let t0 = Date.now()
+    await api(cfg.tokens.a, 'POST', `${shot}/commands`, { command_id: 'e2e-crate', ops: [{ type: 'entity.create', id: 'crate', kind: 'prop', props: { geometry: { primitive: 'box', size: [0.5, 0.5, 0.5] }, 'transform.position': [-1.5, 0, 1] } }] })
+    await b.waitForSelector('#entity-list li[data-entity="crate"]', { timeout: 1000 })
+    out({ ev: 'http_entity_visible_ms', ms: Date.now() - t0 })
+    const listed = await b.$$eval('#entity-list .entity-id', (els) => els.map((e) => e.textContent))
+    if (listed.join(',') !== 'cam,crate,cube,key') fail(`entity list shows ${listed}`)
+
+    // a key added in A's timeline appears in B's within 1 s
+    const at = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 24))
+    if (!at) fail('no timeline row for cube transform.position in A')
+    t0 = Date.now()
+    await a.mouse.dblclick(at.x, at.y)
+    const keyMs = await within(1000, 'the key added in A shown in B', () => keyDrawn(b, 24))
+    out({ ev: 'key_visible_in_other_ms', ms: Date.now() - t0, poll_ms: keyMs })
+    await within(1000, 'the key added in A shown in A', () => keyDrawn(a, 24))
+
+    // a gizmo drag in A: a ghost in B while dragging, exactly one command on release
+    await a.click('#entity-list li[data-entity="cube"]')
+    await a.waitForFunction(() => window.studio.shot.viewport.gizmo.object !== undefined)
+    const axis = await a.evaluate(() => {
+      const v = window.studio.shot.viewport
+      const p = v.proxy.position
+      return { o: v.toScreen([p.x, p.y, p.z]), x: v.toScreen([p.x + 1, p.y, p.z]) }
+    })
+    const dir = { x: axis.x.x - axis.o.x, y: axis.x.y - axis.o.y }
+    const len = Math.hypot(dir.x, dir.y)
+    let grab = null
+    for (let px = 8; px < 200 && !grab; px += 3) {
+      const p = { x: axis.o.x + dir.x / len * px, y: axis.o.y + dir.y / len * px }
+      await a.mouse.move(p.x, p.y)
+      if (await a.evaluate(() => window.studio.shot.viewport.gizmo.axis === 'X')) grab = p
+    }
+    if (!grab) fail('could not find the gizmo\'s X handle in A')
+    const before = await headSeq(a)
+    const historyBefore = (await api(cfg.tokens.a, 'GET', `${shot}/history?limit=1000`)).entries.length
+    await a.mouse.down()
+    let ghostSeen = false
+    for (let i = 1; i <= 24; i++) {
+      await a.mouse.move(grab.x + dir.x / len * 5 * i, grab.y + dir.y / len * 5 * i)
+      await sleep(25)
+      if (!ghostSeen && await b.evaluate(() => window.studio.shot.viewport.ghosts.size === 1)) ghostSeen = true
+    }
+    await within(1000, 'B shows A\'s drag as a ghost', () => b.evaluate(() => window.studio.shot.viewport.ghosts.size === 1))
+    const presence = await b.textContent('#presence')
+    if (!presence.includes('dragging cube.transform.position')) fail(`B's presence list: ${presence}`)
+    await b.locator('#viewport canvas').screenshot({ path: path.join(cfg.out, 'viewport-ghost-B.png') })
+    if (await headSeq(a) !== before) fail('a command was sent during the drag')
+    await a.mouse.up()
+    await within(3000, 'the drag committed', async () => (await headSeq(b)) > before)
+    await within(1000, 'the ghost left B', () => b.evaluate(() => window.studio.shot.viewport.ghosts.size === 0))
+    await sleep(300)
+    const entries = (await api(cfg.tokens.a, 'GET', `${shot}/history?limit=1000`)).entries
+    const added = entries.slice(historyBefore)
+    if (added.length !== 1 || added[0].op_types.join() !== 'key.set' || added[0].status !== 'applied') {
+      fail(`the drag made ${JSON.stringify(added.map((e) => [e.seq, e.op_types, e.status]))}, not one key.set`)
+    }
+    const dragOp = added[0].payload.ops[0]
+    if (dragOp.id !== 'cube' || dragOp.frame !== 10 || !(dragOp.value[0] > 0.5)) fail(`drag op ${JSON.stringify(dragOp)}`)
+    out({ ev: 'drag', ghost_during_drag: ghostSeen, op: dragOp })
+    await within(1000, 'A\'s history shows the drag', () => a.evaluate((s) => Boolean(document.querySelector(`#history li[data-seq="${s}"]`)), added[0].seq))
+    await a.locator('#viewport canvas').screenshot({ path: path.join(cfg.out, 'viewport-A.png') })
+    await a.locator('#timeline').screenshot({ path: path.join(cfg.out, 'timeline-A.png') })
+    await a.screenshot({ path: path.join(cfg.out, 'studio-A.png') })
+
+    // a rollback in A (to just after the seed) is seen in both
+    await a.click(`#history li[data-seq="${cfg.seed_seq}"] button.rollback`)
+    for (const [name, page] of [['A', a], ['B', b]]) {
+      await page.waitForSelector('#entity-list li[data-entity="crate"]', { state: 'detached', timeout: 2000 })
+        .catch(() => fail(`${name} still lists crate after the rollback`))
+      await within(2000, `${name} drops the key at 24 after the rollback`, async () => !(await keyDrawn(page, 24)))
+    }
+    out({ ev: 'rollback_seen' })
+
+    // a viewer cannot edit: controls disabled, no gizmo, no command from the timeline
+    const v = await open(browser, 'viewer', cfg.tokens.viewer)
+    if (await v.textContent('#role') !== 'viewer') fail('the viewer page does not say viewer')
+    for (const id of ['#undo', '#redo', '#add-box', '#add-camera', '#add-light']) {
+      if (!(await v.isDisabled(id))) fail(`${id} is enabled for a viewer`)
+    }
+    await v.click('#entity-list li[data-entity="cube"]')
+    await sleep(200)
+    if (await v.evaluate(() => window.studio.shot.viewport.gizmo.object !== undefined)) fail('a viewer got a gizmo')
+    if (!(await v.isDisabled('#inspector-body input[name="position.0"]'))) fail('a viewer can type a position')
+    const seqBefore = await headSeq(v)
+    const vat = await v.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 30))
+    await v.mouse.dblclick(vat.x, vat.y)
+    await sleep(500)
+    if (await headSeq(v) !== seqBefore || await keyDrawn(v, 30)) fail('a viewer added a key')
+    const toast = await v.textContent('#toast')
+    if (!toast.includes('may not edit')) fail(`the viewer was not told why: ${toast}`)
+    out({ ev: 'viewer_cannot_edit' })
+
+    if (problems.length) fail(`console errors or failed requests:\n${problems.join('\n')}`)
+
+    // a bad token: back to sign-in, with a message (its 401 is the point, so it is not counted above)
+    const ctx = await browser.newContext()
+    const bad = await ctx.newPage()
+    await bad.goto(`${cfg.base}/?project=${cfg.project}&shot=${cfg.shot}&token=not-a-token`)
+    await bad.waitForSelector('#signin:not([hidden])', { timeout: 5000 })
+    const msg = await bad.textContent('#signin-message')
+    if (!msg.includes('refused')) fail(`bad token message: ${msg}`)
+    out({ ev: 'bad_token', message: msg })
+  } finally {
+    await browser.close()
+  }
+  out({ ev: 'done' })
+}
+
+main().catch((e) => {
+  out({ ev: 'failed', error: String(e && e.stack ? e.stack : e) })
+  process.exit(1)
+})
