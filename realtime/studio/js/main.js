@@ -156,7 +156,7 @@ class ShotView {
       onSignedOut: (reason) => signOut(`Signed out: ${reason}`),
       onFatal: (reason) => { toast(`Connection refused: ${reason}`); $('conn').textContent = 'refused'; $('conn').className = 'pill bad' }
     })
-    this.sampler = new SampledWorld(this.session, app.api)
+    this.sampler = new SampledWorld(this.session)
     $('viewport').replaceChildren()
     const oldTimeline = $('timeline') // a fresh canvas: the previous shot's listeners go with the old one
     oldTimeline.replaceWith(oldTimeline.cloneNode())

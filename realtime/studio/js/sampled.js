@@ -1,41 +1,49 @@
 // The sampled world at the current frame (SPEC §6 shape: {frame, entities: {id: {kind, matrix, joints?, camera?,
-// light?, …}}}), recomputed when the document or the frame changes.
-//
-// Until the browser sampler (sample.js / worlddoc.js, mirroring core) is on this branch, the sampled world is
-// read from the API (`GET …/world?frame=F` at the document's head); one request at a time, the latest wins.
+// light?, …}}}), computed in the page by sample.js — the mirror of core.sampling, tested against it — from the
+// world that worlddoc.js reads out of the live document. The decoded world is kept until the document changes;
+// requests are coalesced to one sample per animation frame, at the latest frame asked for.
+
+import { sampleJson } from './sample.js'
+import { worldFromDoc } from './worlddoc.js'
 
 export class SampledWorld extends EventTarget {
-  constructor (session, api) {
+  constructor (session) {
     super()
     this.session = session
-    this.api = api
     this.current = null
     this.frame = 0
-    this.inflight = false
-    this.dirty = false
+    this.world = null // the decoded document, until it changes
+    this.scheduled = false
+    this.timings = { decode_ms: 0, sample_ms: 0 }
+    session.addEventListener('doc', () => { this.world = null })
   }
 
   /** Ask for the world at `frame` (after a document change, pass the same frame). */
   request (frame) {
     this.frame = frame
-    this.dirty = true
-    if (!this.inflight) this._next()
+    if (this.scheduled) return
+    this.scheduled = true
+    requestAnimationFrame(() => {
+      this.scheduled = false
+      this.sampleNow()
+    })
   }
 
-  async _next () {
-    if (!this.dirty || this.session.closed) return
-    this.dirty = false
-    this.inflight = true
-    const frame = this.frame
+  sampleNow () {
+    if (this.session.closed || !this.session.doc.getMap('meta').has('head_seq')) return null // not synced yet
     try {
-      const world = await this.api.sampled(this.session.project, this.session.shot, frame)
-      this.current = world
-      this.dispatchEvent(new CustomEvent('sampled', { detail: world }))
+      let t = performance.now()
+      if (this.world === null) {
+        this.world = worldFromDoc(this.session.doc)
+        this.timings.decode_ms = performance.now() - t
+        t = performance.now()
+      }
+      this.current = sampleJson(this.world, this.frame)
+      this.timings.sample_ms = performance.now() - t
+      this.dispatchEvent(new CustomEvent('sampled', { detail: this.current }))
     } catch (e) {
       this.dispatchEvent(new CustomEvent('error', { detail: e }))
-    } finally {
-      this.inflight = false
-      if (this.dirty) this._next()
     }
+    return this.current
   }
 }
