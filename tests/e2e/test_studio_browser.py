@@ -111,3 +111,28 @@ async def test_two_people_co_edit_a_shot_in_the_browser(served, unique):
     assert len(drags) == 1 and drags[0].status == "applied"
     for name in ("viewport-A.png", "timeline-A.png", "viewport-ghost-B.png", "studio-A.png"):
         assert (OUT / name).stat().st_size > 5000, name
+
+
+@pytest.mark.slow
+async def test_scrubbing_a_big_shot_is_measured(served, unique):
+    """50 characters × 30 joints × 240 keys scrubbed frame by frame in headless chromium: prints the per-frame cost
+    (sampling, viewport, timeline) and the frames per second it allows. A measurement, bounded loosely."""
+    why = _browser_ready()
+    assert why is None, why
+    p, s = unique, "s1"
+    await create_shot(served.system, p, s, owner="ann")
+    seed = msgspec.json.decode(json.dumps({"command_id": "seed", "ops": [
+        {"type": "entity.create", "id": "hero", "kind": "character"},
+        {"type": "skeleton.set", "id": "hero", "template": "biped"}]}).encode(), type=Command)
+    assert (await gateway.submit_as(served.system, "ann", p, s, seed)).status == "applied"
+    config = {"base": _http(served), "project": p, "shot": s, "token": served.token("ann"), "chromium": CHROMIUM,
+              "characters": 50, "joints": 30, "keys": 240}
+    proc = await asyncio.create_subprocess_exec(node_binary(), str(NODE_DIR / "studio_scrub.cjs"), json.dumps(config),
+                                                cwd=NODE_DIR, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 240)
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    print(json.dumps(result))
+    assert proc.returncode == 0 and result["ev"] == "scrub", (result, stderr.decode()[-2000:])
+    assert result["errors"] == [] and result["characters"] == 50 and result["keys"] == 240
+    assert result["fps_from_mean"] > 5  # the figure itself goes into the notes; this only catches a collapse

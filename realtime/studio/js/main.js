@@ -7,6 +7,7 @@ import { Api } from './api.js'
 import { tokenFromAddress, storedToken, storeToken, forgetToken, userOf, colorOf } from './auth.js'
 import { ShotSession } from './session.js'
 import { SampledWorld } from './sampled.js'
+import { valueAt } from './sample.js'
 import { Viewport } from './viewport.js'
 import { Timeline } from './timeline.js'
 import { renderEntities } from './entities.js'
@@ -173,7 +174,8 @@ class ShotView {
       onCommand: (ops) => this.send(ops),
       onDragPreview: (d) => this.session.setAwareness({ drag: d ? { ...d, value: null } : undefined }),
       canEdit: this.canEditId,
-      toast
+      toast,
+      valueAt: (id, path, f) => valueAt(this.sampler.decoded().entities[id], path, f)
     })
     this.session.setAwareness({ user: { id: app.user, name: app.user, color: colorOf(app.user) }, frame, selection: [] })
     this.session.addEventListener('doc', () => this.docChanged())

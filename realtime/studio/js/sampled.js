@@ -29,6 +29,12 @@ export class SampledWorld extends EventTarget {
     })
   }
 
+  /** The world decoded from the document as it is now. */
+  decoded () {
+    if (this.world === null) this.world = worldFromDoc(this.session.doc)
+    return this.world
+  }
+
   sampleNow () {
     if (this.session.closed || !this.session.doc.getMap('meta').has('head_seq')) return null // not synced yet
     try {

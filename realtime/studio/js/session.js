@@ -42,7 +42,8 @@ export class ShotSession extends EventTarget {
     this.provider.on('status', ({ status }) => this._status(status))
     this.provider.on('sync', (synced) => { if (synced) this._emit('synced') })
     this.provider.on('connection-close', (event) => this._closed(event))
-    this.doc.on('update', () => this._emit('doc'))
+    this._entities = null
+    this.doc.on('update', () => { this._entities = null; this._emit('doc') })
     this.awareness.on('change', () => this._emit('awareness'))
     if (Object.keys(this.localState).length) this.awareness.setLocalState(this.localState)
   }
@@ -89,7 +90,11 @@ export class ShotSession extends EventTarget {
   // -------------------------------------------------------------- reading the document
 
   meta () { return this.doc.getMap('meta').toJSON() }
-  entities () { return this.doc.getMap('entities').toJSON() }
+  /** The entities as plain data, decoded once per document change (panels share it and must not modify it). */
+  entities () {
+    if (this._entities === null) this._entities = this.doc.getMap('entities').toJSON()
+    return this._entities
+  }
   relations () { return this.doc.getMap('relations').toJSON() }
   headSeq () { return this.doc.getMap('meta').get('head_seq') ?? null }
 

@@ -13,7 +13,7 @@ const KEY_R = 5
 const INTERPS = ['constant', 'linear', 'bezier', 'auto']
 
 export class Timeline {
-  constructor (canvas, { onScrub, onCommand, onDragPreview, canEdit, toast }) {
+  constructor (canvas, { onScrub, onCommand, onDragPreview, canEdit, toast, valueAt }) {
     this.canvas = canvas
     this.ctx = canvas.getContext('2d')
     this.onScrub = onScrub
@@ -21,6 +21,7 @@ export class Timeline {
     this.onDragPreview = onDragPreview
     this.canEdit = canEdit
     this.toast = toast
+    this.valueAt = valueAt // (entity, path, frame) -> the curve's value there
     this.entities = {}
     this.meta = { frame_start: 0, frame_end: 120 }
     this.frame = 0
@@ -68,7 +69,9 @@ export class Timeline {
       for (const p of paths.filter((p) => !p.startsWith('joints.'))) rows.push({ type: 'track', entity: id, path: p, label: p })
       if (jointPaths.length) {
         const open = this.open.has(id)
-        rows.push({ type: 'joints', entity: id, label: `${open ? '▾' : '▸'} joints (${jointPaths.length} tracks)`, paths: jointPaths })
+        const frames = new Set()
+        for (const p of jointPaths) for (const row of tracks[p]) frames.add(row[0])
+        rows.push({ type: 'joints', entity: id, label: `${open ? '▾' : '▸'} joints (${jointPaths.length} tracks)`, paths: jointPaths, frames: [...frames].sort((a, b) => a - b) })
         if (open) for (const p of jointPaths) rows.push({ type: 'track', entity: id, path: p, label: '   ' + p.slice(7) })
       }
     }
@@ -110,8 +113,15 @@ export class Timeline {
     const g = this.ctx
     g.setTransform(dpr, 0, 0, dpr, 0, 0)
     g.fillStyle = '#161a23'; g.fillRect(0, 0, W, H)
-    this.rows = this._rows()
+    const openKey = [...this.open].sort().join('\u0000')
+    if (this._rowsOf !== this.entities || this._rowsOpen !== openKey) { // rows change with the document only
+      this.rows = this._rows()
+      this._rowsOf = this.entities
+      this._rowsOpen = openKey
+    }
     this.drawn = []
+    const anySelected = this.selected.size > 0
+    const fLo = this.xFrame(LABEL_W - KEY_R); const fHi = this.xFrame(W + KEY_R)
     const drag = this.gesture && this.gesture.type === 'keys' ? this.gesture : null
     g.font = '11px system-ui, sans-serif'
     g.textBaseline = 'middle'
@@ -133,16 +143,23 @@ export class Timeline {
       g.fillStyle = r.type === 'track' ? '#b9c2d6' : '#dde3ef'
       g.save(); g.beginPath(); g.rect(0, y, LABEL_W - 4, ROW_H); g.clip()
       g.fillText(r.label, 6, y + ROW_H / 2); g.restore()
-      const paths = r.type === 'track' ? [r.path] : r.type === 'joints' && !this.open.has(r.entity) ? r.paths : []
-      for (const path of paths) {
-        for (const row of this._keys(r.entity, path)) {
+      if (r.type === 'track') {
+        const keys = this._keys(r.entity, r.path)
+        for (let k = firstAtOrAfter(keys, drag ? -Infinity : fLo); k < keys.length; k++) {
+          const row = keys[k]
           const frame = row[0]
-          const sel = this.selected.has(keyId(r.entity, path, frame))
-          const shown = drag && sel ? frame + drag.by : frame
-          const x = this.frameX(shown)
+          if (!drag && frame > fHi) break
+          const sel = anySelected && this.selected.has(keyId(r.entity, r.path, frame))
+          const x = this.frameX(drag && sel ? frame + drag.by : frame)
           if (x < LABEL_W - KEY_R || x > W + KEY_R) continue
-          this._diamond(g, x, y + ROW_H / 2, row[2], sel, r.type === 'joints')
-          if (r.type === 'track') this.drawn.push({ entity: r.entity, path, frame, x, y: y + ROW_H / 2 })
+          this._diamond(g, x, y + ROW_H / 2, row[2], sel, false)
+          this.drawn.push({ entity: r.entity, path: r.path, frame, x, y: y + ROW_H / 2 })
+        }
+      } else if (r.type === 'joints' && !this.open.has(r.entity)) {
+        for (const frame of r.frames) { // the folded joints: one mark per frame that has a key on any joint
+          if (frame < fLo) continue
+          if (frame > fHi) break
+          this._diamond(g, this.frameX(frame), y + ROW_H / 2, 'auto', false, true)
         }
       }
       // others' key drags on this row
@@ -309,11 +326,12 @@ export class Timeline {
     const frame = Math.round(this.xFrame(x))
     const keys = this._keys(r.entity, r.path)
     if (keys.some((k) => k[0] === frame)) return
-    // the new key holds the value of the key before it (or the first key's), so the curve is unchanged up to it
+    // the new key holds the curve's value at that frame, so adding it changes nothing until it is edited
     const before = keys.filter((k) => k[0] < frame)
     const src = before.length ? before[before.length - 1] : keys[0]
     if (!src) return
-    this.onCommand([{ type: 'key.set', id: r.entity, path: r.path, frame, value: src[1], interp: src[2] || 'auto' }])
+    const value = this.valueAt(r.entity, r.path, frame)
+    this.onCommand([{ type: 'key.set', id: r.entity, path: r.path, frame, value, interp: src[2] || 'auto' }])
   }
 
   _key (e) {
@@ -360,6 +378,16 @@ export class Timeline {
     }
     this.draw()
   }
+}
+
+/** The index of the first key row at or after `frame` (rows are sorted by frame). */
+function firstAtOrAfter (rows, frame) {
+  let lo = 0; let hi = rows.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (rows[mid][0] < frame) lo = mid + 1; else hi = mid
+  }
+  return lo
 }
 
 const keyId = (entity, path, frame) => `${entity}\u0000${path}\u0000${frame}`

@@ -13,6 +13,9 @@ import { TransformControls } from 'three/addons/controls/TransformControls.js'
 
 const FRUSTUM_DEPTH_M = 0.6
 const SELECT_COLOR = 0xffcf5a
+const JOINT_BALL = new THREE.SphereGeometry(0.03, 8, 6)
+const JOINT_MAT = new THREE.MeshStandardMaterial({ color: 0x8fd18f })
+const BONE_MAT = new THREE.LineBasicMaterial({ color: 0x8fd18f })
 
 export function matrixFromRows (rows) {
   const m = new THREE.Matrix4()
@@ -72,6 +75,7 @@ export class Viewport {
     this.canEdit = canEdit
     this.objects = new Map() // id -> {group, key, pickables, kind, color}
     this.ghosts = new Map() // clientId -> Object3D
+    this.skeletons = new Map() // id -> {dots, lines, …}
     this.selection = []
     this.lookThrough = ''
     this.mode = 'translate'
@@ -163,7 +167,7 @@ export class Viewport {
     const world = this.world
     if (!world) return
     const seen = new Set()
-    this.bones.clear()
+    for (const sk of this.skeletons.values()) sk.seen = false
     for (const [id, s] of Object.entries(world.entities)) {
       const e = this.docEntities[id]
       if (!e) continue // removed since this sample was taken
@@ -181,7 +185,10 @@ export class Viewport {
       obj.group.matrixWorldNeedsUpdate = true
       obj.group.visible = s.visible !== false && !(this.lookThrough === id)
       if (obj.material && s.color) obj.material.color.setRGB(...s.color)
-      if (s.joints) this._skeleton(e, s)
+      if (s.joints) this._skeleton(id, e, s)
+    }
+    for (const [id, sk] of this.skeletons) {
+      if (!sk.seen) { this.bones.remove(sk.dots, sk.lines); this.skeletons.delete(id) }
     }
     for (const [id, obj] of this.objects) {
       if (!seen.has(id)) {
@@ -233,25 +240,41 @@ export class Viewport {
     return obj
   }
 
-  _skeleton (e, s) {
+  _skeleton (id, e, s) {
+    // one instanced mesh of joint balls and one line set of bones per character, updated in place every frame
+    const names = Object.keys(s.joints)
     const joints = (e.props && e.props.skeleton) || []
     const parentOf = new Map(joints.map((j) => [j.name, j.parent]))
-    const pos = (name) => new THREE.Vector3().setFromMatrixPosition(matrixFromRows(s.joints[name]))
-    const pts = []
-    const ball = new THREE.SphereGeometry(0.03, 8, 6)
-    const mat = new THREE.MeshStandardMaterial({ color: 0x8fd18f })
-    for (const name of Object.keys(s.joints)) {
-      const p = pos(name)
-      const dot = new THREE.Mesh(ball, mat)
-      dot.position.copy(p)
-      this.bones.add(dot)
-      const parent = parentOf.get(name)
-      if (parent && s.joints[parent]) pts.push(pos(parent), p)
+    const key = names.join('\u0000')
+    let sk = this.skeletons.get(id)
+    if (!sk || sk.key !== key) {
+      if (sk) { this.bones.remove(sk.dots, sk.lines) }
+      const pairs = names.map((n, i) => [names.indexOf(parentOf.get(n)), i]).filter(([p]) => p >= 0)
+      const dots = new THREE.InstancedMesh(JOINT_BALL, JOINT_MAT, names.length)
+      const lines = new THREE.LineSegments(new THREE.BufferGeometry(), BONE_MAT)
+      lines.geometry.setAttribute('position', new THREE.BufferAttribute(new Float32Array(pairs.length * 6), 3))
+      lines.frustumCulled = false
+      dots.frustumCulled = false
+      sk = { key, names, pairs, dots, lines }
+      this.skeletons.set(id, sk)
+      this.bones.add(dots, lines)
     }
-    if (pts.length) {
-      this.bones.add(new THREE.LineSegments(new THREE.BufferGeometry().setFromPoints(pts),
-        new THREE.LineBasicMaterial({ color: 0x8fd18f })))
-    }
+    const m = new THREE.Matrix4()
+    const pos = new Float32Array(names.length * 3)
+    names.forEach((name, i) => {
+      const r = s.joints[name]
+      pos[3 * i] = r[0][3]; pos[3 * i + 1] = r[1][3]; pos[3 * i + 2] = r[2][3]
+      m.makeTranslation(r[0][3], r[1][3], r[2][3])
+      sk.dots.setMatrixAt(i, m)
+    })
+    sk.dots.instanceMatrix.needsUpdate = true
+    const buf = sk.lines.geometry.attributes.position
+    sk.pairs.forEach(([a, b], k) => {
+      buf.array.set(pos.subarray(3 * a, 3 * a + 3), 6 * k)
+      buf.array.set(pos.subarray(3 * b, 3 * b + 3), 6 * k + 3)
+    })
+    buf.needsUpdate = true
+    sk.seen = true
   }
 
   /** The world matrix an entity would have with its local `path` set to `value` (others' drags, previews). */

@@ -90,6 +90,10 @@ async function main () {
     const keyMs = await within(1000, 'the key added in A shown in B', () => keyDrawn(b, 24))
     out({ ev: 'key_visible_in_other_ms', ms: Date.now() - t0, poll_ms: keyMs })
     await within(1000, 'the key added in A shown in A', () => keyDrawn(a, 24))
+    const track = (await api(cfg.tokens.b, 'GET', `${shot}/world`)).entities.cube.tracks['transform.position']
+    const added24 = track.find((k) => k.frame === 24)
+    // the new key holds the curve's value there (halfway between the keys at 0 and 48), not a neighbour's
+    if (!added24 || !(added24.value[0] > 0.5 && added24.value[0] < 1.5)) fail(`key at 24: ${JSON.stringify(added24)}`)
 
     // a gizmo drag in A: a ghost in B while dragging, exactly one command on release
     await a.click('#entity-list li[data-entity="cube"]')
