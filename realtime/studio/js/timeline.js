@@ -50,10 +50,12 @@ export class Timeline {
     if (meta) this.meta = meta
     if (frame !== undefined) this.frame = frame
     if (others) this.others = others
-    if (!this.view) {
+    const range = `${this.meta.frame_start ?? 0}:${this.meta.frame_end ?? 120}`
+    if (!this.view || (!this.zoomed && this.viewRange !== range)) { // fit the shot's range until the user zooms
       const lo = this.meta.frame_start ?? 0; const hi = this.meta.frame_end ?? 120
       const pad = (hi - lo) * 0.02 + 1 // keys on the first and last frames stay clear of the labels and the edge
       this.view = { start: lo - pad, end: hi + pad }
+      this.viewRange = range
     }
     this.draw()
   }
@@ -374,7 +376,7 @@ export class Timeline {
       const at = this.xFrame(Math.max(LABEL_W, x))
       const k = Math.exp(e.deltaY * 0.001)
       const start = at - (at - this.view.start) * k; const end = at + (this.view.end - at) * k
-      if (end - start >= 4 && end - start <= 1e5) this.view = { start, end }
+      if (end - start >= 4 && end - start <= 1e5) { this.view = { start, end }; this.zoomed = true }
     }
     this.draw()
   }
