@@ -109,7 +109,7 @@ async def test_two_people_co_edit_a_shot_in_the_browser(served, unique):
     entries = await served.system.store.history(p, s, actor="ann", op="key.set", limit=100)
     drags = [e for e in entries if e.payload["ops"] == [got["drag"]["op"]] and not e.payload.get("reason")]  # not the redo
     assert len(drags) == 1 and drags[0].status == "applied"
-    for name in ("viewport-A.png", "timeline-A.png", "viewport-ghost-B.png", "studio-A.png"):
+    for name in ("viewport-A.png", "timeline-A.png", "viewport-ghost-B.png", "studio-A.png", "graph-B.png"):
         assert (OUT / name).stat().st_size > 5000, name
 
 

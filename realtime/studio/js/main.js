@@ -14,6 +14,7 @@ import { renderEntities } from './entities.js'
 import { renderPresence } from './presence.js'
 import { renderHistory } from './history.js'
 import { renderInspector } from './inspector.js'
+import { EntityGraph } from './graph.js'
 import { command, commandId, createEntity, ENTITY_DEFAULTS, freshId, setValue } from './commands.js'
 import { mayEdit, mayRestore, mayWrite } from './roles.js'
 
@@ -177,6 +178,14 @@ class ShotView {
       toast,
       valueAt: (id, path, f) => valueAt(this.sampler.decoded().entities[id], path, f)
     })
+    $('graph').replaceChildren()
+    this.graph = new EntityGraph($('graph'), {
+      onSelect: (id) => this.select(id),
+      onCommand: (ops) => this.send(ops),
+      canEdit: this.canEditKind,
+      toast
+    })
+    this.graph.kind = $('relation-kind').value
     this.session.setAwareness({ user: { id: app.user, name: app.user, color: colorOf(app.user) }, frame, selection: [] })
     this.session.addEventListener('doc', () => this.docChanged())
     this.session.addEventListener('synced', () => this.docChanged())
@@ -259,6 +268,11 @@ class ShotView {
       sel.value = cams.includes(this.lookThrough) ? this.lookThrough : ''
     }
     this.renderInspector()
+    if (!$('graph').hidden) this.renderGraph()
+  }
+
+  renderGraph () {
+    this.graph.render({ entities: this.entities(), relations: this.session.relations(), directives: this.session.directives(), selection: this.selection })
   }
 
   renderInspector () {
@@ -406,6 +420,19 @@ $('look-through').addEventListener('change', () => {
   s.session.setAwareness({ camera: s.lookThrough || undefined })
   s.viewport.update(s.viewState())
 })
+
+function showTab (tab) {
+  $('viewport').hidden = tab !== 'viewport'
+  $('viewport-tools').hidden = tab !== 'viewport'
+  $('graph').hidden = tab !== 'graph'
+  $('graph-tools').hidden = tab !== 'graph'
+  $('tab-viewport').classList.toggle('on', tab === 'viewport')
+  $('tab-graph').classList.toggle('on', tab === 'graph')
+  if (tab === 'graph' && app.shot) app.shot.renderGraph()
+}
+$('tab-viewport').addEventListener('click', () => showTab('viewport'))
+$('tab-graph').addEventListener('click', () => showTab('graph'))
+$('relation-kind').addEventListener('change', () => { if (app.shot) app.shot.graph.kind = $('relation-kind').value })
 
 function setMode (mode) {
   if (!app.shot) return

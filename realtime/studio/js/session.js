@@ -96,6 +96,7 @@ export class ShotSession extends EventTarget {
     return this._entities
   }
   relations () { return this.doc.getMap('relations').toJSON() }
+  directives () { return this.doc.getMap('directives').toJSON() }
   headSeq () { return this.doc.getMap('meta').get('head_seq') ?? null }
 
   // -------------------------------------------------------------- commands

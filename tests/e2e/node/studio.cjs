@@ -180,6 +180,31 @@ async function main () {
     if (await headSeq(a) !== seqRefused) fail('a refused command changed the shot')
     out({ ev: 'refused', toast: refusedText })
 
+    // the entity graph: A drags from cam to cube (look_at): one relation.add, drawn in B's graph; then removed
+    await a.click('#tab-graph')
+    await b.click('#tab-graph')
+    const node = async (page, id) => {
+      const box = await page.locator(`#graph g.node[data-entity="${id}"] circle`).boundingBox()
+      return { x: box.x + box.width / 2, y: box.y + box.height / 2 }
+    }
+    const from = await node(a, 'cam'); const to = await node(a, 'cube')
+    await a.mouse.move(from.x, from.y)
+    await a.mouse.down()
+    for (let i = 1; i <= 10; i++) await a.mouse.move(from.x + (to.x - from.x) * i / 10, from.y + (to.y - from.y) * i / 10)
+    await a.mouse.up()
+    await b.waitForSelector('#graph g.relation[data-relation="look_at-cam-cube"]', { timeout: 1000 })
+      .catch(() => fail('the relation drawn in A\'s graph is not in B\'s within 1 s'))
+    const relLabel = await b.textContent('#graph g.relation[data-relation="look_at-cam-cube"] .edge-label')
+    if (relLabel !== 'look_at') fail(`relation label ${relLabel}`)
+    await b.locator('#graph').screenshot({ path: path.join(cfg.out, 'graph-B.png') })
+    await a.click('#graph g.relation[data-relation="look_at-cam-cube"] .edge-label')
+    await a.click('#graph g.relation[data-relation="look_at-cam-cube"] .edge-remove')
+    await b.waitForSelector('#graph g.relation[data-relation="look_at-cam-cube"]', { state: 'detached', timeout: 1000 })
+      .catch(() => fail('the relation removed in A is still in B\'s graph'))
+    await a.click('#tab-viewport')
+    await b.click('#tab-viewport')
+    out({ ev: 'graph_relation_added_and_removed' })
+
     // a rollback in A (to just after the seed) is seen in both
     await a.click(`#history li[data-seq="${cfg.seed_seq}"] button.rollback`)
     for (const [name, page] of [['A', a], ['B', b]]) {
