@@ -15,6 +15,7 @@ import { renderPresence } from './presence.js'
 import { renderHistory } from './history.js'
 import { renderInspector } from './inspector.js'
 import { EntityGraph } from './graph.js'
+import { RendersPanel } from './renders.js'
 import { command, commandId, createEntity, ENTITY_DEFAULTS, freshId, setValue } from './commands.js'
 import { mayEdit, mayRestore, mayWrite } from './roles.js'
 
@@ -186,6 +187,11 @@ class ShotView {
       toast
     })
     this.graph.kind = $('relation-kind').value
+    this.renders = new RendersPanel($('renders'), {
+      api: app.api, project, shot, toast, canRender: mayWrite(role),
+      frame: () => this.frame,
+      camera: () => this.lookThrough || null
+    })
     this.session.setAwareness({ user: { id: app.user, name: app.user, color: colorOf(app.user) }, frame, selection: [] })
     this.session.addEventListener('doc', () => this.docChanged())
     this.session.addEventListener('synced', () => this.docChanged())

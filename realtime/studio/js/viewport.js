@@ -439,6 +439,44 @@ export class Viewport {
     this.renderer.render(this.scene, cam)
   }
 
+  /** What the camera `id` sees of the scene's bodies at the given resolution (its exact intrinsics, no helpers):
+   *  a W×H mask (W×H of the shot's aspect), row 0 at the top, 1 where a prop, environment or body covers the pixel centre. It is the look-
+   *  through view without the grid and gizmos, for checking it against a render's instance pass. */
+  lensMask (id, [W, H]) {
+    const saved = { lookThrough: this.lookThrough, background: this.scene.background }
+    this.lookThrough = id
+    const cam = this.activeCamera() // K is in pixels of the shot's resolution; W×H only samples it (same aspect)
+    const hidden = []
+    this.scene.traverse((o) => {
+      const body = o.isMesh && o.userData.entity && ['prop', 'environment'].includes(this.objects.get(o.userData.entity)?.kind)
+      if ((o.isMesh || o.isLine || o.isPoints || o.isSprite) && !body && o.visible) { o.visible = false; hidden.push(o) }
+    })
+    const white = new THREE.MeshBasicMaterial({ color: 0xffffff, side: THREE.DoubleSide })
+    this.scene.overrideMaterial = white
+    this.scene.background = new THREE.Color(0x000000)
+    const target = new THREE.WebGLRenderTarget(W, H)
+    this.renderer.setRenderTarget(target)
+    this.renderer.setScissorTest(false)
+    this.renderer.setViewport(0, 0, W, H)
+    this.renderer.render(this.scene, cam)
+    const px = new Uint8Array(W * H * 4)
+    this.renderer.readRenderTargetPixels(target, 0, 0, W, H, px)
+    this.renderer.setRenderTarget(null)
+    this.renderer.setScissorTest(true)
+    target.dispose()
+    white.dispose()
+    this.scene.overrideMaterial = null
+    this.scene.background = saved.background
+    for (const o of hidden) o.visible = true
+    this.lookThrough = saved.lookThrough
+    const mask = new Uint8Array(W * H)
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) mask[y * W + x] = px[((H - 1 - y) * W + x) * 4] > 127 ? 1 : 0
+    }
+    this.invalidate()
+    return mask
+  }
+
   /** Where a world point is on the page (CSS pixels): for tests and overlays. */
   toScreen (point) {
     const v = new THREE.Vector3(...point).project(this.activeCamera())
