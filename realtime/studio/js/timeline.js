@@ -122,6 +122,7 @@ export class Timeline {
       this._rowsOpen = openKey
     }
     this.drawn = []
+    this.drawnGhosts = [] // others' key drags drawn: {entity, path, frame, user}
     const anySelected = this.selected.size > 0
     const fLo = this.xFrame(LABEL_W - KEY_R); const fHi = this.xFrame(W + KEY_R)
     const drag = this.gesture && this.gesture.type === 'keys' ? this.gesture : null
@@ -171,6 +172,7 @@ export class Timeline {
           g.strokeStyle = (state.user && state.user.color) || '#fff'
           const x = this.frameX(d.frame)
           g.strokeRect(x - KEY_R, y + ROW_H / 2 - KEY_R, 2 * KEY_R, 2 * KEY_R)
+          this.drawnGhosts.push({ entity: d.entity, path: d.path, frame: d.frame, user: state.user && state.user.id })
         }
       }
     })

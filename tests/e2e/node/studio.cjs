@@ -112,6 +112,59 @@ async function main () {
     // the new key holds the curve's value there (halfway between the keys at 0 and 48), not a neighbour's
     if (!added24 || !(added24.value[0] > 0.5 && added24.value[0] < 1.5)) fail(`key at 24: ${JSON.stringify(added24)}`)
 
+    const historyCount = async () => (await api(cfg.tokens.a, 'GET', `${shot}/history?limit=1000`)).entries
+    // the audit rows after the first n, once there are at least `count` (they land a moment after the update)
+    const historyAfter = async (n, count) => {
+      let rows = []
+      await within(3000, `${count} new history entries`, async () => (rows = (await historyCount()).slice(n)).length >= count)
+      await sleep(150)
+      return (await historyCount()).slice(n)
+    }
+    // move the key 24 → 30 by dragging it in A's timeline: previewed in B during the drag, one track.shift on release
+    let n0 = (await historyCount()).length
+    const k24 = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 24))
+    const k30 = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 30))
+    await a.mouse.move(k24.x, k24.y)
+    await a.mouse.down()
+    for (let i = 1; i <= 6; i++) { await a.mouse.move(k24.x + (k30.x - k24.x) * i / 6, k24.y); await sleep(30) }
+    await within(1000, 'B previews A\'s key drag', () => b.evaluate(() => window.studio.shot.timeline.drawnGhosts.some((g) => g.frame === 30)))
+    await a.mouse.up()
+    await within(1000, 'the moved key in B', async () => (await keyDrawn(b, 30)) && !(await keyDrawn(b, 24)))
+    let added = await historyAfter(n0, 1)
+    if (added.length !== 1 || added[0].op_types.join() !== 'track.shift') fail(`moving a key made ${JSON.stringify(added.map((e) => e.op_types))}`)
+    // T cycles the selected key's interpolation (auto → constant): one key.set
+    n0 += 1
+    await a.focus('#timeline')
+    await a.keyboard.press('t')
+    await within(1000, 'the key\'s new interpolation in B', () => b.evaluate(() => {
+      const e = window.studio.shot.entities().cube
+      return e.tracks['transform.position'].some((row) => row[0] === 30 && row[2] === 'constant')
+    }))
+    // Delete removes it: one key.remove
+    await a.keyboard.press('Delete')
+    await within(1000, 'the deleted key gone in B', async () => !(await keyDrawn(b, 30)))
+    added = await historyAfter(n0, 2)
+    if (added.map((e) => e.op_types.join()).join(' ') !== 'key.set key.remove') fail(`T and Delete made ${JSON.stringify(added.map((e) => e.op_types))}`)
+    // box-select the keys at 0 and 48, copy, paste at frame 60 (the playhead): one command of two key.sets
+    const k0 = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 0))
+    const k48 = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 48))
+    await a.mouse.move(k0.x - 8, k0.y - 8); await a.mouse.down(); await a.mouse.move(k48.x + 8, k48.y + 8); await a.mouse.up()
+    const selected = await a.evaluate(() => window.studio.shot.timeline.selected.size)
+    if (selected !== 2) fail(`box select picked ${selected} keys`)
+    await a.keyboard.press('Control+c')
+    await a.fill('#frame', '60')
+    await a.press('#frame', 'Enter')
+    await a.focus('#timeline')
+    n0 = (await historyCount()).length
+    await a.keyboard.press('Control+v')
+    await within(1000, 'pasted keys in B', async () => (await keyDrawn(b, 60)) && (await keyDrawn(b, 108)))
+    added = await historyAfter(n0, 1)
+    if (added.length !== 1 || added[0].op_types.join() !== 'key.set') fail(`paste made ${JSON.stringify(added.map((e) => e.op_types))}`)
+    await a.fill('#frame', '10')
+    await a.press('#frame', 'Enter')
+    await a.locator('#timeline').screenshot({ path: path.join(cfg.out, 'timeline-after-edits-A.png') })
+    out({ ev: 'timeline_edits', move: 'track.shift', interp: 'key.set', delete: 'key.remove', paste_ops: added[0].payload.ops.length })
+
     // a gizmo drag in A: a ghost in B while dragging, exactly one command on release
     await a.click('#entity-list li[data-entity="cube"]')
     await a.waitForFunction(() => window.studio.shot.viewport.gizmo.object !== undefined)
@@ -146,9 +199,7 @@ async function main () {
     await a.mouse.up()
     await within(3000, 'the drag committed', async () => (await headSeq(b)) > before)
     await within(1000, 'the ghost left B', () => b.evaluate(() => window.studio.shot.viewport.ghosts.size === 0))
-    await sleep(300)
-    const entries = (await api(cfg.tokens.a, 'GET', `${shot}/history?limit=1000`)).entries
-    const added = entries.slice(historyBefore)
+    added = await historyAfter(historyBefore, 1)
     if (added.length !== 1 || added[0].op_types.join() !== 'key.set' || added[0].status !== 'applied') {
       fail(`the drag made ${JSON.stringify(added.map((e) => [e.seq, e.op_types, e.status]))}, not one key.set`)
     }
@@ -210,7 +261,7 @@ async function main () {
     for (const [name, page] of [['A', a], ['B', b]]) {
       await page.waitForSelector('#entity-list li[data-entity="crate"]', { state: 'detached', timeout: 2000 })
         .catch(() => fail(`${name} still lists crate after the rollback`))
-      await within(2000, `${name} drops the key at 24 after the rollback`, async () => !(await keyDrawn(page, 24)))
+      await within(2000, `${name} drops the drag's key at 10 after the rollback`, async () => !(await keyDrawn(page, 10)))
     }
     out({ ev: 'rollback_seen' })
 
