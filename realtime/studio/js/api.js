@@ -43,7 +43,16 @@ export class Api {
   shotPath (p, s) { return `/v1/projects/${p}/shots/${s}` }
   command (p, s, command) { return this.post(`${this.shotPath(p, s)}/commands`, command) }
   sampled (p, s, frame) { return this.get(`${this.shotPath(p, s)}/world?frame=${frame}`) }
-  history (p, s, limit = 60) { return this.get(`${this.shotPath(p, s)}/history?limit=${limit}`) }
+  history (p, s, { limit = 60, actor, entity, op } = {}) {
+    const q = new URLSearchParams({ limit: String(limit) })
+    for (const [k, v] of Object.entries({ actor, entity, op })) if (v) q.set(k, v)
+    return this.get(`${this.shotPath(p, s)}/history?${q}`)
+  }
+
+  worldAt (p, s, seq) { return this.get(`${this.shotPath(p, s)}/world?at=${seq}`) }
+  fork (p, s, body) { return this.post(`${this.shotPath(p, s)}/fork`, body) }
+  suggestions (p, s) { return this.get(`${this.shotPath(p, s)}/suggestions?status=pending`) }
+  decide (p, s, id, verdict) { return this.post(`${this.shotPath(p, s)}/suggestions/${id}/${verdict}`) }
   rollback (p, s, commandId, toSeq) { return this.post(`${this.shotPath(p, s)}/rollback`, { command_id: commandId, to_seq: toSeq }) }
   undo (p, s, commandId) { return this.post(`${this.shotPath(p, s)}/undo`, { command_id: commandId }) }
   redo (p, s, commandId) { return this.post(`${this.shotPath(p, s)}/redo`, { command_id: commandId }) }

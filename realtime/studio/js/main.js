@@ -16,6 +16,7 @@ import { renderHistory } from './history.js'
 import { renderInspector } from './inspector.js'
 import { EntityGraph } from './graph.js'
 import { RendersPanel } from './renders.js'
+import { renderAgentModes, renderSuggestions } from './agents.js'
 import { command, commandId, createEntity, ENTITY_DEFAULTS, freshId, setValue } from './commands.js'
 import { mayEdit, mayRestore, mayWrite } from './roles.js'
 
@@ -200,6 +201,7 @@ class ShotView {
     this.sampler.addEventListener('sampled', () => this.redraw())
     this.sampler.addEventListener('error', (e) => toast(`Could not sample the world: ${e.detail.message}`))
     this.lastHead = null
+    this.preview = null
   }
 
   entities () { return this.session.entities() }
@@ -226,6 +228,8 @@ class ShotView {
     if (meta.head_seq !== this.lastHead) {
       this.lastHead = meta.head_seq
       this.loadHistory()
+      this.loadSuggestions()
+      this.renderAgents()
     }
   }
 
@@ -233,20 +237,86 @@ class ShotView {
     const ticket = (this.historyTicket = (this.historyTicket || 0) + 1)
     const head = this.meta().head_seq
     try {
-      const { entries } = await app.api.history(this.project, this.shot)
+      const filters = { actor: $('history-actor').value.trim(), entity: $('history-entity').value.trim(), op: $('history-op').value }
+      const { entries } = await app.api.history(this.project, this.shot, filters)
       if (ticket !== this.historyTicket || this.session.closed) return // a newer load is under way
       this.history = entries.slice().reverse()
       this.renderHistory()
       // the audit row of the newest event can land a moment after its document update: ask again
       const newest = entries.length ? entries[entries.length - 1].seq : -1
-      if (newest < head && attempt < 20) setTimeout(() => { if (ticket === this.historyTicket) this.loadHistory(attempt + 1) }, 150)
+      const filtered = Object.values(filters).some(Boolean)
+      if (!filtered && newest < head && attempt < 20) setTimeout(() => { if (ticket === this.historyTicket) this.loadHistory(attempt + 1) }, 150)
     } catch (e) {
       if (e.status !== 401) toast(`History: ${e.message}`)
     }
   }
 
   renderHistory () {
-    renderHistory($('history'), this.history, { canRestore: mayRestore(this.role), onRollback: (seq) => this.rollback(seq) })
+    renderHistory($('history'), this.history, {
+      canRestore: mayRestore(this.role),
+      previewing: this.preview,
+      onPreview: (seq) => this.previewAt(this.preview === seq ? null : seq),
+      onRollback: (seq) => this.rollback(seq),
+      onFork: (seq) => this.fork(seq)
+    })
+  }
+
+  /** Show the world as it was after `seq` (read only), or the live one again (null). */
+  async previewAt (seq) {
+    if (seq === null) {
+      this.preview = null
+      this.sampler.preview = null
+    } else {
+      try {
+        const world = await app.api.worldAt(this.project, this.shot, seq)
+        this.preview = seq
+        this.sampler.preview = world
+      } catch (e) { toast(`Preview: ${e.message}`); return }
+    }
+    $('preview-banner').hidden = $('preview-exit').hidden = seq === null
+    $('preview-banner').textContent = seq === null ? '' : `previewing #${seq} — read only`
+    this.renderHistory()
+    this.sampler.request(this.frame)
+  }
+
+  async fork (seq) {
+    const taken = new Set()
+    try { for (const s of (await app.api.shots(this.project)).shots) taken.add(s.shot || s.id) } catch { }
+    const id = freshId(`${this.shot}-take`, taken)
+    try {
+      await app.api.fork(this.project, this.shot, { shot: id, at_seq: seq, command_id: commandId(app.user) })
+      toast(`Forked ${id} from #${seq}`, 'info')
+      openShot(this.project, id, this.frame)
+    } catch (e) { toast(`Fork refused: ${e.message}`) }
+  }
+
+  async loadSuggestions () {
+    try {
+      const { suggestions } = await app.api.suggestions(this.project, this.shot)
+      renderSuggestions($('suggestions'), suggestions, {
+        canDecide: mayWrite(this.role),
+        onAccept: (id) => this.decide(id, 'accept'),
+        onDismiss: (id) => this.decide(id, 'dismiss')
+      })
+    } catch (e) {
+      $('suggestions').replaceChildren()
+    }
+  }
+
+  async decide (id, verdict) {
+    try {
+      const res = await app.api.decide(this.project, this.shot, id, verdict)
+      if (res.status === 'rejected') toast(`Refused: ${res.reason}`)
+    } catch (e) { toast(`${verdict}: ${e.message}`) }
+    this.loadSuggestions()
+  }
+
+  renderAgents () {
+    renderAgentModes($('agent-modes'), {
+      modes: this.meta().agents,
+      canConfigure: this.role === 'owner' || this.role === 'director',
+      onMode: (agent, mode) => this.send([{ type: 'shot.configure', agents: { [agent]: mode } }])
+    })
   }
 
   awarenessChanged () {
@@ -255,7 +325,8 @@ class ShotView {
   }
 
   viewState () {
-    return { entities: this.entities(), world: this.sampler.current, others: this.session.others(), selection: this.selection, lookThrough: this.lookThrough, resolution: this.resolution() }
+    const entities = this.sampler.preview ? this.sampler.preview.entities : this.entities()
+    return { entities, world: this.sampler.current, others: this.session.others(), selection: this.selection, lookThrough: this.lookThrough, resolution: this.resolution() }
   }
 
   renderPanels () {
@@ -337,6 +408,7 @@ class ShotView {
 
   async send (ops) {
     if (!mayWrite(this.role)) { toast('Your role (viewer) may not edit this shot.'); return null }
+    if (this.preview !== null) { toast(`Previewing #${this.preview} (read only): go back to live to edit.`); return null }
     const cmd = command(ops, app.user)
     try {
       const res = this.session.connected ? await this.session.send(cmd) : await app.api.command(this.project, this.shot, cmd)
@@ -437,6 +509,12 @@ function showTab (tab) {
   if (tab === 'graph' && app.shot) app.shot.renderGraph()
 }
 $('tab-viewport').addEventListener('click', () => showTab('viewport'))
+$('preview-exit').addEventListener('click', () => app.shot && app.shot.previewAt(null))
+for (const id of ['history-actor', 'history-entity', 'history-op']) $(id).addEventListener('change', () => app.shot && app.shot.loadHistory())
+for (const op of ['shot.configure', 'entity.create', 'entity.remove', 'entity.set', 'key.set', 'key.remove', 'track.clear', 'track.shift',
+  'skeleton.set', 'relation.add', 'relation.remove', 'directive.add', 'directive.update', 'directive.remove']) {
+  const o = document.createElement('option'); o.value = op; o.textContent = op; $('history-op').append(o)
+}
 $('tab-graph').addEventListener('click', () => showTab('graph'))
 $('relation-kind').addEventListener('change', () => { if (app.shot) app.shot.graph.kind = $('relation-kind').value })
 

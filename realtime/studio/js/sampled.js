@@ -13,6 +13,7 @@ export class SampledWorld extends EventTarget {
     this.current = null
     this.frame = 0
     this.world = null // the decoded document, until it changes
+    this.preview = null // a raw world at an earlier offset (read-only time travel) shown instead of the live one
     this.scheduled = false
     this.timings = { decode_ms: 0, sample_ms: 0 }
     session.addEventListener('doc', () => { this.world = null })
@@ -31,6 +32,7 @@ export class SampledWorld extends EventTarget {
 
   /** The world decoded from the document as it is now. */
   decoded () {
+    if (this.preview) return this.preview
     if (this.world === null) this.world = worldFromDoc(this.session.doc)
     return this.world
   }
@@ -39,12 +41,12 @@ export class SampledWorld extends EventTarget {
     if (this.session.closed || !this.session.doc.getMap('meta').has('head_seq')) return null // not synced yet
     try {
       let t = performance.now()
-      if (this.world === null) {
+      if (this.world === null && !this.preview) {
         this.world = worldFromDoc(this.session.doc)
         this.timings.decode_ms = performance.now() - t
         t = performance.now()
       }
-      this.current = sampleJson(this.world, this.frame)
+      this.current = sampleJson(this.preview || this.world, this.frame)
       this.timings.sample_ms = performance.now() - t
       this.dispatchEvent(new CustomEvent('sampled', { detail: this.current }))
     } catch (e) {

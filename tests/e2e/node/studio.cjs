@@ -265,6 +265,32 @@ async function main () {
     }
     out({ ev: 'rollback_seen' })
 
+    // agent modes: A turns collision off (one shot.configure), B's console follows
+    await a.selectOption('#agent-modes select[name="agent-collision"]', 'off')
+    await b.waitForFunction(() => document.querySelector('#agent-modes select[name="agent-collision"]').value === 'off', null, { timeout: 1000 })
+      .catch(() => fail('B does not show the collision agent off'))
+
+    // read-only time travel: B previews the world just before the crate existed, then goes back to live
+    const crateSeq = await b.evaluate(() => window.studio.shot.history.find((e) => (e.entity_ids || []).includes('crate')).seq)
+    await b.click(`#history li[data-seq="${crateSeq - 1}"] .ops`)
+    await b.waitForSelector('#preview-banner:not([hidden])', { timeout: 2000 })
+    await within(2000, 'B previews a world without crate', () => b.evaluate(() => {
+      const w = window.studio.shot.sampler.current
+      return Boolean(w && w.entities.cube && !w.entities.crate && !window.studio.shot.viewport.objects.has('crate'))
+    }))
+    await b.click('#preview-exit')
+    await b.waitForSelector('#preview-banner[hidden]', { state: 'attached', timeout: 2000 })
+    out({ ev: 'preview_then_live' })
+
+    // fork a take from the seed: A lands on the new shot, which holds the seed's world
+    await a.click(`#history li[data-seq="${cfg.seed_seq}"] button.fork`)
+    await a.waitForFunction(() => window.studio.shot && window.studio.shot.shot === 's1-take', null, { timeout: 5000 })
+    await a.waitForSelector('#entity-list li[data-entity="cube"]', { timeout: 5000 })
+    const forked = await a.$$eval('#entity-list .entity-id', (els) => els.map((e) => e.textContent))
+    if (forked.join(',') !== 'cam,cube,key') fail(`the forked take lists ${forked}`)
+    if (!a.url().includes('shot=s1-take')) fail(`A's address after the fork: ${a.url()}`)
+    out({ ev: 'forked', url: a.url() })
+
     // a viewer cannot edit: controls disabled, no gizmo, no command from the timeline
     const v = await open(browser, 'viewer', cfg.tokens.viewer)
     if (await v.textContent('#role') !== 'viewer') fail('the viewer page does not say viewer')
