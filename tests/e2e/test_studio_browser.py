@@ -174,7 +174,7 @@ async def test_the_page_comes_back_by_itself_after_a_server_restart(nats_url, da
             result = json.loads(stdout.decode().strip().splitlines()[-1])
             print(json.dumps(result))
             assert proc.returncode == 0 and result["ev"] == "done", (result, stderr.decode()[-2000:])
-            assert result["listed"] == ["after", "before"]
+            assert result["listed"] == ["after", "before"] and result["after_4410"] == ["after", "before"]
     finally:
         if proc is not None and proc.returncode is None:
             proc.kill()
