@@ -9,8 +9,6 @@ in with a token and then speaks only the public API and the sync socket.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-
 from litestar import Response, get
 from litestar.static_files import create_static_files_router
 
@@ -21,9 +19,9 @@ __all__ = ["ROUTES", "studio_html"]
 _MARK = "<!-- importmap -->"
 
 
-@lru_cache(maxsize=1)
 def studio_html() -> str:
-    """The page, with the import map inlined where ``index.html`` marks it."""
+    """The page, with the import map inlined where ``index.html`` marks it (read per request: two small files,
+    and an edited page is served at once)."""
     page = (STUDIO / "index.html").read_text(encoding="utf-8")
     if _MARK not in page:
         raise RuntimeError(f"{STUDIO / 'index.html'} has no {_MARK} marker")

@@ -80,6 +80,8 @@ async def test_two_people_co_edit_a_shot_in_the_browser(served, unique):
         {"type": "entity.create", "id": "cam", "kind": "camera", "props": {"transform.position": [0, 1.5, 6]}},
         {"type": "entity.create", "id": "key", "kind": "light",
          "props": {"light.type": "spot", "light.intensity": 500, "transform.position": [2, 3, 2]}},
+        {"type": "entity.create", "id": "hero", "kind": "character", "props": {"transform.position": [-2, 0, -1]}},
+        {"type": "skeleton.set", "id": "hero", "template": "biped"},
     ]}).encode(), type=Command)
     res = await gateway.submit_as(served.system, "ann", p, s, seed)
     assert res.status == "applied", res

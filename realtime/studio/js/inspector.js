@@ -3,6 +3,8 @@
 // sampled ones at the current frame, with units; an edit is one command (a key when the attribute is animated).
 // Controls the user's role may not use are disabled (the server refuses them anyway).
 
+import { quatToEulerDeg as eulerDeg } from './consoles.js'
+
 const RAD = Math.PI / 180
 
 function field (label, value, { step = 'any', min, max, unit = '', disabled, onCommit, name }) {
@@ -43,13 +45,6 @@ function vecField (label, value, { unit, disabled, onCommit, name }) {
   })
   l.append(box)
   return l
-}
-
-function eulerDeg ([x, y, z, w]) { // XYZ order, degrees
-  const sinr = 2 * (w * x - y * z); const cosr = 1 - 2 * (x * x + y * y)
-  const sinp = 2 * (w * y + z * x)
-  const siny = 2 * (w * z - x * y); const cosy = 1 - 2 * (y * y + z * z)
-  return [Math.atan2(sinr, cosr) / RAD, Math.asin(Math.max(-1, Math.min(1, sinp))) / RAD, Math.atan2(siny, cosy) / RAD]
 }
 
 /** Approximate sRGB of a black body (Tanner Helland's fit): the swatch beside a colour temperature. */

@@ -17,6 +17,7 @@ import { renderInspector } from './inspector.js'
 import { EntityGraph } from './graph.js'
 import { RendersPanel } from './renders.js'
 import { renderAgentModes, renderSuggestions } from './agents.js'
+import { renderMotionConsole, renderDirectorConsole } from './consoles.js'
 import { command, commandId, createEntity, ENTITY_DEFAULTS, freshId, setValue } from './commands.js'
 import { mayEdit, mayRestore, mayWrite } from './roles.js'
 
@@ -353,6 +354,9 @@ class ShotView {
   }
 
   renderInspector () {
+    // never rebuild a console under the person typing in it (others' awareness changes arrive all the time)
+    const typing = (el) => el.contains(document.activeElement) && ['INPUT', 'TEXTAREA', 'SELECT'].includes(document.activeElement.tagName)
+    if (typing($('inspector')) || typing($('director'))) return
     const id = this.selection[0]
     const world = this.sampler.current
     const entity = id && this.entities()[id]
@@ -360,6 +364,30 @@ class ShotView {
       id, entity, sampled: world && world.entities[id], resolution: this.resolution(),
       canEdit: entity ? mayEdit(this.role, entity.kind) : false,
       set: (path, value) => this.send([setValue(entity, id, path, value, this.frame)])
+    })
+    renderMotionConsole($('motion-console'), {
+      id, entity, frame: this.frame, selectedJoint: this.joint,
+      canEdit: entity ? mayEdit(this.role, entity.kind) && this.preview === null : false,
+      rotationOf: (name) => valueAt(this.sampler.decoded().entities[id], `joints.${name}.rotation`, this.frame),
+      onJoint: (name) => { this.joint = name; this.renderInspector() },
+      onSet: (op, why) => (op ? this.send([op]) : toast(why))
+    })
+    this.renderDirector()
+  }
+
+  renderDirector () {
+    renderDirectorConsole($('director'), {
+      directives: this.session.directives(),
+      canEdit: mayWrite(this.role),
+      editing: this.editingDirective,
+      onEdit: (did) => { this.editingDirective = this.editingDirective === did ? null : did; this.renderDirector() },
+      onRemove: (did) => this.send([{ type: 'directive.remove', id: did }]),
+      onSubmit: async (op, why) => {
+        if (!op) { toast(why); return }
+        const res = await this.send([op])
+        if (res && res.status === 'applied') { this.editingDirective = null; this.renderDirector() }
+      },
+      freshId: (agent) => freshId(agent, new Set(Object.keys(this.session.directives())))
     })
   }
 

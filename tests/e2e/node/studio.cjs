@@ -88,7 +88,7 @@ async function main () {
     if (!(crateMs <= 1000)) fail(`the entity created over HTTP took ${crateMs} ms to show`)
     out({ ev: 'http_entity_visible_ms', ms: crateMs })
     const listed = await b.$$eval('#entity-list .entity-id', (els) => els.map((e) => e.textContent))
-    if (listed.join(',') !== 'cam,crate,cube,key') fail(`entity list shows ${listed}`)
+    if (listed.join(',') !== 'cam,crate,cube,hero,key') fail(`entity list shows ${listed}`)
 
     // a key added in A's timeline appears in B's within 1 s
     const at = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 24))
@@ -231,6 +231,24 @@ async function main () {
     if (await headSeq(a) !== seqRefused) fail('a refused command changed the shot')
     out({ ev: 'refused', toast: refusedText })
 
+    // the motion console: A turns a joint of hero at the current frame (one key.set), B gets the joint's track
+    await a.click('#entity-list li[data-entity="hero"]')
+    await a.waitForSelector('#motion-console select[name="joint"]')
+    const joint = await a.$eval('#motion-console select[name="joint"]', (s) => s.options[1].value)
+    await a.selectOption('#motion-console select[name="joint"]', joint)
+    await a.fill('#motion-console input[name="joint-rot.0"]', '20')
+    await a.press('#motion-console input[name="joint-rot.0"]', 'Tab')
+    await within(1000, 'B gets the joint key', () => b.evaluate((j) => {
+      const t = window.studio.shot.entities().hero.tracks[`joints.${j}.rotation`]
+      return Boolean(t && t.length === 1 && t[0][0] === 10)
+    }, joint))
+    // the director console: a directive added in A is listed in B
+    await a.fill('#director textarea[name="directive-params"]', '{"text": "the hero walks to the cube"}')
+    await a.click('#director .directive-form button[type="submit"]')
+    await b.waitForSelector('#director li[data-directive="script"]', { timeout: 1000 })
+      .catch(() => fail('the directive added in A is not listed in B'))
+    out({ ev: 'motion_and_director', joint })
+
     // the entity graph: A drags from cam to cube (look_at): one relation.add, drawn in B's graph; then removed
     await a.click('#tab-graph')
     await b.click('#tab-graph')
@@ -274,10 +292,10 @@ async function main () {
     const crateSeq = await b.evaluate(() => window.studio.shot.history.find((e) => (e.entity_ids || []).includes('crate')).seq)
     await b.click(`#history li[data-seq="${crateSeq - 1}"] .ops`)
     await b.waitForSelector('#preview-banner:not([hidden])', { timeout: 2000 })
-    await within(2000, 'B previews a world without crate', () => b.evaluate(() => {
+    await within(5000, 'B previews a world without crate', () => b.evaluate(() => {
       const w = window.studio.shot.sampler.current
       return Boolean(w && w.entities.cube && !w.entities.crate && !window.studio.shot.viewport.objects.has('crate'))
-    }))
+    })).catch(async (e) => fail(`${e.message}: ${await b.textContent('#toast')} ${await b.evaluate(() => JSON.stringify(Object.keys(window.studio.shot.sampler.current.entities)))}`))
     await b.click('#preview-exit')
     await b.waitForSelector('#preview-banner[hidden]', { state: 'attached', timeout: 2000 })
     out({ ev: 'preview_then_live' })
@@ -287,7 +305,7 @@ async function main () {
     await a.waitForFunction(() => window.studio.shot && window.studio.shot.shot === 's1-take', null, { timeout: 5000 })
     await a.waitForSelector('#entity-list li[data-entity="cube"]', { timeout: 5000 })
     const forked = await a.$$eval('#entity-list .entity-id', (els) => els.map((e) => e.textContent))
-    if (forked.join(',') !== 'cam,cube,key') fail(`the forked take lists ${forked}`)
+    if (forked.join(',') !== 'cam,cube,hero,key') fail(`the forked take lists ${forked}`)
     if (!a.url().includes('shot=s1-take')) fail(`A's address after the fork: ${a.url()}`)
     out({ ev: 'forked', url: a.url() })
 
