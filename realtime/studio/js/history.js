@@ -27,7 +27,7 @@ export function renderHistory (ul, entries, { canRestore, previewing, onPreview,
       buttons.append(b)
     }
     button('rollback', '⟲', `Roll the shot back to how it was after #${e.seq}`, () => onRollback(e.seq))
-    button('fork', '⑂', `Fork a new take from the world after #${e.seq}`, () => onFork(e.seq))
+    button('fork', 'fork', `Fork a new take from the world after #${e.seq}`, () => onFork(e.seq))
     li.append(seq, what, buttons)
     return li
   })

@@ -16,6 +16,7 @@ import { renderHistory } from './history.js'
 import { renderInspector } from './inspector.js'
 import { EntityGraph } from './graph.js'
 import { RendersPanel } from './renders.js'
+import { loadTemplates } from './bodies.js'
 import { renderAgentModes, renderSuggestions } from './agents.js'
 import { renderMotionConsole, renderDirectorConsole } from './consoles.js'
 import { command, commandId, createEntity, ENTITY_DEFAULTS, freshId, setValue } from './commands.js'
@@ -203,6 +204,11 @@ class ShotView {
     this.sampler.addEventListener('error', (e) => toast(`Could not sample the world: ${e.detail.message}`))
     this.lastHead = null
     this.preview = null
+    loadTemplates(app.api).then((t) => {
+      if (!t || this.session.closed) return
+      this.viewport.templates = t
+      this.redraw()
+    })
   }
 
   entities () { return this.session.entities() }

@@ -10,12 +10,32 @@
 import * as THREE from 'three'
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js'
 import { TransformControls } from 'three/addons/controls/TransformControls.js'
+import { matchTemplate, scaledVolumes } from './bodies.js'
 
 const FRUSTUM_DEPTH_M = 0.6
 const SELECT_COLOR = 0xffcf5a
 const JOINT_BALL = new THREE.SphereGeometry(0.03, 8, 6)
 const JOINT_MAT = new THREE.MeshStandardMaterial({ color: 0x8fd18f })
 const BONE_MAT = new THREE.LineBasicMaterial({ color: 0x8fd18f })
+const BODY_MAT = new THREE.MeshStandardMaterial({ color: 0xb9d8b9, roughness: 0.85 })
+
+/** A unit-ish mesh for one body volume; its matrix (joint · T(center) · R(rotation) · S) is set per frame. */
+function volumeMesh (v) {
+  let geo
+  let s
+  if (v.shape === 'box') { geo = new THREE.BoxGeometry(2, 2, 2); s = v.half }
+  else if (v.shape === 'capsule') { // along Y over ±half[1]; caps are half-ellipsoids of height min(half[0], half[2])
+    const c = Math.max(1e-4, Math.min(v.half[0], v.half[2]))
+    geo = new THREE.CapsuleGeometry(c, Math.max(0, 2 * v.half[1] - 2 * c), 4, 12)
+    s = [v.half[0] / c, 1, v.half[2] / c]
+  } else { geo = new THREE.SphereGeometry(1, 16, 10); s = v.half } // ellipsoid
+  const mesh = new THREE.Mesh(geo, BODY_MAT)
+  mesh.matrixAutoUpdate = false
+  mesh.userData.local = new THREE.Matrix4().compose(new THREE.Vector3(...v.center),
+    new THREE.Quaternion(...v.rotation), new THREE.Vector3(...s))
+  mesh.userData.joint = v.joint
+  return mesh
+}
 
 export function matrixFromRows (rows) {
   const m = new THREE.Matrix4()
@@ -75,7 +95,8 @@ export class Viewport {
     this.canEdit = canEdit
     this.objects = new Map() // id -> {group, key, pickables, kind, color}
     this.ghosts = new Map() // clientId -> Object3D
-    this.skeletons = new Map() // id -> {dots, lines, …}
+    this.skeletons = new Map() // id -> {objects, …}: a character's joints and bones, or its body volumes
+    this.templates = null // GET /v1/templates, when the server has it
     this.selection = []
     this.lookThrough = ''
     this.mode = 'translate'
@@ -188,7 +209,7 @@ export class Viewport {
       if (s.joints) this._skeleton(id, e, s)
     }
     for (const [id, sk] of this.skeletons) {
-      if (!sk.seen) { this.bones.remove(sk.dots, sk.lines); this.skeletons.delete(id) }
+      if (!sk.seen) { this.bones.remove(...sk.objects); this.skeletons.delete(id) }
     }
     for (const [id, obj] of this.objects) {
       if (!seen.has(id)) {
@@ -241,6 +262,8 @@ export class Viewport {
   }
 
   _skeleton (id, e, s) {
+    const match = matchTemplate(this.templates, e.props && e.props.skeleton)
+    if (match) { this._body(id, s, match); return }
     // one instanced mesh of joint balls and one line set of bones per character, updated in place every frame
     const names = Object.keys(s.joints)
     const joints = (e.props && e.props.skeleton) || []
@@ -248,14 +271,14 @@ export class Viewport {
     const key = names.join('\u0000')
     let sk = this.skeletons.get(id)
     if (!sk || sk.key !== key) {
-      if (sk) { this.bones.remove(sk.dots, sk.lines) }
+      if (sk) this.bones.remove(...sk.objects)
       const pairs = names.map((n, i) => [names.indexOf(parentOf.get(n)), i]).filter(([p]) => p >= 0)
       const dots = new THREE.InstancedMesh(JOINT_BALL, JOINT_MAT, names.length)
       const lines = new THREE.LineSegments(new THREE.BufferGeometry(), BONE_MAT)
       lines.geometry.setAttribute('position', new THREE.BufferAttribute(new Float32Array(pairs.length * 6), 3))
       lines.frustumCulled = false
       dots.frustumCulled = false
-      sk = { key, names, pairs, dots, lines }
+      sk = { key, names, pairs, dots, lines, objects: [dots, lines] }
       this.skeletons.set(id, sk)
       this.bones.add(dots, lines)
     }
@@ -274,6 +297,27 @@ export class Viewport {
       buf.array.set(pos.subarray(3 * b, 3 * b + 3), 6 * k + 3)
     })
     buf.needsUpdate = true
+    sk.seen = true
+  }
+
+  _body (id, s, match) {
+    const key = `body:${match.name}:${match.scale}`
+    let sk = this.skeletons.get(id)
+    if (!sk || sk.key !== key) {
+      if (sk) this.bones.remove(...sk.objects)
+      const meshes = scaledVolumes(this.templates, match.name, match.scale).map(volumeMesh)
+      for (const m of meshes) m.userData.entity = id
+      sk = { key, objects: meshes, meshes }
+      this.skeletons.set(id, sk)
+      this.bones.add(...meshes)
+    }
+    const entityWorld = matrixFromRows(s.matrix)
+    for (const m of sk.meshes) {
+      const joint = m.userData.joint
+      const base = joint === null ? entityWorld : matrixFromRows(s.joints[joint])
+      m.matrix.multiplyMatrices(base, m.userData.local)
+      m.matrixWorldNeedsUpdate = true
+    }
     sk.seen = true
   }
 
@@ -448,7 +492,8 @@ export class Viewport {
     const cam = this.activeCamera() // K is in pixels of the shot's resolution; W×H only samples it (same aspect)
     const hidden = []
     this.scene.traverse((o) => {
-      const body = o.isMesh && o.userData.entity && ['prop', 'environment'].includes(this.objects.get(o.userData.entity)?.kind)
+      const body = o.isMesh && o.userData.entity && (['prop', 'environment'].includes(this.objects.get(o.userData.entity)?.kind) ||
+        'joint' in o.userData) // props, environments and characters' body volumes
       if ((o.isMesh || o.isLine || o.isPoints || o.isSprite) && !body && o.visible) { o.visible = false; hidden.push(o) }
     })
     const white = new THREE.MeshBasicMaterial({ color: 0xffffff, side: THREE.DoubleSide })

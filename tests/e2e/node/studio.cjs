@@ -289,7 +289,8 @@ async function main () {
       .catch(() => fail('B does not show the collision agent off'))
 
     // read-only time travel: B previews the world just before the crate existed, then goes back to live
-    const crateSeq = await b.evaluate(() => window.studio.shot.history.find((e) => (e.entity_ids || []).includes('crate')).seq)
+    const crateSeq = await b.evaluate(() => window.studio.shot.history.find((e) => (e.entity_ids || []).includes('crate') &&
+      e.op_types.includes('entity.create')).seq)
     await b.click(`#history li[data-seq="${crateSeq - 1}"] .ops`)
     await b.waitForSelector('#preview-banner:not([hidden])', { timeout: 2000 })
     await within(5000, 'B previews a world without crate', () => b.evaluate(() => {
