@@ -177,7 +177,7 @@ class ShotView {
     this.timeline = new Timeline($('timeline'), {
       onScrub: (f) => this.setFrame(f),
       onCommand: (ops) => this.send(ops),
-      onDragPreview: (d) => this.session.setAwareness({ drag: d ? { ...d, value: null } : undefined }),
+      onDragPreview: (d) => this.session.setAwareness({ drag: d ? { value: null, ...d } : undefined }),
       canEdit: this.canEditId,
       toast,
       valueAt: (id, path, f) => valueAt(this.sampler.decoded().entities[id], path, f)

@@ -3,8 +3,11 @@
 // click / shift-click / drag a box to select keys; drag keys to move them (snapped to frames; streamed through
 // awareness while dragging, one `track.shift` command on release); Delete removes them (one command); Ctrl+C /
 // Ctrl+V copy them to the current frame; T cycles their interpolation; the wheel zooms, shift+wheel scrolls.
+// Click a numeric track's label for its curve view (js/curves.js: values and bezier tangents).
 //
 // Like every panel it keeps no copy of the world: `draw()` reads the entities it is given.
+
+import { CurveView, curveable } from './curves.js'
 
 const LABEL_W = 190
 const RULER_H = 22
@@ -34,6 +37,7 @@ export class Timeline {
     this.gesture = null
     this.others = []
     this.drawn = [] // keys drawn in the last paint: {entity, path, frame, x, y}
+    this.curves = null // a CurveView while one track is shown as curves
     canvas.addEventListener('pointerdown', (e) => this._down(e))
     canvas.addEventListener('pointermove', (e) => this._move(e))
     canvas.addEventListener('pointerup', (e) => this._up(e))
@@ -78,6 +82,21 @@ export class Timeline {
       }
     }
     return rows
+  }
+
+  openCurves (entity, path) {
+    this.curves = new CurveView(this, entity, path)
+    this.draw()
+  }
+
+  closeCurves () {
+    this.curves = null
+    this.draw()
+  }
+
+  commit (ops) {
+    if (!this.canEdit(ops[0].id)) { this.toast(`your role may not edit ${ops[0].id}`); return }
+    this.onCommand(ops)
   }
 
   frameX (frame) {
@@ -138,8 +157,10 @@ export class Timeline {
       g.beginPath(); g.moveTo(x, RULER_H); g.lineTo(x, H); g.stroke()
       g.fillText(String(f), x + 2, RULER_H / 2)
     }
+    if (this.curves && !this._keys(this.curves.entity, this.curves.path).length) this.curves = null // track gone
+    if (this.curves) this.curves.draw(g, W, H)
     // rows
-    this.rows.forEach((r, i) => {
+    if (!this.curves) this.rows.forEach((r, i) => {
       const y = this.rowY(i)
       if (y + ROW_H < RULER_H || y > H) return
       if (r.type !== 'track') { g.fillStyle = '#20263a'; g.fillRect(0, y, W, ROW_H) }
@@ -245,9 +266,16 @@ export class Timeline {
       this.onScrub(Math.round(this.xFrame(x)))
       return
     }
+    if (this.curves) {
+      this.curves.down(x, y)
+      this.gesture = { type: 'curves' }
+      this.draw()
+      return
+    }
     const i = this._rowAt(y)
     if (x < LABEL_W) {
       const r = this.rows[i]
+      if (r && r.type === 'track' && curveable(r.path)) { this.openCurves(r.entity, r.path); return }
       if (r && r.type === 'joints') {
         if (this.open.has(r.entity)) this.open.delete(r.entity); else this.open.add(r.entity)
         this.draw()
@@ -274,7 +302,9 @@ export class Timeline {
     const gs = this.gesture
     if (!gs) return
     const { x, y } = this._local(e)
-    if (gs.type === 'scrub') {
+    if (gs.type === 'curves') {
+      if (this.curves) { this.curves.move(x, y); this.draw() }
+    } else if (gs.type === 'scrub') {
       this.onScrub(Math.round(this.xFrame(Math.max(LABEL_W, x))))
     } else if (gs.type === 'keys') {
       const by = Math.round(this.xFrame(x) - this.xFrame(gs.x0))
@@ -294,7 +324,9 @@ export class Timeline {
     const gs = this.gesture
     this.gesture = null
     if (!gs) return
-    if (gs.type === 'keys') {
+    if (gs.type === 'curves') {
+      if (this.curves) this.curves.up()
+    } else if (gs.type === 'keys') {
       this.onDragPreview(null)
       if (gs.by !== 0) this._commitMove(gs.by)
     } else if (gs.type === 'box') {
@@ -323,6 +355,7 @@ export class Timeline {
   }
 
   _dblclick (e) {
+    if (this.curves) return
     const { x, y } = this._local(e)
     const r = this.rows[this._rowAt(y)]
     if (!r || r.type !== 'track' || x < LABEL_W) return

@@ -163,6 +163,35 @@ async function main () {
     await a.fill('#frame', '10')
     await a.press('#frame', 'Enter')
     await a.locator('#timeline').screenshot({ path: path.join(cfg.out, 'timeline-after-edits-A.png') })
+
+    // the curve view: drag the key at 48 up (one key.set of its value), then its out-tangent (one key.set, bezier)
+    const row = await a.evaluate(() => window.studio.shot.timeline.where('cube', 'transform.position', 0))
+    const tlBox = await a.locator('#timeline').boundingBox()
+    await a.mouse.click(tlBox.x + 40, row.y)
+    await a.waitForFunction(() => window.studio.shot.timeline.curves !== null)
+    n0 = (await historyCount()).length
+    const dot = await a.evaluate(() => window.studio.shot.timeline.curves.where(1, 0))
+    await a.mouse.move(dot.x, dot.y); await a.mouse.down()
+    for (let i = 1; i <= 5; i++) { await a.mouse.move(dot.x, dot.y - 6 * i); await sleep(20) }
+    await a.mouse.up()
+    await within(1000, 'B gets the key\'s new value', () => b.evaluate(() => {
+      const r = window.studio.shot.entities().cube.tracks['transform.position'].find((k) => k[0] === 48)
+      return r[1][0] > 2.05
+    }))
+    const handle = await a.evaluate(() => window.studio.shot.timeline.curves.handleAt('out'))
+    await a.mouse.move(handle.x, handle.y); await a.mouse.down()
+    for (let i = 1; i <= 5; i++) { await a.mouse.move(handle.x + 2 * i, handle.y - 8 * i); await sleep(20) }
+    await a.mouse.up()
+    await within(1000, 'B gets the bezier tangent', () => b.evaluate(() => {
+      const r = window.studio.shot.entities().cube.tracks['transform.position'].find((k) => k[0] === 48)
+      return r[2] === 'bezier' && Array.isArray(r[5]) && r[5].length === 3
+    }))
+    added = await historyAfter(n0, 2)
+    if (added.length !== 2 || added.some((e) => e.op_types.join() !== 'key.set')) fail(`curve edits made ${JSON.stringify(added.map((e) => e.op_types))}`)
+    await a.locator('#timeline').screenshot({ path: path.join(cfg.out, 'curves-A.png') })
+    await a.mouse.click(tlBox.x + 40, row.y) // back to the dope sheet
+    await a.waitForFunction(() => window.studio.shot.timeline.curves === null)
+    out({ ev: 'curve_edits', tangent: added[1].payload.ops[0].out_tangent })
     out({ ev: 'timeline_edits', move: 'track.shift', interp: 'key.set', delete: 'key.remove', paste_ops: added[0].payload.ops.length })
 
     // a gizmo drag in A: a ghost in B while dragging, exactly one command on release
