@@ -18,7 +18,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import http_agents, http_exports, http_health, http_projects, http_restore, http_shots, http_studio, inputs
+from . import (http_agents, http_assets, http_exports, http_health, http_projects, http_restore, http_shots,
+               http_studio, inputs)
 from .errors import ApiError, http_error
 from .gateway import require_member
 from .http_common import AppState, check_params, provide_user, state_of
@@ -92,7 +93,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     limits = limits or Limits.from_env(os.environ)
     sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
-                *http_agents.ROUTES, *http_exports.ROUTES, *http_studio.ROUTES,
+                *http_agents.ROUTES, *http_exports.ROUTES, *http_studio.ROUTES, *http_assets.ROUTES,
                 sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

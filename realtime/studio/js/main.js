@@ -472,6 +472,34 @@ class ShotView {
     await this.send([setValue(e, entity, path, value, this.frame)])
   }
 
+  async searchAssets (q) {
+    const ul = $('asset-results')
+    ul.replaceChildren(Object.assign(document.createElement('li'), { className: 'muted', textContent: 'searching…' }))
+    try {
+      const { assets } = await app.api.get(`/v1/assets?q=${encodeURIComponent(q)}&k=6`)
+      const canAdd = mayEdit(this.role, 'prop')
+      ul.replaceChildren(...assets.map((a) => {
+        const li = document.createElement('li')
+        li.dataset.asset = a.id
+        li.title = canAdd ? `add a ${a.name} (${a.dims.join(' × ')} m) at the origin` : 'your role may not add props'
+        const name = document.createElement('span'); name.textContent = `${a.name} · ${a.category}`
+        const dims = document.createElement('span'); dims.className = 'kind'; dims.textContent = `${a.dims.map((x) => x.toFixed(2)).join('×')} m`
+        li.append(name, dims)
+        if (canAdd) li.addEventListener('click', () => this.addAsset(a))
+        return li
+      }))
+    } catch (e) {
+      ul.replaceChildren()
+      toast(`Asset search: ${e.message}`)
+    }
+  }
+
+  async addAsset (a) {
+    const id = freshId(a.id.replace(/[^A-Za-z0-9_.-]/g, '-'), new Set(Object.keys(this.entities())))
+    const res = await this.send([createEntity('prop', id, { geometry: a.geometry, color: a.color, 'transform.position': [0, 0, 0] })])
+    if (res && res.status === 'applied') this.select(id)
+  }
+
   async addEntity (kind) {
     const id = freshId(kind === 'prop' ? 'box' : kind, new Set(Object.keys(this.entities())))
     const res = await this.send([createEntity(kind, id, ENTITY_DEFAULTS[kind]())])
@@ -521,6 +549,11 @@ $('play').addEventListener('click', () => app.shot && app.shot.togglePlay())
 $('undo').addEventListener('click', () => app.shot && app.shot.undo(false))
 $('redo').addEventListener('click', () => app.shot && app.shot.undo(true))
 $('add-box').addEventListener('click', () => app.shot && app.shot.addEntity('prop'))
+$('asset-form').addEventListener('submit', (e) => {
+  e.preventDefault()
+  const q = $('asset-q').value.trim()
+  if (app.shot && q) app.shot.searchAssets(q)
+})
 $('add-camera').addEventListener('click', () => app.shot && app.shot.addEntity('camera'))
 $('add-light').addEventListener('click', () => app.shot && app.shot.addEntity('light'))
 $('mode-move').addEventListener('click', () => setMode('translate'))
