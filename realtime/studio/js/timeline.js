@@ -2,7 +2,7 @@
 // entity's joint tracks fold into one collapsible row). Scrub on the ruler; double-click a row to add a key;
 // click / shift-click / drag a box to select keys; drag keys to move them (snapped to frames; streamed through
 // awareness while dragging, one `track.shift` command on release); Delete removes them (one command); Ctrl+C /
-// Ctrl+V copy them to the current frame; T cycles their interpolation; the wheel zooms, shift+wheel scrolls.
+// Ctrl+V copy them to the current frame; T cycles their interpolation; the wheel zooms, alt+wheel (or a sideways wheel) pans, shift+wheel scrolls rows.
 // Click a numeric track's label for its curve view (js/curves.js: values and bezier tangents).
 //
 // Like every panel it keeps no copy of the world: `draw()` reads the entities it is given.
@@ -404,7 +404,12 @@ export class Timeline {
 
   _wheel (e) {
     e.preventDefault()
-    if (e.shiftKey) {
+    if (e.altKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) { // pan in time
+      const span = this.view.end - this.view.start
+      const by = ((e.altKey ? e.deltaY : e.deltaX) / Math.max(1, this.canvas.clientWidth - LABEL_W)) * span
+      this.view = { start: this.view.start + by, end: this.view.end + by }
+      this.zoomed = true
+    } else if (e.shiftKey) {
       this.scrollY = Math.max(0, Math.min(this.scrollY + e.deltaY, Math.max(0, this.rows.length * ROW_H - 40)))
     } else {
       const { x } = this._local(e)
