@@ -18,17 +18,19 @@ const JOINT_BALL = new THREE.SphereGeometry(0.03, 8, 6)
 const JOINT_MAT = new THREE.MeshStandardMaterial({ color: 0x8fd18f })
 const BONE_MAT = new THREE.LineBasicMaterial({ color: 0x8fd18f })
 const BODY_MAT = new THREE.MeshStandardMaterial({ color: 0xb9d8b9, roughness: 0.85 })
+const UNIT_BOX = new THREE.BoxGeometry(2, 2, 2) // shared by every box volume (scaled by its half extents)
+const UNIT_SPHERE = new THREE.SphereGeometry(1, 12, 8) // shared by every ellipsoid (scaled by its semi-axes)
 
 /** A unit-ish mesh for one body volume; its matrix (joint · T(center) · R(rotation) · S) is set per frame. */
 function volumeMesh (v) {
   let geo
   let s
-  if (v.shape === 'box') { geo = new THREE.BoxGeometry(2, 2, 2); s = v.half }
+  if (v.shape === 'box') { geo = UNIT_BOX; s = v.half }
   else if (v.shape === 'capsule') { // along Y over ±half[1]; caps are half-ellipsoids of height min(half[0], half[2])
     const c = Math.max(1e-4, Math.min(v.half[0], v.half[2]))
-    geo = new THREE.CapsuleGeometry(c, Math.max(0, 2 * v.half[1] - 2 * c), 4, 12)
+    geo = new THREE.CapsuleGeometry(c, Math.max(0, 2 * v.half[1] - 2 * c), 3, 10)
     s = [v.half[0] / c, 1, v.half[2] / c]
-  } else { geo = new THREE.SphereGeometry(1, 16, 10); s = v.half } // ellipsoid
+  } else { geo = UNIT_SPHERE; s = v.half } // ellipsoid
   const mesh = new THREE.Mesh(geo, BODY_MAT)
   mesh.matrixAutoUpdate = false
   mesh.userData.local = new THREE.Matrix4().compose(new THREE.Vector3(...v.center),
