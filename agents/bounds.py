@@ -13,6 +13,7 @@ from events.envelope import Event
 
 from . import geometry as G
 from . import repair as R
+from . import spatial
 from .base import Proposal, register
 
 __all__ = ["BoundsAgent"]
@@ -26,14 +27,15 @@ class BoundsAgent:
         self.asset_size = asset_size
 
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
-        return R.repair_each(world, event, self.name, self._pull_inside)
+        return R.repair_each(world, event, self.name, self._pull_inside, spatial.index_for(world, self.asset_size))
 
     def _pull_inside(self, mv: R.Mover, eid: str) -> str | None:
         e = mv.world.entities[eid]
         frames = R.keyed_frames(mv.world, eid) if e.tracks.get(R.POSITION) else [R.keyed_frames(mv.world, eid)[0]]
         first = None
         for frame in frames:
-            shapes = G.shapes_at(mv.world, [frame], asset_size=self.asset_size)[frame]
+            ids = [eid, *mv.index.environments()]
+            shapes = mv.index.shapes(mv.world, [frame], ids, fresh=mv.dirty | {eid})[frame]
             areas = G.walkable_areas(shapes)
             if eid not in shapes or not areas:
                 continue

@@ -17,6 +17,7 @@ from events.envelope import Event
 
 from . import geometry as G
 from . import repair as R
+from . import spatial
 from .base import Proposal, register
 
 __all__ = ["CollisionAgent", "MAX_ITERATIONS", "CLEARANCE_M"]
@@ -34,14 +35,14 @@ class CollisionAgent:
         self.asset_size = asset_size
 
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
-        return R.repair_each(world, event, self.name, self._separate)
+        return R.repair_each(world, event, self.name, self._separate, spatial.index_for(world, self.asset_size))
 
     def _separate(self, mv: R.Mover, eid: str) -> str | None:
         hits: list[str] = []
         first_frame = None
         total = np.zeros(3)
         for _ in range(MAX_ITERATIONS):
-            contact = self._first_contact(mv.world, eid)
+            contact = _first_contact(mv, eid)
             if contact is None:
                 break
             if first_frame is None:
@@ -58,18 +59,28 @@ class CollisionAgent:
         return (f"moved {eid} {R.describe_move(total)}: intersected {', '.join(hits)} "
                 f"at frame {R.fmt_frame(first_frame)}")
 
-    def _first_contact(self, world: World, eid: str) -> G.Contact | None:
-        ignore = R.touching_pairs(world)
-        shapes = G.shapes_at(world, R.check_frames(world, eid), asset_size=self.asset_size)
-        own = set(R.keyed_frames(world, eid))
-        for frame in sorted(shapes, key=lambda f: (f not in own, f)):  # its own keys first, then the rest
-            at = shapes[frame]
-            if eid not in at:
-                return None
-            found = G.intersections({eid: at[eid]}, at, ignore)
-            if found:
-                return max(found, key=lambda c: c.depth)  # the deepest at the earliest frame; ties by id order
-        return None
+
+def _first_contact(mv: R.Mover, eid: str) -> G.Contact | None:
+    """The deepest contact of ``eid`` at the first frame it has one (its own keys first, then the rest); ties by
+    id order. Only its neighbours in the spatial index are tested."""
+    world, index = mv.world, mv.index
+    ignore = index.touching(eid)
+    frames = R.check_frames(world, eid, index, mv.dirty)
+    own = index.shapes(world, frames, [eid], fresh={eid})
+    bounds = spatial.union_rect(spatial.rect_of(at[eid]) for at in own.values() if eid in at)
+    others = (index.near(bounds, frames) | mv.dirty) - {eid}
+    shapes = index.shapes(world, frames, others, fresh=mv.dirty)
+    keyed = set(R.keyed_frames(world, eid))
+    for frame in sorted(own, key=lambda f: (f not in keyed, f)):
+        if eid not in own[frame]:
+            return None
+        mine = own[frame][eid]
+        box = spatial.rect_of(mine)  # what cannot overlap it cannot intersect it
+        at = {i: sh for i, sh in shapes[frame].items() if spatial.overlaps(spatial.rect_of(sh), box)}
+        found = G.intersections({eid: mine}, at, ignore)
+        if found:
+            return max(found, key=lambda c: c.depth)
+    return None
 
 
 @register("collision")

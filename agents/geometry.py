@@ -13,9 +13,11 @@ Shapes (Y up, metres, pivot at the bottom centre of the bounding box, SPEC §4):
 - ``prop`` / ``environment`` with ``geometry`` — box ``size [w, h, d]``; sphere ``radius``; cylinder and capsule
   ``radius, height`` (height is the total height); plane ``size [w, d]`` (zero height); ``asset`` — a box of the size
   ``asset_size(asset_id)`` gives (default 1 m cube when unknown).
-- ``character`` — the hull of its joints' global positions widened by ``CHARACTER_RADIUS_M``, from
-  ``CHARACTER_FOOT_M`` below the lowest joint to ``CHARACTER_HEAD_M`` above the highest; without a skeleton a
-  0.5 × 1.75 m capsule standing on its origin. A character's *base* (what stands on a surface) is its origin.
+- ``character`` — its white-box body (:mod:`core.bodies`, the volumes the renderer draws) placed at the sampled
+  joints: the prism of the hull of points around its volumes (:func:`core.bodies.body_points`), from the body's
+  lowest to its highest point; without a skeleton a 0.5 × 1.8 m capsule standing on its origin. A character's
+  *base* (what stands on a surface) stays its origin, so a jump or a swim animated by root motion is not pulled
+  down by the support agent.
 - cameras and lights are not solid.
 
 Environments are surfaces and bounds, never obstacles: a box environment is a room (its floor is its bottom and its
@@ -24,11 +26,13 @@ footprint the walkable area), a plane environment is a floor.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 
+from core import bodies
 from core.sampling import sample
 from core.world import World
 
@@ -46,16 +50,11 @@ __all__ = [
     "pull_inside",
     "walkable_areas",
     "CONTACT_TOL_M",
-    "CHARACTER_RADIUS_M",
 ]
 
 CONTACT_TOL_M = 1e-3
 """Penetration up to this depth counts as touching, not intersecting."""
 
-CHARACTER_RADIUS_M = 0.12
-CHARACTER_FOOT_M = 0.05
-CHARACTER_HEAD_M = 0.12
-_DEFAULT_CHARACTER = (0.25, 1.75)  # radius, height of a character without a skeleton
 _RING = 16  # polygon sides approximating a circle
 
 SOLID_KINDS = ("prop", "character", "environment")
@@ -110,11 +109,32 @@ def _ring(radius: float, y: float) -> np.ndarray:
     return np.stack([radius * np.cos(t), np.full(_RING, y), radius * np.sin(t)], axis=1)
 
 
+_LOCAL: dict[str, np.ndarray | None] = {}
+"""Support points of primitive geometries already seen, by their JSON (read-only arrays)."""
+
+
 def local_points(geometry: dict | None, asset_size: AssetSize | None = None) -> np.ndarray | None:
     """Support points (n, 3) of a ``geometry`` value in the entity's local frame (pivot at the bottom centre), or
-    None when there is no geometry."""
+    None when there is no geometry. The array is shared: read it, never write it."""
     if not geometry:
         return None
+    if "asset" in geometry:
+        return _local_points(geometry, asset_size)
+    try:
+        key = json.dumps(geometry, sort_keys=True)
+    except (TypeError, ValueError):
+        return _local_points(geometry, None)
+    if key not in _LOCAL:
+        if len(_LOCAL) >= 4096:
+            _LOCAL.clear()
+        pts = _local_points(geometry, None)
+        if pts is not None:
+            pts.setflags(write=False)
+        _LOCAL[key] = pts
+    return _LOCAL[key]
+
+
+def _local_points(geometry: dict, asset_size: AssetSize | None) -> np.ndarray | None:
     if "asset" in geometry:
         size = asset_size(geometry["asset"]) if asset_size is not None else None
         w, h, d = size if size is not None else (1.0, 1.0, 1.0)
@@ -136,9 +156,26 @@ def local_points(geometry: dict | None, asset_size: AssetSize | None = None) -> 
     return None
 
 
+def _inside_octagon(pts: np.ndarray) -> np.ndarray:
+    """(n,) bool: points strictly inside the convex polygon of the extreme points along x, z, x + z and x − z
+    (Akl–Toussaint): none of them can be a hull vertex, so the hull loop never sees them."""
+    keys = np.stack([pts[:, 0], pts[:, 0] + pts[:, 1], pts[:, 1], pts[:, 1] - pts[:, 0]], axis=1)
+    poly = pts[np.concatenate([keys.argmax(0), keys.argmin(0)])]          # CCW: +x, +x+z, +z, −x+z, −x, …
+    edges = np.roll(poly, -1, axis=0) - poly
+    rel = pts[:, None, :] - poly[None]
+    cross = edges[None, :, 0] * rel[..., 1] - edges[None, :, 1] * rel[..., 0]
+    long = np.linalg.norm(edges, axis=1) > 1e-12
+    return np.all((cross > 1e-12) | ~long[None], axis=1) & long.any()
+
+
 def convex_hull_2d(points: np.ndarray) -> np.ndarray:
     """CCW convex hull (m, 2) of points (n, 2) (Andrew's monotone chain); degenerate inputs give what is left."""
-    pts = np.unique(np.round(np.asarray(points, dtype=np.float64), 9), axis=0)
+    pts = np.round(np.asarray(points, dtype=np.float64), 9).reshape(-1, 2)
+    if len(pts) > 16:
+        pts = pts[~_inside_octagon(pts)]
+    # the distinct points in lexicographic order (np.unique(..., axis=0), several times faster on the few points
+    # of a shape)
+    pts = np.array(sorted(set(map(tuple, pts.tolist()))), dtype=np.float64).reshape(-1, 2)
     if len(pts) <= 2:
         return pts
 
@@ -189,20 +226,11 @@ def shapes_at(world: World, frames: Iterable[float] | float, ids: Iterable[str] 
         mats = s.matrices[:, index[eid]]  # (F, 4, 4)
         if e.kind == "character":
             js = s.joints.get(eid)
+            body = bodies.body_of(e.props.get("skeleton") if js is not None else None)
+            pts = bodies.body_points(body, None if js is None else js.matrices, mats)   # (F, N, 3)
             for fi, f in enumerate(frames):
                 origin = mats[fi, :3, 3].copy()
-                if js is not None and len(js.names):
-                    jp = js.matrices[fi, :, :3, 3]
-                    lo, hi = jp[:, 1].min() - CHARACTER_FOOT_M, jp[:, 1].max() + CHARACTER_HEAD_M
-                    ring = _ring(CHARACTER_RADIUS_M, 0.0)[:, [0, 2]]
-                    xz = (jp[:, None, [0, 2]] + ring[None]).reshape(-1, 2)
-                    pts = np.concatenate([
-                        np.stack([xz[:, 0], np.full(len(xz), lo), xz[:, 1]], axis=1),
-                        np.stack([xz[:, 0], np.full(len(xz), hi), xz[:, 1]], axis=1)])
-                else:
-                    r, h = _DEFAULT_CHARACTER
-                    pts = _apply(mats[fi], np.concatenate([_ring(r, 0.0), _ring(r, h)]))
-                out[f][eid] = _prism(eid, e.kind, f, pts, origin[1], origin)
+                out[f][eid] = _prism(eid, e.kind, f, pts[fi], origin[1], origin)
             continue
         local = local_points(e.props.get("geometry"), asset_size)
         if local is None:

@@ -1,12 +1,15 @@
 """What the repair agents share: which entities an event edited, which of them an agent may move, the frames to
 check, how a move becomes ops (a static value or one key), simulating ops on a copy, and reason wording.
 
-All functions are pure and deterministic (sorted ids, fixed frame order).
+All functions are pure and deterministic (sorted ids, fixed frame order). Those given a
+:class:`~agents.spatial.SpatialIndex` of the world read it instead of scanning every entity and relation (the same
+answers); ``dirty`` names entities moved since the index was made (in a simulated copy).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 
 import numpy as np
@@ -41,12 +44,14 @@ def edited_entities(world: World, event: Event) -> list[str]:
     return sorted(i for i in ids if i in world.entities)
 
 
-def movable(world: World, eid: str) -> bool:
+def movable(world: World, eid: str, index=None) -> bool:
     """A prop or character placed in world space: no parent and not attached to anything (moving one of those
     would need its parent's frame; they move with what carries them)."""
     e = world.entities.get(eid)
     if e is None or e.kind not in ("prop", "character") or e.parent is not None:
         return False
+    if index is not None:
+        return not index.attached(eid)
     return not any(r.kind == "attached_to" and r.subject == eid for r in world.relations.values())
 
 
@@ -62,12 +67,17 @@ def keyed_frames(world: World, eid: str, paths: tuple[str, ...] = ("transform.",
     return sorted(frames) if frames else [float(world.frame_start)]
 
 
-def check_frames(world: World, eid: str) -> list[float]:
+def check_frames(world: World, eid: str, index=None, dirty: set[str] = frozenset()) -> list[float]:
     """Frames at which to look for collisions of ``eid``: every keyed frame of it and of every animated solid,
     plus evenly sampled frames over the shot when anything involved is animated (at most MAX_SAMPLED_FRAMES)."""
     frames = set(keyed_frames(world, eid))
-    animated = [i for i in sorted(world.entities)
-                if world.entities[i].kind in ("prop", "character") and _is_animated(world, i)]
+    if index is None:
+        animated = [i for i in sorted(world.entities)
+                    if world.entities[i].kind in ("prop", "character") and _is_animated(world, i)]
+    else:
+        now = {i for i in dirty if i in world.entities and world.entities[i].kind in ("prop", "character")
+               and _is_animated(world, i)}
+        animated = sorted((set(index.animated()) - set(dirty)) | now)
     for i in animated:
         frames.update(keyed_frames(world, i))
     if animated:
@@ -110,26 +120,37 @@ def move_ops(world: World, eid: str, frame: float, delta) -> list:
 
 
 def simulate(world: World, ops: list, actor: str) -> World:
-    """A copy of ``world`` with ``ops`` applied (the original is never touched)."""
-    w = copy.deepcopy(world)
+    """A copy of ``world`` with ``ops`` applied (the original is never touched). Entity writes (a move) copy only
+    the entities they write; the copy shares everything else with ``world``."""
+    if not all(isinstance(op, (O.EntitySet, O.KeySet)) for op in ops):
+        w = copy.deepcopy(world)
+    else:
+        entities = dict(world.entities)
+        for i in {op.id for op in ops if op.id in entities}:
+            entities[i] = copy.deepcopy(entities[i])
+        w = dataclasses.replace(world, entities=entities)
     edit.apply(w, ops, actor)
     return w
 
 
 class Mover:
-    """Moves of one entity, each applied to a simulated copy of the world so the next decision sees it."""
+    """Moves of one entity, each applied to a simulated copy of the world so the next decision sees it.
+    ``index`` is the spatial index of the world the decision started from; ``dirty`` the entities moved since
+    (those whose pose hangs from a moved one included)."""
 
-    def __init__(self, world: World, actor: str):
-        self.world, self.actor = world, actor
+    def __init__(self, world: World, actor: str, index=None, dirty: set[str] | None = None):
+        self.world, self.actor, self.index = world, actor, index
+        self.dirty: set[str] = set() if dirty is None else dirty
         self.ops: list = []
 
     def move(self, eid: str, frame: float, delta) -> None:
         step = move_ops(self.world, eid, frame, delta)
         self.world = simulate(self.world, step, self.actor)
         self.ops += step
+        self.dirty |= self.index.dependents(eid) if self.index is not None else {eid}
 
 
-def repair_each(world: World, event: Event, agent: str, repair_one) -> list:
+def repair_each(world: World, event: Event, agent: str, repair_one, index=None) -> list:
     """The decision every repair agent shares: for each entity ``event`` edited that may be moved,
     ``repair_one(mover, eid)`` makes its moves through ``mover`` and returns the reason; each entity that moved
     becomes one proposal. Entities are visited in order, each seeing the moves made for the ones before."""
@@ -137,10 +158,11 @@ def repair_each(world: World, event: Event, agent: str, repair_one) -> list:
 
     out = []
     w = world
+    dirty: set[str] = set()
     for eid in edited_entities(world, event):
-        if not movable(w, eid):
+        if not movable(w, eid, index):
             continue
-        mover = Mover(w, f"agent:{agent}")
+        mover = Mover(w, f"agent:{agent}", index, dirty)
         reason = repair_one(mover, eid)
         w = mover.world
         if mover.ops:

@@ -21,6 +21,13 @@ Modes (``world.agent_mode(name)``, set by ``shot.configure``'s ``agents``): ``au
 one event (actor ``agent:<name>``, ``causation`` = the triggering seq, ``reason``) through the command service —
 the one write path, so it is validated like anyone's edit; ``suggest`` stores it as a pending
 :class:`~agents.suggestions.Suggestion`; ``off`` decides nothing.
+
+Before it publishes, the runner waits until the command service's replica has folded the triggering event: that
+replica (a server's projector) follows the log on its own consumer and may be behind this runner's, and a proposal
+checked against a world without the event it answers is refused for what that event made — a layout's room was
+refused with "unknown directive" when the projector had not folded the directive yet (issue 12 item 8). A proposal
+refused all the same is shown to people (:mod:`agents.refusals`): a failed report on its directive, or a rejected
+entry in the history with the reason.
 """
 
 from __future__ import annotations
@@ -35,11 +42,14 @@ import msgspec
 
 from core.ops import ShotConfigure, op_entity_ids
 from events.envelope import Actor, Command, Event, decode_event
-from events.log import EventLog, Stored
+from events.log import EventLog, LogError, Stored
 from events.tasks import cancel_and_wait
+from events.verdicts import CommandError
 from projections.reducer import Outcome, ShotReducer
 
+from . import spatial
 from .base import Agent
+from .refusals import Refusals
 from .suggestions import Suggestion, SuggestionStore
 
 __all__ = ["Checkpoints", "MemoryCheckpoints", "PgCheckpoints", "AgentRunner", "FollowingReplica",
@@ -118,7 +128,7 @@ class FollowingReplica:
     async def reducer(self, project, shot) -> ShotReducer:
         return await self._catch_up(project, shot)
 
-    async def outcome(self, project, shot, seq, timeout) -> Outcome:
+    async def outcome(self, project, shot, seq, timeout, event_id=None) -> Outcome:
         async with asyncio.timeout(timeout):
             await self._catch_up(project, shot, until=seq)
         out = self._outcomes.get((project, seq))
@@ -152,10 +162,12 @@ class AgentRunner:
         self.members = [_Member(a) for a in sorted(agents, key=lambda a: a.name)]
         self.log, self.commands, self.load = log, commands, load
         self.checkpoints, self.suggestions = checkpoints, suggestions
+        self.refusals = Refusals(commands)
         self.projects, self.max_depth, self.fresh_s = projects, max_depth, fresh_s
         self.checkpoint_every_s, self.max_shots, self.rescan_s = checkpoint_every_s, max_shots, rescan_s
         self.counts: Counter[str] = Counter()
         self._replicas: dict[str, OrderedDict[str, ShotReducer]] = {}
+        self._spatial: dict[tuple[str, str], spatial.Tracker] = {}  # each replica's spatial index
         self._asleep: set[tuple[str, str]] = set()  # shots whose agents are all off: no replica is kept
         self._depths: dict[str, OrderedDict[int, int]] = {}
         self._tasks: dict[str, asyncio.Task] = {}
@@ -182,6 +194,7 @@ class AgentRunner:
                     if t is None or t.done():
                         self._tasks[p] = asyncio.get_running_loop().create_task(self._follow(p),
                                                                                 name=f"agents:{p}")
+                await self._flush()
                 await asyncio.sleep(self.rescan_s)
         finally:
             await self.stop()
@@ -236,6 +249,17 @@ class AgentRunner:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 
+    async def _flush(self) -> None:
+        """Save the positions reached since the last save: a quiet project's last events would otherwise stay
+        unsaved until its next event (decided again after a restart, and reported as lag meanwhile)."""
+        for project in list(self._tasks):
+            try:
+                await self._save(project, force=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the store may be down; the next pass saves them
+                log.warning("agents: saving positions of %s failed (%s: %s)", project, type(e).__name__, e)
+
     async def _save(self, project: str, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last_save < self.checkpoint_every_s:
@@ -255,8 +279,10 @@ class AgentRunner:
         if r is None or r.last_seq >= seq:
             r = await self.load(project, shot, seq - 1)
             shots[shot] = r
+            self._spatial[(project, shot)] = spatial.Tracker()
             while len(shots) > self.max_shots:
-                shots.popitem(last=False)
+                gone, _ = shots.popitem(last=False)
+                self._spatial.pop((project, gone), None)
         shots.move_to_end(shot)
         return r
 
@@ -305,13 +331,17 @@ class AgentRunner:
             return
         self._asleep.discard((project, stored.shot))
         reducer = await self._replica(project, stored.shot, seq)
+        head = reducer.world.head_seq
         outcome = reducer.apply_raw(seq, stored.data)
         if all(reducer.world.agent_mode(m.agent.name) == "off" for m in self.members):
             self._asleep.add((project, stored.shot))  # reloaded from a snapshot when an agent is turned on
             self._replicas.get(project, {}).pop(stored.shot, None)
+            self._spatial.pop((project, stored.shot), None)
         acted = False
         if outcome.applied:
             event = decode_event(stored.data)
+            tracker = self._spatial.setdefault((project, stored.shot), spatial.Tracker())
+            tracker.applied(reducer.world, event, head)
             depth = await self._depth(project, stored.shot, event, seq)
             for m in self.members:
                 if seq <= m.position.get(project, 0):
@@ -319,7 +349,7 @@ class AgentRunner:
                 fresh = m.fresh_after.get(project)
                 if fresh is not None and event.ts < fresh:
                     continue
-                acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth)
+                acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth, tracker)
         self._advance(project, seq)
         await self._save(project, force=acted)
 
@@ -343,7 +373,7 @@ class AgentRunner:
         return any(reducer.world.entities.get(i) != head.world.entities.get(i) for i in ids)
 
     async def _decide(self, agent: Agent, project: str, shot: str, reducer: ShotReducer, event: Event, seq: int,
-                      depth: int) -> bool:
+                      depth: int, tracker: spatial.Tracker | None = None) -> bool:
         if event.actor.kind == "agent" and event.actor.id == agent.name:
             return False
         if depth >= self.max_depth:
@@ -353,13 +383,16 @@ class AgentRunner:
         if mode == "off":
             return False
         try:
-            proposals = agent.decide(reducer.world, event, seq)
-        except Exception:
+            with spatial.using(tracker if tracker is not None else spatial.Tracker()):
+                proposals = agent.decide(reducer.world, event, seq)
+        except Exception as e:
             self.counts["decide_errors"] += 1
             log.exception("agent %s failed deciding on %s/%s seq %d", agent.name, project, shot, seq)
+            if await self._validator_at(project, shot, seq) is None:  # its report is checked like a proposal
+                await self.refusals.failed(agent.name, project, shot, event, seq, f"{type(e).__name__}: {e}")
             return False
-        from realtime.commands import CommandError
-
+        behind: str | None = None
+        waited = False
         for i, p in enumerate(proposals):
             if not p.ops:
                 continue
@@ -370,19 +403,43 @@ class AgentRunner:
                     reason=p.reason))
                 self.counts["suggested"] += 1
                 continue
-            if await self._stale(project, shot, reducer, p.ops):
+            if not waited:  # the command service checks against its own replica: let it hold this event first
+                behind, waited = await self._validator_at(project, shot, seq), True
+            if behind is None and await self._stale(project, shot, reducer, p.ops):
                 self.counts["stale"] += 1
                 continue
-            try:
-                res = await self.commands.submit(project, shot, Actor(kind="agent", id=agent.name),
-                                                 Command(command_id=cid, ops=list(p.ops), reason=p.reason),
-                                                 causation=seq, reason=p.reason)
-            except CommandError as e:
-                self.counts["refused"] += 1
-                log.info("agent %s: proposal for %s/%s seq %d refused: %s", agent.name, project, shot, seq, e.reason)
-                continue
-            self.counts["duplicates" if res.duplicate else res.status] += 1
+            why = behind
+            if why is None:
+                try:
+                    res = await self.commands.submit(project, shot, Actor(kind="agent", id=agent.name),
+                                                     Command(command_id=cid, ops=list(p.ops), reason=p.reason),
+                                                     causation=seq, reason=p.reason)
+                except CommandError as e:
+                    why = e.reason
+                else:
+                    self.counts["duplicates" if res.duplicate else res.status] += 1
+                    continue
+            self.counts["refused"] += 1
+            log.info("agent %s: proposal for %s/%s seq %d refused: %s", agent.name, project, shot, seq, why)
+            await self.refusals.refused(agent.name, project, shot, seq, cid, p, why)
         return bool(proposals)
+
+    async def _validator_at(self, project: str, shot: str, seq: int) -> str | None:
+        """Wait until the command service's replica has folded the event at ``seq``: it validates against its
+        own replica (a server's projector, which follows the log on its own consumer and may be behind this
+        runner), and a proposal checked against a world without the event it answers is refused for what that
+        event made — "unknown directive" for a layout answering its directive. None once it has, else why not."""
+        replica = getattr(self.commands, "replica", None)
+        if replica is None:
+            return None
+        timeout = getattr(self.commands, "outcome_timeout", 10.0)
+        try:
+            await replica.outcome(project, shot, seq, timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            return f"the command service had not applied seq {seq} within {timeout:g} s"
+        except (LookupError, LogError) as e:
+            return f"the command service could not confirm seq {seq}: {e}"
+        return None
 
 
 def _may_set_modes(data: bytes) -> bool:

@@ -17,6 +17,7 @@ import msgspec
 
 from core.ops import Op, decode_ops, encode_ops
 from events.envelope import Actor, Command
+from events.verdicts import Result
 
 __all__ = ["Suggestion", "SuggestionError", "SuggestionStore", "MemorySuggestions", "PgSuggestions",
            "list_suggestions", "accept", "dismiss"]
@@ -41,11 +42,11 @@ class Suggestion(msgspec.Struct, kw_only=True):
 
 
 class SuggestionError(Exception):
-    """``status`` is the HTTP status it maps to (404 unknown, 409 already decided otherwise)."""
+    """``kind``: ``not_found`` (no such suggestion) or ``conflict`` (already decided otherwise)."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(self, kind: str, reason: str):
         super().__init__(reason)
-        self.status, self.reason = status, reason
+        self.kind, self.reason = kind, reason
 
 
 class SuggestionStore(Protocol):
@@ -130,7 +131,7 @@ async def list_suggestions(store: SuggestionStore, project: str, shot: str, stat
 async def _pending(store, project, shot, sid) -> Suggestion:
     s = await store.get(project, shot, sid)
     if s is None:
-        raise SuggestionError(404, f"no suggestion {sid!r} in {project}/{shot}")
+        raise SuggestionError("not_found", f"no suggestion {sid!r} in {project}/{shot}")
     return s
 
 
@@ -138,14 +139,12 @@ async def accept(store: SuggestionStore, commands, project: str, shot: str, sid:
     """Publish exactly the suggestion's ops as ``actor``; returns the command service's ``Result``.
 
     Accepting twice returns the first result (the command id is derived from the suggestion). Raises
-    SuggestionError (404 unknown, 409 dismissed) or ``realtime.commands.CommandError`` when the world moved on so
+    SuggestionError (unknown, or dismissed) or ``events.verdicts.CommandError`` when the world moved on so
     far that the ops no longer apply (the suggestion stays pending).
     """
-    from realtime.commands import Result
-
     s = await _pending(store, project, shot, sid)
     if s.status == "dismissed":
-        raise SuggestionError(409, f"suggestion {sid!r} was dismissed by {s.decided_by}")
+        raise SuggestionError("conflict", f"suggestion {sid!r} was dismissed by {s.decided_by}")
     if s.status == "accepted":
         return Result(s.result_seq or 0, "applied", None, True)
     res = await commands.submit(project, shot, actor, Command(command_id=f"accept.{s.id}", ops=s.ops),
@@ -158,6 +157,6 @@ async def accept(store: SuggestionStore, commands, project: str, shot: str, sid:
 async def dismiss(store: SuggestionStore, project: str, shot: str, sid: str, actor: Actor) -> Suggestion:
     s = await _pending(store, project, shot, sid)
     if s.status == "accepted":
-        raise SuggestionError(409, f"suggestion {sid!r} was already accepted by {s.decided_by}")
+        raise SuggestionError("conflict", f"suggestion {sid!r} was already accepted by {s.decided_by}")
     await store.decide(project, shot, sid, "dismissed", actor.label)
     return await _pending(store, project, shot, sid)

@@ -15,6 +15,7 @@ from events.envelope import Event
 
 from . import geometry as G
 from . import repair as R
+from . import spatial
 from .base import Proposal, register
 
 __all__ = ["SupportAgent", "TOLERANCE_M"]
@@ -31,28 +32,32 @@ class SupportAgent:
         self.asset_size = asset_size
 
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
-        return R.repair_each(world, event, self.name, self._ground)
+        return R.repair_each(world, event, self.name, self._ground, spatial.index_for(world, self.asset_size))
 
     def _ground(self, mv: R.Mover, eid: str) -> str | None:
-        w = mv.world
+        w, index = mv.world, mv.index
         e = w.entities[eid]
         frames = R.keyed_frames(w, eid, paths=(R.POSITION,)) if e.tracks.get(R.POSITION) else \
             [R.keyed_frames(w, eid)[0]]
-        carried = {i for i, other in w.entities.items() if other.parent == eid} | \
-            {r.subject for r in w.relations.values() if r.kind in ("attached_to", "supports") and r.object == eid}
-        only = next((r.object for _, r in sorted(w.relations.items())
-                     if r.kind == "supports" and r.subject == eid and r.object in w.entities), None)
+        carried = index.carried(eid)
+        only = next((o for _, kind, s, o in index.relations_of(eid)
+                     if kind == "supports" and s == eid and o in w.entities), None)
         first = None
         for frame in frames:
-            shapes = G.shapes_at(mv.world, [frame], asset_size=self.asset_size)[frame]
-            if eid not in shapes:
+            own = index.shapes(mv.world, [frame], [eid], fresh={eid})[frame]
+            if eid not in own:
                 break
+            x, z = own[eid].centre_xz
+            below = (index.near_point(float(x), float(z), [frame]) | mv.dirty | ({only} if only else set())) - {eid}
+            shapes = {**index.shapes(mv.world, [frame], below, fresh=mv.dirty)[frame], eid: own[eid]}
             surface = G.support_surface_below(shapes[eid], shapes, exclude=carried, only=only)
             dy = surface.top - shapes[eid].base_y
             if abs(dy) <= TOLERANCE_M:
                 continue
             mv.move(eid, frame, [0.0, dy, 0.0])
             if first is None:
+                first = (frame, dy, surface)
+        if first is None:
                 first = (frame, dy, surface)
         if first is None:
             return None

@@ -214,7 +214,10 @@ def _frame(value: Any, field: str = "frame", bound: float = MAX_ABS_FRAME) -> fl
 
 def _chain_reaches(world: World, start: str, target: str) -> bool:
     """Does following parents and attachments from ``start`` reach ``target``?"""
-    attached = {r.subject: r.object for r in world.relations.values() if r.kind == "attached_to"}
+    attached: dict[str, list[str]] = {}
+    for r in world.relations.values():
+        if r.kind == "attached_to":
+            attached.setdefault(r.subject, []).append(r.object)
     seen: set[str] = set()
     stack = [start]
     while stack:
@@ -227,8 +230,7 @@ def _chain_reaches(world: World, start: str, target: str) -> bool:
         e = world.entities.get(n)
         if e is not None and e.parent is not None:
             stack.append(e.parent)
-        if n in attached:
-            stack.append(attached[n])
+        stack.extend(attached.get(n, ()))
     return False
 
 
@@ -516,17 +518,25 @@ def _relation_add(world: World, op: O.RelationAdd, actor: str, tx: _Tx):
         names = {j["name"] for j in (obj.joints or [])}
         if op.joint not in names:
             raise _FieldError("joint", f"{op.object!r} has no joint {op.joint!r}")
+    start = None if op.start is None else _frame(op.start, "start")
+    end = None if op.end is None else _frame(op.end, "end")
+    if (start is not None or end is not None) and op.kind != "attached_to":
+        raise _FieldError("start" if start is not None else "end", "only attached_to relations have a frame range")
+    if start is not None and end is not None and not start < end:
+        raise _FieldError("end", f"end {end:g} must be after start {start:g}")
     if op.kind in ("attached_to", "look_at"):
         for r in world.relations.values():
-            if r.kind == op.kind and r.subject == op.subject:
-                raise _FieldError("subject", f"{op.subject!r} already has a {op.kind} relation ({r.id!r})")
+            if r.kind == op.kind and r.subject == op.subject and (op.kind == "look_at" or r.overlaps(start, end)):
+                held = "" if op.kind == "look_at" or (r.start is None and r.end is None) else \
+                    " over the same frames"
+                raise _FieldError("subject", f"{op.subject!r} already has a {op.kind} relation ({r.id!r}){held}")
     if op.kind == "attached_to" and _chain_reaches(world, op.object, op.subject):
         raise _FieldError("object", f"attaching {op.subject!r} to {op.object!r} would make a cycle")
     if op.kind == "supports":
         if any(r.kind == "supports" and r.subject == op.object and r.object == op.subject
                for r in world.relations.values()):
             raise _FieldError("object", f"{op.object!r} already rests on {op.subject!r}")
-    rel = Relation(rid, op.kind, op.subject, op.object, op.joint, _offset(op.offset))
+    rel = Relation(rid, op.kind, op.subject, op.object, op.joint, _offset(op.offset), start, end)
     tx.set(world.relations, rid, rel)
     tx.emit("relation.put", rid, rel.to_dict())
 

@@ -116,6 +116,8 @@ class RelationAdd(_Op, tag="relation.add"):
     object: str
     joint: str | None = None
     offset: Any = None
+    start: float | None = None    # attached_to only: held from this frame (unbounded when None) …
+    end: float | None = None      # … until this frame (exclusive); a held object is put down at ``end``
 
 
 class RelationRemove(_Op, tag="relation.remove"):

@@ -253,7 +253,7 @@ def diff(current: World, target: World, *, full_meta: bool = False) -> list:
         c = current.relations.get(rid)
         if c is None or not survives(rid, c):
             ops.append(O.RelationAdd(id=rid, kind=r.kind, subject=r.subject, object=r.object, joint=r.joint,
-                                     offset=r.offset))
+                                     offset=r.offset, start=r.start, end=r.end))
     for did, d in sorted(target.directives.items()):
         c = current.directives.get(did)
         if c is None or c.agent != d.agent:

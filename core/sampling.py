@@ -7,10 +7,12 @@ How an entity's world matrix is made:
   then the registry defaults; evaluated for all entities and frames at once.
 - world = ``parent_world · local``; or, when the entity is the subject of an ``attached_to`` relation (which then
   takes precedence over its parent), ``anchor · T(offset) · local`` where the anchor is the object's world matrix
-  (or that joint's global matrix) with scale removed — a held cup follows the hand.
+  (or that joint's global matrix) with scale removed — a held cup follows the hand. A relation with a frame range
+  (``start``, ``end``) holds on frames [start, end) only: a cup picked up at ``start`` and put down at ``end``.
 - ``look_at`` then replaces the world rotation, keeping the world position and scale: cameras, lights, props and
-  environments turn their −Z towards the target's world position (or the target joint's), +Y as close to world
-  up as possible. Characters, which face +Z, turn about the vertical only, so that "alice looks at bob" turns her
+  environments turn their −Z towards the target's world position (or the target joint's; a character without a
+  joint named is aimed at the centre of its white-box body, :func:`core.subject.body_centre`, not at its feet),
+  +Y as close to world up as possible. Characters, which face +Z, turn about the vertical only, so that "alice looks at bob" turns her
   to face him without tipping her over. A look_at whose target depends on the subject's own rotation (the target
   is a child of the subject) would be circular and is ignored. Where the target coincides with the subject the
   rotation is left as it was.
@@ -25,10 +27,12 @@ entity itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
-from . import attributes, camera, kinematics, light, tracks, transform
+from . import attributes, camera, kinematics, light, subject, tracks, transform
+from .levels import entity_levels
 
 __all__ = ["JointSample", "CameraSample", "LightSample", "WorldSample", "sample", "sample_json"]
 
@@ -118,7 +122,7 @@ class _Resolver:
             if r.subject not in self.index or r.object not in self.index:
                 continue
             if r.kind == "attached_to":
-                self.attached.setdefault(r.subject, r)
+                self.attached.setdefault(r.subject, []).append(r)
             elif r.kind == "look_at":
                 self.looks.setdefault(r.subject, r)
         self._check_acyclic()
@@ -136,9 +140,7 @@ class _Resolver:
             p = self.world.entities[eid].parent
             if p in self.index:
                 d.append(p)
-            r = self.attached.get(eid)
-            if r is not None:
-                d.append(r.object)
+            d += [r.object for r in self.attached.get(eid, ())]
             deps[eid] = d
         state: dict[str, int] = {}  # 1 visiting, 2 done
         self.order: list[str] = []  # post-order: every entity after its parent and attachment anchor
@@ -175,17 +177,16 @@ class _Resolver:
             i = self.index[eid]
             local = self.local[:, i]
             vis = self.own_visible[:, i]
-            r = self.attached.get(eid)
             parent = self.world.entities[eid].parent
-            if r is not None:
+            m = self.full(parent) @ local if parent in self.index else local.copy()
+            for r in self.attached.get(eid, ()):
+                on = _active(r, self.f)
+                if not on.any():
+                    continue
                 anchor = transform.rigid(self._anchor_matrix(r.object, r.joint))
                 if r.offset is not None:
                     anchor = anchor @ transform.translation_matrix(np.asarray(r.offset, dtype=np.float64))
-                m = anchor @ local
-            elif parent in self.index:
-                m = self.full(parent) @ local
-            else:
-                m = local.copy()
+                m[on] = (anchor @ local)[on]
             if parent in self.index:
                 self.full(parent)
                 vis = vis & self.visible[parent]
@@ -234,7 +235,20 @@ class _Resolver:
     def _target_position(self, eid: str, joint: str | None) -> np.ndarray:
         if joint is not None and self._joint_index(eid, joint) is not None:
             return self._anchor_matrix(eid, joint)[:, :3, 3]
+        if self.world.entities[eid].kind == "character":
+            return self._body_centre(eid)
         return self.pre(eid)[:, :3, 3]  # the position is the same before and after the target's own look_at
+
+    def _body_centre(self, eid: str) -> np.ndarray:
+        """Where a look_at at a character aims: the centre of its white-box body, not its origin (its feet)."""
+        try:
+            js = self.joint_sample(eid)
+        except _CycleError:
+            js = None  # its pose hangs off the looker: fall back to its origin
+        if js is not None and len(js.names):
+            return subject.body_centre(js.matrices[:, :, :3, 3])
+        pre = self.pre(eid)
+        return pre[:, :3, 3] + pre[:, :3, 1] * (subject.DEFAULT_BODY[1] / 2.0)
 
     def joint_sample(self, eid: str) -> JointSample | None:
         js = self.joints.get(eid)
@@ -254,6 +268,16 @@ class _Resolver:
         js = JointSample(names=list(r.names), parents=r.parents.copy(), matrices=mats)
         self.joints[eid] = js
         return js
+
+
+def _active(r, frames: np.ndarray) -> np.ndarray:
+    """(F,) whether an attached_to relation holds at each frame: within [start, end) (unbounded where None)."""
+    on = np.ones(frames.shape, dtype=bool)
+    if r.start is not None:
+        on &= frames >= r.start
+    if r.end is not None:
+        on &= frames < r.end
+    return on
 
 
 def _aim(pre: np.ndarray, target: np.ndarray, kind: str) -> np.ndarray:
@@ -339,19 +363,23 @@ def _m(a: np.ndarray) -> list:
     return [[float(x) for x in row] for row in a]
 
 
-def sample_json(world, frame: float) -> dict:
+def sample_json(world, frame: float, is_mesh_asset: Callable[[str], bool] | None = None) -> dict:
     """The sampled world at one frame as JSON-ready data (SPEC §6, without ``seq``, which the caller adds).
 
-    ``{"frame", "entities": {id: {"kind", "position", "rotation", "scale", "matrix", "visible", "color",
+    ``{"frame", "entities": {id: {"kind", "level", "position", "rotation", "scale", "matrix", "visible", "color",
     …"joints" {name: 4×4} | "camera" {…} | "light" {…}}}}``. Position, rotation (quaternion xyzw, w ≥ 0) and
-    scale are the decomposition of the world matrix; matrices are 4×4 row-major nested lists.
+    scale are the decomposition of the world matrix; matrices are 4×4 row-major nested lists. ``level`` is the
+    entity's representation level L0–L4 (SPEC §7.2, :func:`core.levels.entity_levels`; ``is_mesh_asset`` says
+    which asset ids are meshes, none when not given).
     """
     s = sample(world, [frame])
+    levels = entity_levels(world, is_mesh_asset or (lambda _id: False))
     entities = {}
     pos, rot, scl = transform.decompose(s.matrices[0]) if s.ids else (None, None, None)
     for i, eid in enumerate(s.ids):
         d = {
             "kind": s.kinds[i],
+            "level": levels[eid]["level"],
             "position": [float(x) for x in pos[i]],
             "rotation": [float(x) for x in rot[i]],
             "scale": [float(x) for x in scl[i]],

@@ -1,7 +1,8 @@
-"""Skeletons of any topology: a list of joints ``{name, parent, offset, rotation, limits_deg?}``.
+"""Skeletons of any topology: a list of joints ``{name, parent, offset, rotation, limits_deg?, radius_m?}``.
 
 ``offset`` is the joint's rest translation in its parent's frame (metres), ``rotation`` its rest rotation
-(unit quaternion, scalar last). Joints are stored parents-first, so forward kinematics is one pass.
+(unit quaternion, scalar last), ``radius_m`` the radius of the white-box bone ending at the joint (SPEC §7.2,
+:mod:`core.bodies`; 1 mm – 10 m). Joints are stored parents-first, so forward kinematics is one pass.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from typing import Any
 
 from . import values
 
-__all__ = ["normalize_joints", "joint_names", "root_names", "MAX_JOINTS"]
+__all__ = ["normalize_joints", "joint_names", "root_names", "MAX_JOINTS", "RADIUS_RANGE_M"]
 
 MAX_JOINTS = 512
+RADIUS_RANGE_M = (1e-3, 10.0)
 
 
 def normalize_joints(joints: Any, what: str = "skeleton") -> list[dict]:
@@ -30,7 +32,7 @@ def normalize_joints(joints: Any, what: str = "skeleton") -> list[dict]:
         where = f"{what}[{i}]"
         if not isinstance(j, dict):
             raise ValueError(f"{where} must be an object")
-        unknown = set(j) - {"name", "parent", "offset", "rotation", "limits_deg"}
+        unknown = set(j) - {"name", "parent", "offset", "rotation", "limits_deg", "radius_m"}
         if unknown:
             raise ValueError(f"{where} has unknown fields {sorted(unknown)}")
         name = values.check_id(j.get("name"), f"{where}.name")
@@ -56,6 +58,9 @@ def normalize_joints(joints: Any, what: str = "skeleton") -> list[dict]:
                     raise ValueError(f"{where}.limits_deg.{a}: min {lo} > max {hi}")
                 pairs.append([lo, hi])
             out["limits_deg"] = pairs
+        if j.get("radius_m") is not None:
+            out["radius_m"] = values.number(j["radius_m"], f"{where}.radius_m", lo=RADIUS_RANGE_M[0],
+                                            hi=RADIUS_RANGE_M[1])
         by_name[name] = out
         order.append(name)
     roots = [n for n in order if by_name[n]["parent"] is None]

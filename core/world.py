@@ -66,6 +66,8 @@ class Relation:
     object: str
     joint: str | None = None
     offset: Any = None
+    start: float | None = None   # attached_to: active on frames [start, end) (None: unbounded on that side)
+    end: float | None = None
 
     def to_dict(self) -> dict:
         d = {"kind": self.kind, "subject": self.subject, "object": self.object}
@@ -73,7 +75,17 @@ class Relation:
             d["joint"] = self.joint
         if self.offset is not None:
             d["offset"] = self.offset
+        if self.start is not None:
+            d["start"] = self.start
+        if self.end is not None:
+            d["end"] = self.end
         return d
+
+    def overlaps(self, start: float | None, end: float | None) -> bool:
+        """Whether [self.start, self.end) and [start, end) share a frame (None: unbounded)."""
+        lo = max(-float("inf") if self.start is None else self.start, -float("inf") if start is None else start)
+        hi = min(float("inf") if self.end is None else self.end, float("inf") if end is None else end)
+        return lo < hi
 
 
 @dataclass(slots=True)

@@ -32,7 +32,8 @@ def world_from_doc(doc: Doc) -> World:
         w.entities[eid] = Entity(eid, e["kind"], e["name"], e["parent"], props, tracks)
     for rid, r in doc.get("relations", type=Map).items():
         r = _py(r)
-        w.relations[rid] = Relation(rid, r["kind"], r["subject"], r["object"], r.get("joint"), r.get("offset"))
+        w.relations[rid] = Relation(rid, r["kind"], r["subject"], r["object"], r.get("joint"), r.get("offset"),
+                                    r.get("start"), r.get("end"))
     for did, d in doc.get("directives", type=Map).items():
         d = _py(d)
         w.directives[did] = Directive(did, d["agent"], d.get("params", {}))

@@ -216,9 +216,11 @@ class Projector:
     projects. ``retry_max_s``: the longest backoff between retries of a failed store or log call. ``verify_s``:
     how often each project's stream head is checked against the projection (lag, lost tail). ``ready_lag`` and
     ``ready_lag_s``: a project more than ``ready_lag`` events behind its stream for longer than ``ready_lag_s``
-    is ``behind`` in :meth:`health`.
+    is ``behind`` in :meth:`health`. ``idle_s``: a shot no event, load or read has touched for this long is
+    unloaded (its hash written first); the next event or request loads it again (snapshot + tail), so memory
+    holds the shots in use, not every shot ever followed (None: never).
 
-    ``counts`` (read by /metrics): events, applied, rejected, commits, shots_loaded, hash_refreshes;
+    ``counts`` (read by /metrics): events, applied, rejected, commits, shots_loaded, shots_unloaded, hash_refreshes;
     foreign_events (a wait_for whose seq holds another event than the caller's); failures: store_errors,
     log_errors, load_errors (each failed try of a shot load), loads_failed (loads for a request that gave up:
     the request got a 503), fold_errors (events rejected because their fold raised), snapshot_errors,
@@ -228,13 +230,14 @@ class Projector:
 
     def __init__(self, log: EventLog, store: ProjectionStore, snapshot_every: int = 1000, batch_max: int = 500,
                  rescan_s: float = 5.0, retry_max_s: float = 5.0, verify_s: float = 2.0, ready_lag: int = 100,
-                 ready_lag_s: float = 5.0):
+                 ready_lag_s: float = 5.0, idle_s: float | None = 600.0):
         if snapshot_every < 1 or batch_max < 1:
             raise ValueError("snapshot_every and batch_max must be ≥ 1")
         self.log, self.store = log, store
         self.snapshot_every, self.batch_max = snapshot_every, batch_max
         self.rescan_s, self.retry_max_s = rescan_s, retry_max_s
         self.verify_s, self.ready_lag, self.ready_lag_s = verify_s, ready_lag, ready_lag_s
+        self.idle_s = idle_s
         self.counts: Counter[str] = Counter()
         self._projects: dict[str, _Project] = {}
         self._listeners: list[Listener] = []
@@ -260,6 +263,11 @@ class Projector:
     def projects(self) -> list[str]:
         return sorted(self._projects)
 
+    def loaded(self, project: str) -> list[str]:
+        """The shots of ``project`` held in memory now (asking does not count as a use)."""
+        st = self._projects.get(project)
+        return sorted(st.shots) if st is not None else []
+
     def position(self, project: str) -> int:
         """The last seq of ``project`` committed by this projector (0 before it started)."""
         st = self._projects.get(project)
@@ -270,7 +278,10 @@ class Projector:
         Read it, never write it."""
         st = self._projects.get(project)
         sh = st.shots.get(shot) if st is not None and st.halted is None else None
-        return sh.reducer if sh else None
+        if sh is None:
+            return None
+        sh.touched = time.monotonic()
+        return sh.reducer
 
     async def load(self, project: str, shot: str) -> ShotReducer:
         """The live reducer of ``shot``, loading it (snapshot + tail) if the projector has not yet needed it.
@@ -278,6 +289,7 @@ class Projector:
         st = self._projects.get(project)
         sh = st.shots.get(shot) if st is not None and st.task is not None and not st.task.done() else None
         if sh is not None and st.halted is None:  # loaded and followed: the common case, no lock needed
+            sh.touched = time.monotonic()
             return sh.reducer
         self.watch_project(project)
         st = self._projects[project]
@@ -531,7 +543,21 @@ class Projector:
     async def _verifying(self, st: _Project) -> None:
         """Every ``verify_s``, check the stream's head (lag, lost tail); returns once the project is halted."""
         while await self._verify(st, once=True):
+            if self.idle_s is not None:
+                await self._unload_idle(st)
             await asyncio.sleep(self.verify_s)
+
+    async def _unload_idle(self, st: _Project) -> None:
+        """Drop the shots untouched for ``idle_s`` whose folded state is committed and hashed."""
+        cutoff = time.monotonic() - self.idle_s
+        if not any(sh.touched <= cutoff for sh in st.shots.values()):
+            return
+        async with st.lock:
+            for shot, sh in list(st.shots.items()):
+                if sh.touched <= cutoff and not sh.hash_behind and sh.reducer.world.head_seq <= st.committed:
+                    del st.shots[shot]
+                    sh.close()
+                    self.counts["shots_unloaded"] += 1
 
     async def _verify(self, st: _Project, once: bool = False) -> bool:
         """Compare the stream's head with what was folded; False (and the project halted) when the stream ends

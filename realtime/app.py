@@ -1,10 +1,12 @@
 """The litestar application over a connected :class:`realtime.bootstrap.System` (SPEC §6).
 
 ``create_app(system)`` mounts the REST routes (:mod:`realtime.http_projects`, :mod:`realtime.http_shots`,
-:mod:`realtime.http_restore`), health and metrics (:mod:`realtime.http_health`), the WebSocket sync route when
-:mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes when :mod:`renderers.routes` is
-importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every ``/v1`` route needs a bearer token;
-every error, ours or litestar's, has the body of :func:`realtime.errors.http_error`.
+:mod:`realtime.http_restore`, :mod:`realtime.http_templates`, :mod:`realtime.http_assets`), the studio at ``/``
+(:mod:`realtime.http_studio`), health and metrics (:mod:`realtime.http_health`),
+the WebSocket sync route when :mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes
+when :mod:`realtime.http_renders` is importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every
+``/v1`` route needs a bearer token; every error, ours or litestar's, has the body of
+:func:`realtime.errors.http_error`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from . import (http_agents, http_assets, http_exports, http_health, http_projects, http_restore, http_shots,
-               http_studio, inputs)
+               http_studio, http_templates, inputs)
 from .errors import ApiError, http_error
 from .gateway import require_member
 from .http_common import AppState, check_params, provide_user, state_of
@@ -61,7 +63,7 @@ async def _render_guard(connection, _handler) -> None:
 
 def _render_handlers() -> list:
     try:
-        from renderers.routes import render_router
+        from .http_renders import render_router
     except ImportError:
         return []
     router = render_router("/v1")
@@ -70,14 +72,13 @@ def _render_handlers() -> list:
 
 
 async def _connect_render_farm(app: Litestar) -> None:
-    """The render routes' queue: the farm's work-queue stream and status bucket on the system's NATS. A farm that
-    cannot connect leaves the render routes answering 503, not the whole server down."""
-    from renderers.farm import RenderFarm
+    """The render routes' queue (:func:`realtime.bootstrap.connect_render_farm`). A farm that cannot connect leaves
+    the render routes answering 503, not the whole server down."""
+    from .bootstrap import connect_render_farm
 
     system = app.state.wnm.system
     try:
-        app.state.render_farm = await RenderFarm.connect(system.settings.nats_url,
-                                                         root=Path(system.settings.data_dir) / "packs")
+        app.state.render_farm = await connect_render_farm(system.settings)
     except Exception as e:  # noqa: BLE001 - the rest of the API serves on
         log.warning("render farm not connected: %s", e)
 
@@ -93,7 +94,8 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     limits = limits or Limits.from_env(os.environ)
     sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
-                *http_agents.ROUTES, *http_exports.ROUTES, *http_studio.ROUTES, *http_assets.ROUTES,
+                *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES, *http_studio.ROUTES,
+                *http_assets.ROUTES,
                 sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

@@ -2,7 +2,10 @@
 
 ``services(settings)`` resolves where NATS and PostgreSQL are — the given URLs, or embedded servers started under
 the data directory — and ``open_system(settings)`` connects the log, the projection store, the projector and the
-command service. ``wnm up``, the CLI and the tests all build the system here and nowhere else.
+command service. ``wnm up``, the CLI and the tests all build the system here and nowhere else. The rest of the
+wiring lives here too: what ``wnm up`` runs beside the projector (:func:`up_services`), the first start's owner
+and token (:func:`first_start_token`), the agents' stores on the system's pool (:func:`agent_stores`) and the
+render farm the render routes queue on (:func:`connect_render_farm`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,10 @@ if TYPE_CHECKING:
     from .access import AccessStore
     from .auth import Tokens
 
-__all__ = ["System", "services", "open_system", "endpoints_file", "resolve_endpoints", "ProjectorReplica"]
+__all__ = ["System", "services", "open_system", "endpoints_file", "resolve_endpoints", "ProjectorReplica",
+           "up_services", "first_start_token", "agent_stores", "connect_render_farm", "DEFAULT_PROJECT"]
+
+DEFAULT_PROJECT = "default"
 
 
 def endpoints_file(settings: Settings) -> Path:
@@ -113,8 +119,8 @@ class ProjectorReplica:
         self.projector.watch_project(project)
         return await self.projector.load(project, shot)
 
-    async def outcome(self, project, shot, seq, timeout):
-        return await self.projector.wait_for(project, seq, timeout)
+    async def outcome(self, project, shot, seq, timeout, event_id=None):
+        return await self.projector.wait_for(project, seq, timeout, event_id)
 
 
 @dataclass
@@ -127,6 +133,7 @@ class System:
     access: "AccessStore | None" = None  # projects and memberships (realtime/access.py)
     tokens: "Tokens | None" = None  # bearer tokens (realtime/auth.py)
     agents: Any = None  # wnm up's supervised agents process (agents/process.py), for health and metrics
+    agents_lag: dict | None = None  # {agent: {project: events}} as last read (realtime/agent_health.py)
 
     async def world_at(self, project: str, shot: str, seq: int | None = None):
         return await world_at(self.log, self.store, project, shot, seq)
@@ -145,7 +152,7 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
         stack.push_async_callback(store.close)
         projector = None
         if run_projector:
-            projector = Projector(log, store, snapshot_every=settings.snapshot_every)
+            projector = Projector(log, store, snapshot_every=settings.snapshot_every, idle_s=settings.shot_idle_s)
             task = asyncio.create_task(projector.run(discover=settings.follow_all_projects), name="projector")
 
             async def stop_projector():
@@ -163,3 +170,41 @@ async def open_system(settings: Settings, *, run_projector: bool = False) -> Asy
 
         yield System(settings, log, store, commands, projector, access=CachedAccess(PgAccess(store.pool)),
                      tokens=Tokens(secret_for(settings)))
+
+
+def up_services(system) -> list:
+    """The coroutines ``wnm up`` runs beside the projector: the HTTP and socket server, and the agents as a
+    supervised child process."""
+    from .cli_agents import run_as_child
+    from .http_serve import serve
+
+    return [serve(system), run_as_child(system)]
+
+
+async def first_start_token(system, user: str) -> str | None:
+    """On a fresh install: the ``default`` project, ``user`` as its owner and a token for them; else None."""
+    if await system.access.member_count():
+        return None
+    await system.access.create_project(DEFAULT_PROJECT, "Default project", user)
+    await system.log.ensure_project(DEFAULT_PROJECT)
+    if system.projector is not None:
+        system.projector.watch_project(DEFAULT_PROJECT)
+    return system.tokens.issue(user, ttl_s=365 * 86400)
+
+
+def agent_stores(system):
+    """(checkpoints, suggestions) of the agents on the system's PostgreSQL pool (in memory when it has none)."""
+    from agents.runtime import MemoryCheckpoints, PgCheckpoints
+    from agents.suggestions import MemorySuggestions, PgSuggestions
+
+    pool = getattr(system.store, "pool", None)
+    if pool is None:
+        return MemoryCheckpoints(), MemorySuggestions()
+    return PgCheckpoints(pool), PgSuggestions(pool)
+
+
+async def connect_render_farm(settings: Settings):
+    """The render farm's work queue and status bucket on the system's NATS (packs under ``<data_dir>/packs``)."""
+    from renderers.farm import RenderFarm
+
+    return await RenderFarm.connect(settings.nats_url, root=Path(settings.data_dir) / "packs")

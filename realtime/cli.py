@@ -32,7 +32,8 @@ from events.log import LogError, UnknownProject
 
 from projections.replay import plain_world_at
 
-from .bootstrap import open_system, resolve_endpoints, services
+from . import http_serve as _http_serve
+from .bootstrap import open_system, resolve_endpoints, services, up_services
 from .commands import CommandError, decode_command
 from .settings import Settings
 
@@ -121,8 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     from renderers.cli import add_commands as add_render_commands
 
     add_render_commands(sub, _render_context)
-    for extra in _EXTENSIONS:
-        extra(sub)
+    _more_commands(sub)
     return ap
 
 
@@ -130,9 +130,6 @@ def _render_context(args):
     from .render_context import RenderContext
 
     return RenderContext(resolve_endpoints(_settings(args)))
-
-
-_EXTENSIONS: list = []
 
 
 def _settings(args) -> Settings:
@@ -182,7 +179,7 @@ async def _up(settings: Settings, children: list) -> int:
     async with open_system(settings, run_projector=True) as system:
         # the embedded servers that die are restarted; the connections to them reconnect by themselves
         runners = [supervise(children)] if children else []
-        runners += [r(system) for r in _UP_HOOKS]
+        runners += up_services(system)
         tasks = [asyncio.create_task(r) for r in runners]
         print(f"wnm up: NATS {settings.nats_url}  PostgreSQL {settings.database_url}", flush=True)
         print(f"wnm up: projector running (snapshots every {settings.snapshot_every} events); Ctrl-C stops",
@@ -199,35 +196,17 @@ async def _up(settings: Settings, children: list) -> int:
     return 0
 
 
-_UP_HOOKS: list = []
-"""Coroutine factories ``(system) -> awaitable`` that ``wnm up`` runs beside the projector (HTTP, agents, …)."""
-
-from . import http_serve as _http_serve  # noqa: E402  (the HTTP server and `wnm token create`)
-
-_EXTENSIONS.append(_http_serve.add_token_command)
-_UP_HOOKS.append(_http_serve.serve)
-
-
-def _register_agents() -> None:
-    """``wnm agents …`` and ``wnm up``'s agents, a supervised child process (agents/cli.py)."""
-    from agents import cli as agents_cli
-
-    _EXTENSIONS.append(agents_cli.add_commands)
-    _UP_HOOKS.append(agents_cli.run_as_child)
-
-
-_register_agents()
-
-
-def _register_exports() -> None:
-    """``wnm export …`` and ``wnm import …`` (renderers/export/cli.py), run on the system like the others."""
+def _more_commands(sub) -> None:
+    """``wnm token`` (realtime/http_serve.py), ``wnm agents …`` and ``wnm assets …`` (realtime/cli_agents.py),
+    ``wnm export …`` and ``wnm import …`` (renderers/export/cli.py, run on the system like the others)."""
     from renderers.export.cli import add_commands as add_export_commands, add_import_command
 
-    _EXTENSIONS.append(lambda sub: add_export_commands(sub, _run))
-    _EXTENSIONS.append(lambda sub: add_import_command(sub, _run, _actor_of))
+    from . import cli_agents
 
-
-_register_exports()
+    _http_serve.add_token_command(sub)
+    cli_agents.add_commands(sub)
+    add_export_commands(sub, _run)
+    add_import_command(sub, _run, _actor_of)
 
 
 def _run(coro_factory, args) -> int:
@@ -324,7 +303,9 @@ def cmd_world(args) -> int:
         else:
             from core.sampling import sample_json
 
-            out = {"seq": world.head_seq, **sample_json(world, args.frame)}
+            from .http_common import is_mesh_asset
+
+            out = {"seq": world.head_seq, **sample_json(world, args.frame, is_mesh_asset)}
         _print_json(out)
         return 0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Awaitable, NamedTuple, Protocol
+from typing import Awaitable, Protocol
 
 import msgspec
 
@@ -17,40 +17,10 @@ from core.ops import error_location
 from events.envelope import (MAX_EVENT_BYTES, MAX_OPS, Actor, Command, Event, check_command_id, decode_event,
                              encode_event, event_id_for, msg_id_for, now)
 from events.log import Appended, ConflictError, EventLog
+from events.verdicts import CommandError, Result
 from projections.reducer import Outcome, ShotReducer
 
 __all__ = ["CommandError", "Result", "Replica", "CommandService", "LocalReplica"]
-
-
-class CommandError(Exception):
-    """A command refused before it reached the log. ``status`` is the HTTP status it maps to."""
-
-    def __init__(self, status: int, reason: str, index: int | None = None, field: str | None = None):
-        super().__init__(reason)
-        self.status, self.reason, self.index, self.field = status, reason, index, field
-
-    def to_json(self) -> dict:
-        d = {"status": "rejected", "reason": self.reason}
-        if self.index is not None:
-            d["op"] = self.index
-        if self.field is not None:
-            d["field"] = self.field
-        return d
-
-
-class Result(NamedTuple):
-    seq: int
-    status: str  # "applied" | "rejected"
-    reason: str | None = None
-    duplicate: bool = False
-
-    def to_json(self) -> dict:
-        d = {"seq": self.seq, "status": self.status}
-        if self.reason:
-            d["reason"] = self.reason
-        if self.duplicate:
-            d["duplicate"] = True
-        return d
 
 
 class Replica(Protocol):
@@ -58,7 +28,8 @@ class Replica(Protocol):
 
     async def reducer(self, project: str, shot: str) -> ShotReducer: ...
 
-    async def outcome(self, project: str, shot: str, seq: int, timeout: float) -> Outcome: ...
+    async def outcome(self, project: str, shot: str, seq: int, timeout: float,
+                      event_id: str | None = None) -> Outcome: ...
 
 
 class CommandService:
@@ -117,49 +88,38 @@ class CommandService:
 
     async def submit(self, project: str, shot: str, actor: Actor, command: Command,
                      causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True, by_reason: bool = False) -> Result:
-        """Check, append, and answer once the event's verdict is known."""
-        accepted = await self.accept(project, shot, actor, command, causation, reason, must_exist, by_reason)
-        if isinstance(accepted, Result):
-            return accepted
-        return await self.verdict(project, shot, accepted)
-
-    async def verdict(self, project: str, shot: str, accepted: Appended) -> Result:
-        """The verdict of an event :meth:`accept` appended, once the replica has folded it."""
-        try:
-            out = await self.replica.outcome(project, shot, accepted.seq, self.outcome_timeout)
-        except asyncio.TimeoutError:
-            raise CommandError(504, f"event {accepted.seq} appended but not yet applied; "
-                                    "its verdict will be in the history") from None
-        return Result(accepted.seq, "applied" if out.applied else "rejected", out.reason, accepted.duplicate)
-
-    async def accept(self, project: str, shot: str, actor: Actor, command: Command,
-                     causation: int | None = None, reason: str | None = None,
-                     must_exist: bool = True, by_reason: bool = False) -> Appended | Result:
-        """Check the command and append its event: the log's :class:`Appended`, or — for a retry of a command
-        already in the log that no longer validates — that command's first verdict. Raises CommandError."""
-        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason)
-        return started if isinstance(started, Result) else await started
+                     must_exist: bool = True, by_reason: bool = False, check: bool = True) -> Result:
+        """Check, append, and answer once the event's verdict is known. ``check=False`` appends a command whose
+        ops do not validate all the same, for the fold to reject with its reason in the history (an agent's
+        refused proposal, recorded where people look)."""
+        started = await self.start(project, shot, actor, command, causation, reason, must_exist, by_reason,
+                                   check=check)
+        return started if isinstance(started, Result) else await started.verdict()
 
     async def start(self, project: str, shot: str, actor: Actor, command: Command,
                     causation: int | None = None, reason: str | None = None,
-                    must_exist: bool = True, by_reason: bool = False) -> Awaitable[Appended] | Result:
-        """:meth:`accept` without waiting for the log's ack: returns once the event is sent, with the wait for its
-        ack (which raises CommandError 409 on a conflict or a reused id). Events started one after another are
-        stored in that order, so a socket pipelines its commands with this. ``by_reason``: a retry is recognised
-        by its actor and reason rather than its ops (the server's restores, whose ops depend on the world)."""
+                    must_exist: bool = True, by_reason: bool = False,
+                    reducer: ShotReducer | None = None, check: bool = True) -> "Pending | Result":
+        """Check the command and send its event, without waiting for the log's ack: a :class:`Pending` (its ack,
+        then its verdict), or — for a retry of a command already in the log that no longer validates — that
+        command's first verdict. Raises CommandError. Events started one after another are stored in that order,
+        so a socket pipelines its commands with this. ``by_reason``: a retry is recognised by its actor and reason
+        rather than its ops (the server's restores, whose ops depend on the world). ``reducer``: the shot's live
+        reducer when the caller already holds it (it was authorised against it), so it is fetched once.
+        ``check=False``: see :meth:`submit`."""
         try:
             check_command_id(command.command_id)
         except ValueError as e:
-            raise CommandError(422, str(e), field="command_id") from None
+            raise CommandError("invalid", str(e), field="command_id") from None
         if not command.ops:
-            raise CommandError(422, "a command needs at least one op", field="ops")
+            raise CommandError("invalid", "a command needs at least one op", field="ops")
         if len(command.ops) > MAX_OPS:
-            raise CommandError(413, f"a command may carry at most {MAX_OPS} ops, got {len(command.ops)}")
+            raise CommandError("too_large", f"a command may carry at most {MAX_OPS} ops, got {len(command.ops)}")
         reason = reason if reason is not None else command.reason
-        reducer = await self.replica.reducer(project, shot)
+        if reducer is None:
+            reducer = await self.replica.reducer(project, shot)
         if must_exist and reducer.last_seq == 0:
-            raise CommandError(404, f"no shot {project}/{shot}")
+            raise CommandError("not_found", f"no shot {project}/{shot}")
         if reducer.last_seq and await self._past_window(project, shot):
             earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
@@ -168,14 +128,15 @@ class CommandService:
             earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
                 return earlier
-            raise CommandError(409, f"shot moved on: expected last seq {command.expected_seq}")
+            raise CommandError("conflict", f"shot moved on: expected last seq {command.expected_seq}")
         try:
-            edit.check(reducer.world, command.ops, actor.label)
+            if check:
+                edit.check(reducer.world, command.ops, actor.label)
         except edit.OpError as e:
             earlier = await self._earlier(project, shot, actor, command, reason, by_reason)
             if earlier is not None:
                 return earlier
-            raise CommandError(422, str(e), e.index, e.field) from None
+            raise CommandError("invalid", str(e), e.index, e.field) from None
         event = Event(
             event_id=event_id_for(project, shot, command.command_id),
             command_id=command.command_id,
@@ -189,17 +150,29 @@ class CommandService:
         )
         data = encode_event(event)
         if len(data) > MAX_EVENT_BYTES:
-            raise CommandError(413, f"event is {len(data)} bytes; at most {MAX_EVENT_BYTES}")
+            raise CommandError("too_large", f"event is {len(data)} bytes; at most {MAX_EVENT_BYTES}")
         ack = await self.log.start_append(project, shot, data, msg_id_for(shot, command.command_id),
                                           command.expected_seq)
-        return self._acked(ack, project, shot, actor, command, reason, by_reason)
+        return Pending(self, project, shot, event.event_id,
+                       self._acked(ack, project, shot, actor, command, reason, by_reason))
+
+    async def verdict(self, project: str, shot: str, accepted: Appended, event_id: str | None = None) -> Result:
+        """The verdict of an appended event, once the replica has folded it. ``event_id``: the id of the event
+        that was appended, so that a projection holding another event at that seq (a stream that lost its tail
+        and gave the seq out again) is caught rather than answered with the other event's verdict."""
+        try:
+            out = await self.replica.outcome(project, shot, accepted.seq, self.outcome_timeout, event_id)
+        except asyncio.TimeoutError:
+            raise CommandError("timeout", f"event {accepted.seq} appended but not yet applied; "
+                                          "its verdict will be in the history") from None
+        return Result(accepted.seq, "applied" if out.applied else "rejected", out.reason, accepted.duplicate)
 
     async def _acked(self, ack: Awaitable[Appended], project: str, shot: str, actor: Actor, command: Command,
                      reason: str | None, by_reason: bool) -> Appended:
         try:
             appended = await ack
         except ConflictError as e:
-            raise CommandError(409, str(e)) from None
+            raise CommandError("conflict", str(e)) from None
         if appended.duplicate:  # the log knew the id: the same command again, or another one reusing it
             stored = await self.log.get(project, appended.seq)
             try:
@@ -224,8 +197,28 @@ def _same_or_409(first: Event | None, actor: Actor, command: Command, reason: st
     same = (first is not None and first.command_id == command.command_id and first.actor == actor
             and (first.reason == reason if by_reason else _plain(first.ops) == _plain(command.ops)))
     if not same:
-        raise CommandError(409, f"command_id {command.command_id!r} already used for a different command on this "
+        raise CommandError("conflict", f"command_id {command.command_id!r} already used for a different command on this "
                                 "shot; give each command its own id", field="command_id")
+
+
+class Pending:
+    """A command whose event was sent: :meth:`ack` waits for the log to store it (raising CommandError on a
+    conflict or a reused id), :meth:`verdict` for the reducer's answer. Either may be awaited first; the ack is
+    awaited once."""
+
+    def __init__(self, service: CommandService, project: str, shot: str, event_id: str, ack: Awaitable[Appended]):
+        self.service, self.project, self.shot, self.event_id = service, project, shot, event_id
+        self._ack, self._appended = ack, None
+
+    async def ack(self) -> Appended:
+        if self._appended is None:
+            self._appended = await self._ack
+        return self._appended
+
+    async def verdict(self) -> Result:
+        appended = await self.ack()
+        # a duplicate's event is the first one sent with the id, whose event id is the same (it depends on the id)
+        return await self.service.verdict(self.project, self.shot, appended, self.event_id)
 
 
 class LocalReplica:
@@ -244,7 +237,7 @@ class LocalReplica:
             self._reducers[key] = await self._load(project, shot)
         return self._reducers[key]
 
-    async def outcome(self, project, shot, seq, timeout) -> Outcome:
+    async def outcome(self, project, shot, seq, timeout, event_id=None) -> Outcome:
         r = await self.reducer(project, shot)
         if (project, seq) not in self._outcomes and r.last_seq < seq:
             async with asyncio.timeout(timeout):
@@ -266,8 +259,8 @@ def decode_command(data: bytes | str) -> Command:
         return _decode(data)
     except msgspec.ValidationError as e:
         index, field = error_location(str(e))
-        raise CommandError(422, f"invalid command: {e}", index, field) from None
+        raise CommandError("invalid", f"invalid command: {e}", index, field) from None
     except msgspec.DecodeError as e:
-        raise CommandError(422, f"invalid command: {e}") from None
+        raise CommandError("invalid", f"invalid command: {e}") from None
     except RecursionError:
-        raise CommandError(422, "invalid command: JSON nested too deeply") from None
+        raise CommandError("invalid", "invalid command: JSON nested too deeply") from None

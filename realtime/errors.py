@@ -1,7 +1,7 @@
 """The one place errors become HTTP statuses and WebSocket close codes.
 
 Handlers and the gateway raise; nothing else chooses a status. :class:`ApiError` and its subclasses are the
-realtime layer's own errors; :func:`http_error` also maps the command service's :class:`CommandError`, the log's
+realtime layer's own errors; :func:`http_error` also maps the write path's ``events.verdicts.CommandError`` (by its kind), the log's
 ``ConflictError`` / ``LogError`` and the store's ``StoreError``. Every error body has the same shape::
 
     {"status_code": 422, "error": "invalid", "reason": "op 2: frame: frame must be finite, got nan",
@@ -152,12 +152,16 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           500: "error", 503: "unavailable", 504: "timeout"}
 
 
+_COMMAND_STATUS = {"invalid": 422, "conflict": 409, "not_found": 404, "too_large": 413, "timeout": 504}
+"""The HTTP status of each kind of ``events.verdicts.CommandError``."""
+
+
 def _classify(exc: BaseException) -> tuple[int, str, dict, dict[str, str]]:
     """(status, reason, extra body fields, headers) of any exception."""
     from events.log import ConflictError, LogError
     from projections.store import StoreError
 
-    from .commands import CommandError
+    from events.verdicts import CommandError
 
     if isinstance(exc, ApiError):
         extra = dict(exc.extra)
@@ -172,7 +176,7 @@ def _classify(exc: BaseException) -> tuple[int, str, dict, dict[str, str]]:
             extra["op"] = exc.index
         if exc.field is not None:
             extra["field"] = exc.field
-        return exc.status, exc.reason, extra, {}
+        return _COMMAND_STATUS[exc.kind], exc.reason, extra, {}
     if isinstance(exc, msgspec.ValidationError):  # client data of the wrong shape (a body, a query)
         return _classify(invalid_from(exc, "input"))
     if isinstance(exc, msgspec.DecodeError):

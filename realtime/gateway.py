@@ -64,7 +64,7 @@ __all__ = [
 ROLE_KINDS = {"layout": {"prop", "environment"}, "camera": {"camera"}, "lighting": {"light"},
               "motion": {"character"}}
 DIRECTIVE_ROLES = {"camera": "camera", "shot": "camera", "lighting": "lighting", "light": "lighting",
-                   "layout": "layout", "motion": "motion", "path": "motion"}
+                   "layout": "layout", "motion": "motion", "path": "motion", "hold": "motion"}
 _FULL = ("owner", "director")
 _RESERVED = re.compile(r"^(undo|redo|rollback|fork)\b")
 _UNDO = re.compile(r"^undo (\d+)$")
@@ -216,31 +216,23 @@ async def world_at_as(system, user: str, project: str, shot: str, at: int | None
 async def submit_as(system, user: str, project: str, shot: str, command: Command, *,
                     reason: str | None = None, causation: int | None = None) -> Result:
     """Authorise every op of ``command`` for ``user`` and submit it; answers once its verdict is known."""
-    accepted = await accept_as(system, user, project, shot, command, reason=reason, causation=causation)
-    if isinstance(accepted, Result):
-        return accepted
-    return await system.commands.verdict(project, shot, accepted)
-
-
-async def accept_as(system, user: str, project: str, shot: str, command: Command, *,
-                    reason: str | None = None, causation: int | None = None):
-    """Authorise and append, without waiting for the verdict: the log's ``Appended``, or the first verdict of a
-    retried command."""
     started = await start_as(system, user, project, shot, command, reason=reason, causation=causation)
-    return started if isinstance(started, Result) else await started
+    return started if isinstance(started, Result) else await started.verdict()
 
 
 async def start_as(system, user: str, project: str, shot: str, command: Command, *,
                    reason: str | None = None, causation: int | None = None):
-    """Authorise and send, without waiting for the log's ack (the socket pipelines its commands with it): the
-    wait for the ``Appended`` (see ``CommandService.start``), or the first verdict of a retried command."""
+    """The one write ladder for people: check membership and role, authorise each op against the shot's live
+    world, then check and send (``CommandService.start``, handed the same reducer): a ``Pending`` (ack, then
+    verdict) — the socket pipelines its commands with it — or the first verdict of a retried command."""
     m = await require_member(system, user, project, write=True)
     if command.reason and _RESERVED.match(command.reason):
         raise Invalid(f"reason {command.reason!r} is reserved for the server's own rollback, undo, redo and fork",
                       field="reason")
     reducer = await current_reducer(system, project, shot)
     authorize(m, reducer.world, command.ops)
-    return await system.commands.start(project, shot, actor_for(m), command, reason=reason, causation=causation)
+    return await system.commands.start(project, shot, actor_for(m), command, reason=reason, causation=causation,
+                                       reducer=reducer)
 
 
 async def create_shot_as(system, user: str, project: str, shot: str, *, command_id: str | None = None,
@@ -293,7 +285,7 @@ async def _restore(system, m: Membership, project: str, shot: str, command_id: s
                                                   reason=reason, by_reason=True)
             return result, extra
         except CommandError as e:  # 409: the shot moved on since it was read (a reused id is final)
-            if e.status != 409 or e.field == "command_id" or attempt == _RETRIES - 1:
+            if e.kind != "conflict" or e.field == "command_id" or attempt == _RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
 

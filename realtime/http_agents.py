@@ -28,9 +28,9 @@ def _store(request: Request):
     st = state_of(request)
     store = getattr(st, "suggestions", None)
     if store is None:
-        from agents.cli import stores_for
+        from .bootstrap import agent_stores
 
-        store = st.suggestions = stores_for(st.system)[1]
+        store = st.suggestions = agent_stores(st.system)[1]
     return store
 
 
@@ -45,7 +45,7 @@ class _AsUser:
 
 
 def _translate(e: S.SuggestionError):
-    return NotFound(e.reason) if e.status == 404 else Conflict(e.reason)
+    return NotFound(e.reason) if e.kind == "not_found" else Conflict(e.reason)
 
 
 @get(_BASE, summary="Proposals of agents in suggest mode")

@@ -26,7 +26,7 @@ from .limits import Limits, RateLimiter, check_size
 from .metrics import Metrics
 
 __all__ = ["User", "AppState", "state_of", "provide_user", "read_body", "timed", "to_json", "CommandId",
-           "check_params", "PATH_IDS", "QUERY_INTS", "INT64_MAX", "MAX_QUERY_FRAME"]
+           "check_params", "PATH_IDS", "QUERY_INTS", "INT64_MAX", "MAX_QUERY_FRAME", "is_mesh_asset"]
 
 T = TypeVar("T")
 
@@ -161,3 +161,13 @@ async def timed(request: Request, kind: str, user: str, call: Callable[[], Await
 
 def to_json(obj: Any) -> Any:
     return msgspec.to_builtins(obj)
+
+
+def is_mesh_asset(asset_id: str) -> bool:
+    """For representation levels (:mod:`core.levels`): built-in catalogue assets are parametric white boxes; any
+    other asset id is an imported mesh."""
+    try:
+        from agents.assets.catalog import BY_ID
+    except ImportError:  # pragma: no cover - the agents package ships with the server
+        return True
+    return asset_id not in BY_ID

@@ -5,8 +5,9 @@ PostgreSQL answer and every project's projection is healthy (:meth:`projections.
 failing — a store or log error being retried, a follower restarting —, not halted — its stream ends before the
 checkpoint —, and not more than ``ready_lag`` events behind its stream for longer than ``ready_lag_s``), else 503
 with ``{status, checks: {nats, postgres, projector}, lag: {project: events}, projects: {project: health}}``
-(``projects`` lists the projects that are not ready, with their state and error). ``GET /metrics`` → Prometheus
-text.
+(``projects`` lists the projects that are not ready, with their state and error), and ``agents``: the agents
+process and each agent's lag per project (reported, never a reason to be unready: agents are off the command
+path). ``GET /metrics`` → Prometheus text.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import msgspec
 from litestar import Request, Response, get
 
+from .agent_health import agents_report
 from .http_common import state_of
 from .metrics import CONTENT_TYPE_LATEST
 
@@ -59,11 +61,24 @@ async def readyz(request: Request) -> Response:
     body = {"status": "ready" if ok else "not ready", "checks": checks, "lag": lag}
     if unready:
         body["projects"] = unready
+    if checks["postgres"] == "ok":
+        agents = await _report(agents_report(system))
+        if agents is not None:
+            body["agents"] = agents
     return Response(body, status_code=200 if ok else 503)
+
+
+async def _report(coro):
+    try:
+        async with asyncio.timeout(_TIMEOUT_S):
+            return await coro
+    except Exception as e:  # noqa: BLE001 - a report that cannot be made says why
+        return {"error": f"{type(e).__name__}: {e}"[:300]}
 
 
 @get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE_LATEST)
 async def metrics(request: Request) -> Response:
+    await _report(agents_report(state_of(request).system))  # refreshes the lag the collector reads
     return Response(state_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

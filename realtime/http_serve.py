@@ -2,8 +2,9 @@
 
 ``serve(system)`` runs uvicorn on ``settings.host:settings.port`` beside the projector; on a fresh install (no
 memberships at all) it first creates the project ``default`` with the local user as owner and prints a token for
-them, with the studio's address that signs them in. ``wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]`` works directly against
-PostgreSQL: it creates the project if needed, sets the membership and prints a token for U.
+them, and the studio's address that signs them in. ``wnm token create --project P --user U --role R [--ttl-days N]
+[--scopes a,b]`` works directly against PostgreSQL: it creates the project if needed, sets the membership and prints
+a token for U.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import os
 import socket
 import sys
 
-__all__ = ["serve", "add_token_command", "first_start_token", "studio_address", "DEFAULT_PROJECT"]
+from .bootstrap import DEFAULT_PROJECT
 
-DEFAULT_PROJECT = "default"
+__all__ = ["serve", "add_token_command", "studio_address", "DEFAULT_PROJECT"]
 
 
 def _local_user() -> str:
@@ -26,27 +27,16 @@ def _local_user() -> str:
     return user if USER_RE.match(user) else "owner"
 
 
-async def first_start_token(system) -> str | None:
-    """On a fresh install: the ``default`` project, its owner (the local user) and a token for them; else None."""
-    if await system.access.member_count():
-        return None
-    user = _local_user()
-    await system.access.create_project(DEFAULT_PROJECT, "Default project", user)
-    await system.log.ensure_project(DEFAULT_PROJECT)
-    if system.projector is not None:
-        system.projector.watch_project(DEFAULT_PROJECT)
-    return system.tokens.issue(user, ttl_s=365 * 86400)
-
-
 async def serve(system) -> None:
     """Serve the app until cancelled (``wnm up`` cancels it on SIGINT / SIGTERM)."""
     import uvicorn
 
     from . import logredact
     from .app import create_app
+    from .bootstrap import first_start_token
 
     logredact.install()  # sockets carry ?token= in the URL, which uvicorn logs at info
-    token = await first_start_token(system)
+    token = await first_start_token(system, _local_user())
     if token is not None:
         print(f"wnm up: first start — project {DEFAULT_PROJECT!r} created, owner {_local_user()}; "
               f"owner token (valid a year):\n{token}", flush=True)

@@ -31,7 +31,7 @@ from projections.store import HISTORY_MAX, ShotInfo
 
 from .errors import Invalid, NotFound
 from .gateway import create_shot_as, require_member, submit_as, world_at_as
-from .http_common import CommandId, User, read_body, state_of, timed, to_json
+from .http_common import CommandId, User, is_mesh_asset, read_body, state_of, timed, to_json
 from .limits import check_ops
 
 __all__ = ["ROUTES"]
@@ -113,7 +113,7 @@ async def get_world(request: Request, user: User, project: FromPath[str], shot: 
         return {**world.to_json(), "seq": world.head_seq}
     from core.sampling import sample_json
 
-    return {"seq": world.head_seq, **sample_json(world, frame)}
+    return {"seq": world.head_seq, **sample_json(world, frame, is_mesh_asset)}
 
 
 @get("/v1/projects/{project:str}/shots/{shot:str}/hash", summary="The state hash at an offset (default the head)")

@@ -4,7 +4,9 @@
 undo, redo, fork, shot; status: applied, rejected, or the HTTP status of a refusal) ·
 ``wnm_command_seconds{kind}`` (from request to the local projector's verdict) · ``wnm_projector_events{what}``
 (the projector's counters, failures included: see ``Projector``) · ``wnm_projector_position{project}``,
-``wnm_projector_lag{project}``, ``wnm_projector_ready{project, state}`` (read at scrape time).
+``wnm_projector_lag{project}``, ``wnm_projector_ready{project, state}`` (read at scrape time) ·
+``wnm_agents_running``, ``wnm_agents_restarts`` (``wnm up``'s agents process) and ``wnm_agents_lag{agent, project}``
+(events the agent has yet to decide on, read by the metrics route just before).
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ class _ProjectorCollector:
         yield pos
         yield lag
         yield ready
+        yield from self._agents()
+
+    def _agents(self):
+        process = getattr(self.system, "agents", None)
+        if process is not None:
+            status = process.status()
+            yield GaugeMetricFamily("wnm_agents_running", "1 while the agents process runs", value=int(status["running"]))
+            yield CounterMetricFamily("wnm_agents_restarts", "Restarts of the agents process", value=status["restarts"])
+        lag = GaugeMetricFamily("wnm_agents_lag", "Events an agent has yet to decide on, per project",
+                                labels=["agent", "project"])
+        for agent, projects in sorted((getattr(self.system, "agents_lag", None) or {}).items()):
+            for project, n in sorted(projects.items()):
+                lag.add_metric([agent, project], n)
+        yield lag
 
 
 class Metrics:

@@ -17,6 +17,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     snapshot_every: int = 1000
+    shot_idle_s: float = 600.0  # a shot untouched this long is unloaded from memory (reloaded on next use)
     duplicate_window_s: float = 2 * 3600
     outcome_timeout_s: float = 10.0
     secret: str | None = None
@@ -33,6 +34,7 @@ class Settings:
             host=env.get("WNM_HOST", "127.0.0.1"),
             port=int(env.get("WNM_PORT", "8000")),
             snapshot_every=int(env.get("WNM_SNAPSHOT_EVERY", "1000")),
+            shot_idle_s=float(env.get("WNM_SHOT_IDLE_S", "600")),
             secret=env.get("WNM_SECRET") or None,
             follow_all_projects=env.get("WNM_FOLLOW_ALL_PROJECTS", "1") not in ("0", "false", "no"),
             nats_sync_always=_sync_always(env.get("WNM_NATS_SYNC") or "always"),

@@ -342,7 +342,7 @@ class SyncHub:
                     try:
                         got = await self.submit(conn.principal, room.project, room.shot, command)
                     except CommandError as e:
-                        if e.status != 422 or idle.is_set():
+                        if e.kind != "invalid" or idle.is_set():
                             raise
                         await idle.wait()
                         got = await self.submit(conn.principal, room.project, room.shot, command)
@@ -444,13 +444,9 @@ def _default_submit(system) -> Submit:
         started = await gateway.start_as(system, principal.user, project, shot, command)
         if isinstance(started, Result):
             return started
-        return _verdict_after(system, project, shot, started)
+        return started.verdict()
 
     return submit
-
-
-async def _verdict_after(system, project: str, shot: str, ack) -> Result:
-    return await system.commands.verdict(project, shot, await ack)
 
 
 # ---------------------------------------------------------------- the route

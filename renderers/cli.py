@@ -82,7 +82,8 @@ def _job_arguments(p, preset_default: str = "vace"):
     p.add_argument("--preset", default=preset_default, help="vace, cameractrl or custom")
     p.add_argument("--frames", help="custom preset: shot frames, comma-separated or START:END[:STEP]")
     p.add_argument("--start", type=float, help="first shot frame")
-    p.add_argument("--passes", help="comma-separated: proxy,depth,normal,instance,pose,keypoints,depth_f32,plucker")
+    p.add_argument("--passes", help="comma-separated: proxy,depth,normal,instance,pose,lighting,keypoints,"
+                                    "depth_f32,plucker")
     p.add_argument("--resolution", help="WxH, e.g. 832x480")
     p.add_argument("--camera", help="camera entity id")
     p.add_argument("--egl", action="store_true", help="render on a GPU (EGL for gl, CUDA for torch)")

@@ -2,29 +2,27 @@
 
 Props and environments render their ``geometry`` primitive with its pivot at the bottom centre of its bounding
 box (SPEC §4): trimesh builds primitives centred, so each mesh is shifted up to stand on its origin.
-``{asset: id}`` renders as a 1 m placeholder box until assets are loaded. Characters render as capsules along
-their bones (one per joint with a parent, from the parent joint to the joint) and a sphere on childless roots; a
-character without a skeleton renders as a 1.8 m capsule. Cameras and lights do not render.
+``{asset: id}`` renders as a 1 m placeholder box until assets are loaded. Characters render as their white-box
+body (:mod:`core.bodies`: head and torso solids, limb capsules, hand and foot boxes, …, per template; a capsule
+per bone for custom skeletons; a 1.8 m capsule without a skeleton). Cameras and lights do not render.
 
 A :class:`Part` is one mesh of one entity; its world pose at frame ``f`` is ``base[f] @ local`` where ``base``
-is the entity's world matrix or, for a bone, its parent joint's global matrix (both from core's sampling).
+is the entity's world matrix or, for a body volume, its joint's global matrix (both from core's sampling).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+import functools
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Part", "RENDERED_KINDS", "primitive_mesh", "primitive_shape", "bone_local", "scene_parts", "part_poses",
+__all__ = ["Part", "RENDERED_KINDS", "primitive_mesh", "primitive_shape", "body_parts", "scene_parts", "part_poses",
            "instance_ids", "id_to_rgb"]
 
 RENDERED_KINDS = ("prop", "environment", "character")
 PLACEHOLDER_SIZE_M = 1.0
-BODY_RADIUS_M = 0.25
-BODY_HEIGHT_M = 1.8
 
 
 @dataclass
@@ -122,33 +120,41 @@ def _capsule_shape(radius: float, height: float, bottom: float) -> dict:
     return {"kind": "capsule", "center": [0.0, bottom + radius + half, 0.0], "radius": radius, "half_length": half}
 
 
-def bone_local(offset) -> np.ndarray | None:
-    """(4, 4) pose in the parent joint's frame of a bone mesh built along +Y from the origin, pointing at
-    ``offset`` (the child joint's rest translation); None for a zero-length bone."""
-    o = np.asarray(offset, dtype=np.float64)
-    length = float(np.linalg.norm(o))
-    if length < 1e-6:
-        return None
-    y = o / length
-    helper = np.array([1.0, 0, 0]) if abs(y[0]) < 0.9 else np.array([0, 0, 1.0])
-    x = np.cross(y, helper)
-    x /= np.linalg.norm(x)
-    z = np.cross(x, y)
-    m = np.eye(4)
-    m[:3, 0], m[:3, 1], m[:3, 2] = x, y, z
-    return m
+def _unit_mesh(shape: int, seg: float):
+    """The unit shape of a body volume (:func:`core.bodies.unit_scale`): sphere, cube [−1, 1]³, or the radius-1
+    capsule along +Y with half length ``seg`` between its sphere centres; and its analytic solid. The mesh is
+    built once per shape and shared by every part that has it: treat it as read-only."""
+    mesh, smooth, solid = _unit_mesh_built(shape, round(seg, 9))
+    return mesh, smooth, dict(solid)
 
 
-def bone_radius(length: float) -> float:
-    return float(np.clip(0.12 * length, 0.015, 0.06))
+@functools.lru_cache(maxsize=1024)
+def _unit_mesh_built(shape: int, seg: float):
+    import trimesh
+
+    if shape == 2:
+        return (trimesh.creation.box(extents=[2.0, 2.0, 2.0]), False,
+                {"kind": "box", "center": [0.0, 0.0, 0.0], "half": [1.0, 1.0, 1.0]})
+    if shape == 1:
+        return (trimesh.creation.icosphere(subdivisions=3, radius=1.0), True,
+                {"kind": "sphere", "center": [0.0, 0.0, 0.0], "radius": 1.0})
+    mesh = _z_to_y(trimesh.creation.capsule(height=2 * seg, radius=1.0, count=[16, 16]))
+    return mesh, True, {"kind": "capsule", "center": [0.0, 0.0, 0.0], "radius": 1.0, "half_length": float(seg)}
 
 
-def _bone_mesh(length: float):
-    """A capsule whose sphere centres are the two joints: from y=0 to y=length, radius by length."""
-    r = bone_radius(length)
-    mesh = _capsule(r, length + 2 * r)
-    mesh.apply_translation([0, length / 2, 0])
-    return mesh
+def body_parts(world, eid: str, index: int) -> list[Part]:
+    """The parts of one character: its white-box body's volumes (:mod:`core.bodies`), each a unit shape posed
+    by ``local = T(center) · R(rotation) · S(unit scale)`` on its joint (or on the entity, without a skeleton)."""
+    from core.bodies import body_of
+
+    body = body_of(world.entities[eid].props.get("skeleton"))
+    parts = []
+    for k in range(len(body.volumes)):
+        mesh, smooth, shape = _unit_mesh(int(body.shape[k]), float(body.seg[k]))
+        local = body.local[k] @ np.diag([*body.scale[k], 1.0])
+        joint = int(body.joint_index[k])
+        parts.append(Part(eid, index, mesh, local, None if joint < 0 else joint, smooth, shape))
+    return parts
 
 
 def scene_parts(world, ids: list[str]) -> list[Part]:
@@ -160,29 +166,7 @@ def scene_parts(world, ids: list[str]) -> list[Part]:
             mesh, smooth = primitive_mesh(e.props.get("geometry"))
             parts.append(Part(eid, i, mesh, np.eye(4), None, smooth, primitive_shape(e.props.get("geometry"))))
         elif e.kind == "character":
-            joints = e.props.get("skeleton")
-            if not joints:
-                parts.append(Part(eid, i, _stand(_capsule(BODY_RADIUS_M, BODY_HEIGHT_M)), np.eye(4), None, True,
-                                  _capsule_shape(BODY_RADIUS_M, BODY_HEIGHT_M, 0.0)))
-                continue
-            index = {j["name"]: k for k, j in enumerate(joints)}
-            has_child = {j["parent"] for j in joints}
-            for k, j in enumerate(joints):
-                if j["parent"] is None:
-                    if j["name"] not in has_child:
-                        import trimesh
-
-                        ball = trimesh.creation.icosphere(subdivisions=2, radius=0.05)
-                        parts.append(Part(eid, i, ball, np.eye(4), k, True,
-                                          {"kind": "sphere", "center": [0.0, 0.0, 0.0], "radius": 0.05}))
-                    continue
-                local = bone_local(j["offset"])
-                if local is None:
-                    continue
-                length = float(np.linalg.norm(j["offset"]))
-                parts.append(Part(eid, i, _bone_mesh(length), local, index[j["parent"]], True,
-                                  _capsule_shape(bone_radius(length), length + 2 * bone_radius(length),
-                                                 -bone_radius(length))))
+            parts.extend(body_parts(world, eid, i))
     return parts
 
 

@@ -24,10 +24,10 @@ __all__ = ["RenderError", "RenderJob", "Preset", "PRESETS", "IMAGE_PASSES", "DAT
            "MAX_SIDE", "MIN_SIDE", "MAX_FRAMES", "Plan", "plan", "new_job_id", "decode_job", "encode_job",
            "check_job_id", "job_key", "pack_name"]
 
-IMAGE_PASSES = ("proxy", "depth", "normal", "instance", "pose")
+IMAGE_PASSES = ("proxy", "depth", "normal", "instance", "pose", "lighting")
 DATA_PASSES = ("keypoints", "depth_f32", "plucker")
 ALL_PASSES = IMAGE_PASSES + DATA_PASSES
-DEFAULT_PASSES = IMAGE_PASSES + ("keypoints",)
+DEFAULT_PASSES = ("proxy", "depth", "normal", "instance", "pose", "keypoints")
 MAX_SIDE = 4096
 MIN_SIDE = 16
 MAX_FRAMES = 2000

@@ -5,6 +5,7 @@ Layout (``NNNNNN`` = output frame index)::
     manifest.json            shot, seq, state_hash, fps, frames, resolution, passes, sha256 of every file
     proxy/NNNNNN.png  depth/NNNNNN.png  normal/NNNNNN.png  instance/NNNNNN.png  pose/NNNNNN.png
     keypoints/NNNNNN.json    depth_f32/NNNNNN.npy  plucker/NNNNNN.npy   (when asked for)
+    lighting/NNNNNN.png  lights/NNNNNN.json     (the ``lighting`` pass: :mod:`renderers.lighting`)
     cameras.json  cameras.txt  prompt.txt
     proxy.mp4  depth.mp4  normal.mp4  instance.mp4  pose.mp4   (one per image pass)
 
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from core.illumination import REFERENCE_IRRADIANCE
 
 from . import cameras as cam_files
 from . import images
@@ -129,8 +132,8 @@ def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, 
     palette_ids = np.array(sorted(ids_of[e] for e in rendered), dtype=np.int64)
     entity_of_id = {ids_of[e]: e for e in rendered}
     index_of = {e: s.ids.index(e) for e in rendered}
-    need_raster = any(x in p.passes for x in ("proxy", "depth", "normal", "instance", "depth_f32"))
-    need_normal = "proxy" in p.passes or "normal" in p.passes
+    need_raster = any(x in p.passes for x in ("proxy", "depth", "normal", "instance", "depth_f32", "lighting"))
+    need_normal = any(x in p.passes for x in ("proxy", "normal", "lighting"))
     need_joints = "pose" in p.passes or "keypoints" in p.passes
     rast = None
     if need_raster:
@@ -151,8 +154,19 @@ def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, 
                 vis = np.array([bool(s.visible[i, pt.index]) for pt in parts], dtype=bool)
                 fr = rast.render(poses[:, i], vis, K[i], w2c[i], float(cam.near_m[i]), float(cam.far_m[i]),
                                  normals=need_normal)
+                colors = np.array([s.color[i, index_of[entity_of_id[k]]] for k in palette_ids]).reshape(-1, 3)
+                if "lighting" in p.passes:
+                    from .lighting import light_records, lighting_image
+
+                    lights = light_records(world, s, i)
+                    img = lighting_image(fr, K[i], w2c[i], lights, palette_ids, colors)
+                    put(f"lighting/{key}.png", images.png_bytes(img))
+                    writers["lighting"].write(img)
+                    for rec in lights.values():
+                        del rec["matrix"]
+                    put(f"lights/{key}.json", _json_bytes({"index": i, "frame": float(p.frames[i]),
+                                                           "lights": lights}, compact=True))
                 if "proxy" in p.passes:
-                    colors = np.array([s.color[i, index_of[entity_of_id[k]]] for k in palette_ids]).reshape(-1, 3)
                     img = images.proxy_image(fr.ids, fr.normal, palette_ids, colors)
                     put(f"proxy/{key}.png", images.png_bytes(img))
                     writers["proxy"].write(img)
@@ -231,6 +245,9 @@ def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, 
                      "palette": {e: {"id": ids_of[e], "rgb": id_to_rgb(ids_of[e]), "kind": world.entities[e].kind}
                                  for e in rendered}},
         "pose": {"biped": "OpenPose COCO-18", "other": "one limb per bone, hue by bone index"},
+        **({"lighting": {"encoding": "sRGB 8-bit of linear = colour · Σ E·rgb / E_ref · 0.8, clipped",
+                         "reference_irradiance_w_m2": REFERENCE_IRRADIANCE, "model": "Lambert, no shadows",
+                         "lights": "lights/NNNNNN.json"}} if "lighting" in p.passes else {}),
         "files": dict(sorted(files.items())),
         "videos": dict(sorted(videos.items())),
         "pack_sha256": pack_digest(files),

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from . import FORMATS, ExportError, export
+from .importing import import_plan, parts, submit_parts
 
 __all__ = ["add_commands", "export_to_file"]
 
@@ -90,55 +91,16 @@ async def _export(system, args) -> int:
 
 # ------------------------------------------------------------------ import
 
-IMPORT_OPS_PER_EVENT = 500
-IMPORT_BYTES_PER_EVENT = 400_000
-
 
 def add_import_command(subparsers, run, actor_of) -> None:
-    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot")
+    p = subparsers.add_parser("import", help="create the entities of a USD or glTF scene in a shot, or put a BVH "
+                                             "clip on a character")
     p.add_argument("--project", required=True)
     p.add_argument("--shot", required=True)
-    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb or .gltf file")
+    p.add_argument("--entity", default=None, help="BVH: the character the clip is retargeted onto")
+    p.add_argument("--start", type=float, default=None, help="BVH: the shot frame of the clip's first frame")
+    p.add_argument("file", type=Path, help="a .usda, .usdc, .usdz, .glb, .gltf or .bvh file")
     p.set_defaults(func=lambda args: run(lambda system: _import(system, args, actor_of(args)), args))
-
-
-def import_plan(path: Path, world, new_shot: bool) -> list:
-    """The ops that import ``path`` into ``world`` (checked against it; raises ExportError or ValueError naming
-    the first problem — nothing is submitted then)."""
-    import msgspec
-
-    from core import ops as O
-    from core.edit import check
-
-    from .importer import import_file
-
-    if not path.is_file():
-        raise ExportError(f"no such file {path}", "file")
-    shot_ops, ops = import_file(str(path), fps=None if new_shot else world.fps,
-                                frame_start=None if new_shot else world.frame_start, resolution=world.resolution)
-    taken = [o["id"] for o in ops if o["type"] == "entity.create" and o["id"] in world.entities]
-    if taken:
-        raise ExportError(f"the shot already has entities {', '.join(sorted(taken)[:10])}; import into another "
-                          "shot or remove them first", "file")
-    plan = msgspec.convert((shot_ops if new_shot else []) + ops, type=list[O.Op])
-    check(world, plan, "user:import")
-    return plan
-
-
-def _parts(plan: list) -> list[list]:
-    import msgspec
-
-    parts, cur, size = [], [], 0
-    for op in plan:
-        n = len(msgspec.json.encode(op))
-        if cur and (len(cur) >= IMPORT_OPS_PER_EVENT or size + n > IMPORT_BYTES_PER_EVENT):
-            parts.append(cur)
-            cur, size = [], 0
-        cur.append(op)
-        size += n
-    if cur:
-        parts.append(cur)
-    return parts
 
 
 async def _import(system, args, actor) -> int:
@@ -152,27 +114,19 @@ async def _import(system, args, actor) -> int:
     before = (await system.world_at(args.project, args.shot, None)).world if last else \
         World(project=args.project, shot=args.shot)
     try:
-        plan = await asyncio.to_thread(import_plan, args.file, before, last == 0)
+        plan = await asyncio.to_thread(import_plan, args.file, before, last == 0, getattr(args, "entity", None),
+                                       getattr(args, "start", None))
     except ValueError as e:   # ExportError, and core's OpError naming the op that would not apply
         print(f"error: {args.file}: {e}", file=sys.stderr)
         return 1
-    parts = _parts(plan)
+    chunks = parts(plan)
     base = f"import-{uuid.uuid4().hex}"
     bar, progress = _bar()
-    seq, failed = last, None
-    for k, part in enumerate(parts):
-        cmd = Command(command_id=f"{base}/{k + 1}", ops=part, expected_seq=seq,
-                      reason=None if len(parts) == 1 else f"import {args.file.name} (part {k + 1}/{len(parts)})")
-        try:
-            res = await system.commands.submit(args.project, args.shot, actor, cmd, must_exist=False)
-        except Exception as e:  # noqa: BLE001 - a conflict or a refusal: undo what went in, below
-            failed = str(getattr(e, "reason", e))
-            break
-        if res.status != "applied":
-            failed = res.reason
-            break
-        seq = res.seq
-        progress(k + 1, len(parts))
+
+    async def submit(cmd):
+        return await system.commands.submit(args.project, args.shot, actor, cmd, must_exist=False)
+
+    seq, failed = await submit_parts(chunks, submit, base=base, last=last, label=args.file.name, progress=progress)
     bar.close()
     if failed is not None:
         if seq != last:   # parts went in: one event takes the shot back to where it was
@@ -185,5 +139,5 @@ async def _import(system, args, actor) -> int:
         print(f"error: import stopped and was undone: {failed}", file=sys.stderr)
         return 1
     created = sum(1 for op in plan if type(op).__struct_config__.tag == "entity.create")
-    print(json.dumps({"shot": args.shot, "entities": created, "ops": len(plan), "events": len(parts), "seq": seq}))
+    print(json.dumps({"shot": args.shot, "entities": created, "ops": len(plan), "events": len(chunks), "seq": seq}))
     return 0

@@ -8,8 +8,9 @@ computes, and a reader needs no knowledge of our relations.
 - ``EntityTrack``: position (F, 3), rotation (F, 4) (scalar last, sign made continuous over frames so that a
   reader's slerp between samples takes the short way), scale (F, 3) — the decomposition of the world matrix.
 - ``Body``: the white-box mesh the renderer draws (:mod:`renderers.geometry`): a primitive or asset placeholder
-  for props and environments; for characters one capsule per bone, merged into one mesh in the character's bind
-  (rest) space, each vertex bound rigidly to one joint.
+  for props and environments; for characters the volumes of their white-box body (:mod:`core.bodies`: head and
+  torso solids, limb capsules, hand and foot boxes, …), merged into one mesh in the character's bind (rest)
+  space, each vertex bound rigidly to the joint that carries its volume.
 - ``Skin``: the skeleton's topology, rest local transforms, bind (rest global, character space) matrices and the
   animated local joint transforms per frame: translation = offset (+ root motion on roots), rotation =
   rest · animated (what :mod:`core.kinematics` composes).
@@ -142,7 +143,7 @@ def _apply(m: np.ndarray, v: np.ndarray, normals: np.ndarray):
 
 
 def _character_body(world, eid: str, bind: np.ndarray | None) -> Body:
-    """The renderer's capsules of one character, merged, in bind space; joint per vertex (None: no skeleton)."""
+    """The renderer's body volumes of one character, merged, in bind space; joint per vertex (None: no skeleton)."""
     parts = geometry.scene_parts(_OneEntity(world, eid), [eid])
     verts, faces, normals, joints = [], [], [], []
     base = 0

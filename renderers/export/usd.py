@@ -15,7 +15,8 @@ and the directives (JSON).
 - Characters with a skeleton: a ``SkelRoot`` with a ``Skeleton`` (``joints`` as paths, ``bindTransforms`` = rest
   global matrices, ``restTransforms`` = rest locals), a ``SkelAnimation`` (time-sampled local ``translations``,
   ``rotations`` = rest · animated, ``scales`` 1) bound through ``skel:animationSource``, and a ``Body`` Mesh of
-  the renderer's bone capsules, each vertex bound rigidly (weight 1) to its joint. Joint names are kept in the
+  the character's white-box body volumes (:mod:`core.bodies`), each vertex bound rigidly (weight 1) to the joint
+  carrying its volume. Joint names are kept in the
   Skeleton's ``customData["wnm"]["joints"]``.
 - Cameras: ``UsdGeom.Camera`` in USD lens units — ``focalLength`` and the apertures in tenths of a scene unit
   (mm / 100 with metres), ``horizontalAperture`` = sensor width, ``verticalAperture`` = sensor width · H / W (the

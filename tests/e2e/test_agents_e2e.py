@@ -11,7 +11,7 @@ import httpx
 import msgspec
 import pytest
 
-from agents.cli import build_runner
+from realtime.cli_agents import build_runner
 from core import ops as O
 from events.envelope import Actor, Command, decode_event
 from realtime.bootstrap import open_system

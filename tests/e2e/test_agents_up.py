@@ -110,6 +110,18 @@ async def test_agents_work_through_a_running_wnm_up_and_survive_being_killed(dat
                 ids = [e["command_id"] for e in h]
                 assert len(ids) == len(set(ids)), "an agent published a command twice"
                 assert len([e for e in h if e["causation"] == push]) == len(repairs)
+
+                # the agents' state and lag are reported (not a reason to be unready)
+                async def caught_up():
+                    body = (await client.get("/readyz")).json()
+                    lag = body.get("agents", {}).get("lag", {}).get("collision", {})
+                    return body if lag.get("default") == 0 else None
+
+                ready = await _until(caught_up, 30, "the collision agent's lag to reach 0")
+                assert ready["agents"]["process"]["running"] and ready["agents"]["process"]["restarts"] >= 1
+                text = (await client.get("/metrics")).text
+                assert 'wnm_agents_lag{agent="collision",project="default"} 0.0' in text
+                assert "wnm_agents_running 1.0" in text
         finally:
             assert await _stop(proc) == 0
         assert _children(proc.pid) == []

@@ -140,6 +140,7 @@ def test_sampled_world_gives_matrices(up, env, unique, tmp_path):
     assert out["frame"] == 24 and out["seq"] == 4
     assert table["position"] == pytest.approx([1.0, 0.0, 0.0])  # linear from 0 → 2 m over 48 frames
     assert table["matrix"][0][3] == pytest.approx(1.0)
+    assert table["level"] == "L2"                             # a rigid prop with a geometry (SPEC §7.2)
 
 
 def test_cli_without_services_says_how_to_start_them(tmp_path):

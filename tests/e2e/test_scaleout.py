@@ -22,6 +22,7 @@ import httpx
 import pytest
 from pycrdt import Map
 
+from agents.base import available
 from events.envelope import decode_event
 from events.jetstream import JetStreamLog
 from projections.reducer import ShotReducer
@@ -30,7 +31,7 @@ from realtime.sync_client import SyncClient
 from tests.e2e.sync_harness import SECRET, WnmUp, cube
 
 TOKENS = Tokens(SECRET)
-AGENTS_OFF = {name: "off" for name in ("bounds", "collision", "layout", "support")}  # only the editors write
+AGENTS_OFF = {name: "off" for name in available()}  # only the editors write
 
 
 @pytest.fixture(scope="module")

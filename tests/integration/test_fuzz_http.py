@@ -423,7 +423,7 @@ QUERY_VALUES = ["99999999999999999999", "-99999999999999999999", "9" * 400, "-1"
 RAW_QUERIES = ["?at=%ED%A0%80", "?limit=%FF", "?after=%00", "?at=1&at=2", "?frame=%2B1e999", "?=", "?&&", "?limit"]
 QUERY_VALUE = st.sampled_from(QUERY_VALUES) | st.text(max_size=12) | st.integers().map(str)
 
-# (method, path template, query names, a valid body): every route of realtime/http_*.py and renderers/routes.py
+# (method, path template, query names, a valid body): every route of realtime/http_*.py
 ROUTES = [
     ("GET", "/v1/projects", [], None),
     ("POST", "/v1/projects", [], "project"),

@@ -27,9 +27,9 @@ async def test_accepting_a_suggestion_applies_exactly_its_ops_as_the_person(env,
     for user, role in (("vic", "viewer"), ("lee", "layout")):
         await api.ok("POST", f"/v1/projects/{unique}/members", {"user": user, "role": role})
 
-    from agents.cli import stores_for
+    from realtime.bootstrap import agent_stores
 
-    store = stores_for(system)[1]
+    store = agent_stores(system)[1]
     proposal = Suggestion(id=f"collision.{created['seq']}.0", project=unique, shot="s1", agent="collision",
                           trigger_seq=created["seq"], reason="moved table 0.40 m +x: intersected chair at frame 0",
                           ops=[O.EntitySet(id="table", path="transform.position", value=[0.4, 0, 0])])

@@ -123,7 +123,7 @@ async def test_http_submit_status_and_download(farm, nats_url, tmp_path):
     from litestar import Litestar
     from litestar.testing import AsyncTestClient
 
-    from renderers.routes import render_router
+    from realtime.http_renders import render_router
     from renderers.store import untar
 
     async def connect(app):  # the farm connection lives in the application's event loop, as in the server

@@ -118,7 +118,7 @@ async def test_suggest_mode_changes_nothing_until_accepted_and_then_exactly_the_
     assert again.seq == res.seq and len(await rig.events()) == seq
     with pytest.raises(SuggestionError) as e:
         await dismiss(rig.suggestions, P, S, sug.id, ALICE)
-    assert e.value.status == 409
+    assert e.value.kind == "conflict"
 
 
 async def test_off_mode_decides_nothing():

@@ -143,7 +143,7 @@ def test_token_bucket_and_rate_limiter():
 def test_errors_map_to_one_status_and_close_code_each():
     assert http_error(NotFound("no project 'x'"))[:2] == (404, {"status_code": 404, "error": "not_found",
                                                                 "reason": "no project 'x'"})
-    assert error_body(CommandError(422, "op 1: frame: bad", 1, "frame"))["op"] == 1
+    assert error_body(CommandError("invalid", "op 1: frame: bad", 1, "frame"))["op"] == 1
     assert close_code(Unauthorized("token expired")) == (4401, "token expired")
     assert close_code(Forbidden("no"))[0] == 4403 and close_code(NotFound("no"))[0] == 4404
     assert close_code(RateLimited("slow down", 2.0))[0] == 1013

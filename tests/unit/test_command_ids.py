@@ -83,7 +83,7 @@ async def test_a_bad_id_built_in_code_is_refused_by_the_service_naming_the_field
     before = await _events(log)
     with pytest.raises(CommandError) as e:
         await service.submit(P, "s1", ALICE, Command(command_id=cid, ops=[_box("b1")]))
-    assert (e.value.status, e.value.field) == (422, "command_id")
+    assert (e.value.kind, e.value.field) == ("invalid", "command_id")
     assert await _events(log) == before
 
 
@@ -117,7 +117,7 @@ async def test_a_reused_id_with_other_ops_is_409_and_never_applied(rig):
                 [O.EntityRemove(id="ghost")]):  # fails validation: the audit answers
         with pytest.raises(CommandError) as e:
             await service.submit(P, "s1", ALICE, Command(command_id="c1", ops=ops))
-        assert e.value.status == 409 and "already used for a different command" in e.value.reason
+        assert e.value.kind == "conflict" and "already used for a different command" in e.value.reason
     assert await _events(log) == n
     assert "other" not in (await projector.load(P, "s1")).world.entities
 
@@ -127,7 +127,7 @@ async def test_the_same_ops_from_another_actor_are_not_a_retry(rig):
     await service.submit(P, "s1", ALICE, Command(command_id="c1", ops=[_box("a")]))
     with pytest.raises(CommandError) as e:
         await service.submit(P, "s1", BOB, Command(command_id="c1", ops=[_box("a")]))
-    assert e.value.status == 409
+    assert e.value.kind == "conflict"
 
 
 async def test_past_the_duplicate_window_the_audit_gives_the_same_answers(rig):
@@ -146,7 +146,7 @@ async def test_past_the_duplicate_window_the_audit_gives_the_same_answers(rig):
     blue = Command(command_id="c2", ops=[O.EntitySet(id="a", path="color", value=[0, 0, 1])])
     with pytest.raises(CommandError) as e:
         await service.submit(P, "s1", ALICE, blue)
-    assert e.value.status == 409
+    assert e.value.kind == "conflict"
     assert await _events(log) == n
     assert (await projector.load(P, "s1")).world.entities["a"].props["color"] == [1, 0, 0]
     fresh = await service.submit(P, "s1", ALICE, Command(command_id="c3", ops=blue.ops))

@@ -12,7 +12,7 @@ from core.edit import OpError, apply  # noqa: E402
 from core.sampling import sample  # noqa: E402
 from core.world import World  # noqa: E402
 from renderers.export import ExportError, export  # noqa: E402
-from renderers.export.cli import _parts, import_plan  # noqa: E402
+from renderers.export.importing import import_plan, parts as _parts  # noqa: E402
 from renderers.export.scene import shot_frames  # noqa: E402
 from tests.unit.test_export_world import rich_world  # noqa: E402
 

@@ -39,8 +39,19 @@ def test_a_built_in_asset_is_not_a_mesh():
 def test_bounds_stand_on_the_pivot():
     w = rich_world()
     np.testing.assert_allclose(L.bounds(w.entities["table.main"]), [[-0.8, 0.0, -0.45], [0.8, 0.75, 0.45]])
-    lo, hi = L.bounds(w.entities["alice"])
-    assert hi[1] > 1.7 and lo[1] < 0.0 and L.bounds(w.entities["cam_a"]) == [[0.0] * 3, [0.0] * 3]
+    lo, hi = L.bounds(w.entities["alice"])                 # the white-box body at rest: feet on the pivot
+    assert hi[1] == pytest.approx(1.75) and lo[1] == pytest.approx(0.0, abs=1e-9) and hi[0] > 0.9
+    assert L.bounds(w.entities["ghost"]) == [[-0.25, 0.0, -0.25], [0.25, 1.8, 0.25]]    # no skeleton: a capsule
+    assert L.bounds(w.entities["cam_a"]) == [[0.0] * 3, [0.0] * 3]
+
+
+def test_the_sampled_world_reports_each_entitys_level():
+    w = rich_world()
+    mesh = lambda a: a == "statue-01"  # noqa: E731
+    d = sample_json(w, 10, mesh)["entities"]
+    want = L.entity_levels(w, mesh)
+    assert {eid: e["level"] for eid, e in d.items()} == {eid: v["level"] for eid, v in want.items()}
+    assert d["statue"]["level"] == "L3" and sample_json(w, 10)["entities"]["statue"]["level"] == "L2"
 
 
 def test_schema_describes_a_sampled_entity_at_each_level():

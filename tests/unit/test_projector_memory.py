@@ -420,3 +420,34 @@ async def test_plain_world_at_every_offset_equals_the_reducers_world():
     for seq in range(1, len(events) + 1):
         world, _ = await plain_world_at(log, store, "p", "s", seq)
         assert world == (await rebuild(log, "p", "s", seq)).world, seq
+
+
+async def test_idle_shots_are_unloaded_and_come_back_equal_on_next_use():
+    """A shot untouched for ``idle_s`` leaves memory once committed and hashed; the next event or read loads it
+    again (snapshot + tail) into the same state, and shots in use stay loaded."""
+    log, store = MemoryLog(), MemoryStore()
+    events = make_events(["a", "b"], 120)
+    await fill(log, events)
+    projector = _projector(log, store, snapshot_every=20, batch_max=50, idle_s=0.3, verify_s=0.05)
+    projector.watch_project(P)
+    try:
+        await caught_up(projector, len(events))
+        before = {s: (await rebuild(log, P, s)).state_hash() for s in "ab"}
+        async with asyncio.timeout(10):
+            while projector.counts["shots_unloaded"] < 1:
+                projector.reducer(P, "a")  # a read keeps "a" in use
+                await asyncio.sleep(0.05)
+        assert projector.loaded(P) == ["a"]
+        assert (await projector.load(P, "b")).state_hash() == before["b"]
+        ev = Event(event_id="late", command_id="late", project=P, shot="b", actor=Actor("user", "alice"),
+                   ops=[EntityCreate(id="late", kind="prop")], ts=1_800_000_000.0)
+        async with asyncio.timeout(10):  # wait until "b" is unloaded again, then write to it
+            while "b" in projector.loaded(P):
+                await asyncio.sleep(0.05)
+        seq = (await log.append(P, "b", encode_event(ev), msg_id="late")).seq
+        assert (await projector.wait_for(P, seq, 5.0)).applied
+        fresh = await rebuild(log, P, "b")
+        assert projector.reducer(P, "b").state_hash() == fresh.state_hash()
+        assert "late" in projector.reducer(P, "b").world.entities
+    finally:
+        await projector.stop()

@@ -6,8 +6,8 @@ Each scene is rendered at a resolution different from the shot's (the pack's ``K
 
 - a pitched camera over a floor and a wall: the surface each pixel centre's ray hits (instance pass) and its
   depth along the view axis (depth pass), at every pixel, against ray/plane intersections;
-- a biped in its rest T-pose: the silhouette's bounding box against the tangent lines of the spheres that end
-  its bone capsules (the capsules' convex hulls), joints inside their character's mask, the keypoints and the
+- a biped in its rest T-pose: the silhouette's bounding box against its white-box body's volumes (SPEC §7.2)
+  projected by hand, joints inside their character's mask, the keypoints and the
   pose pass's joint dots at the joints' hand-projected pixels.
 """
 
@@ -23,6 +23,7 @@ from PIL import Image
 from core import ops as O
 from core.camera import intrinsics
 from core.edit import apply
+from core.bodies import template_volumes
 from core.templates import template_joints
 from core.world import World
 from renderers.cameras import render_intrinsics
@@ -204,21 +205,28 @@ def by_hand(point, width, height):
 WH = (256, 176)                              # the biped's render: 0.8 × the shot's width, another aspect
 
 
-def sphere_extent(centre, radius, width, height):
-    """Exact (u_min, u_max, v_min, v_max) of a sphere's image for the straight camera: the image lines u = const
-    are the planes through the camera's vertical axis, tangent where their distance to the centre is the radius."""
-    f = BODY_FOCAL / 36.0 * width
-    x, y, z = np.asarray(centre) - EYE
-    d = -z
-    ah, av = math.atan2(x, d), math.atan2(y, d)
-    dh, dv = math.asin(radius / math.hypot(x, d)), math.asin(radius / math.hypot(y, d))
-    return (width / 2 + f * math.tan(ah - dh), width / 2 + f * math.tan(ah + dh),
-            height / 2 - f * math.tan(av + dv), height / 2 - f * math.tan(av - dv))
+def quat_matrix(q):
+    x, y, z, w = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
 
 
-def bone_radius(length):
-    """SPEC's white-box bone: a capsule between the two joints, radius 12 % of its length within 1.5–6 cm."""
-    return min(max(0.12 * length, 0.015), 0.06)
+def volume_surface(v, joint_position):
+    """Dense world points on one body volume's surface (SPEC §7.2's data: centre and rotation in its joint's frame,
+    which at rest is the world's axes at the joint; half extents; a capsule's caps are min(hx, hz) high)."""
+    hx, hy, hz = v.half
+    if v.shape == "box":
+        local = np.array([[a * hx, b * hy, c * hz] for a in (-1, 1) for b in (-1, 1) for c in (-1, 1)])
+    else:
+        th, ph = np.meshgrid(np.linspace(0, 2 * np.pi, 721), np.linspace(-np.pi / 2, np.pi / 2, 361))
+        unit = np.stack([np.cos(ph) * np.cos(th), np.sin(ph), np.cos(ph) * np.sin(th)], -1).reshape(-1, 3)
+        if v.shape == "ellipsoid":
+            local = unit * [hx, hy, hz]
+        else:
+            cap = min(hx, hz)
+            local = unit * [hx, cap, hz] + np.where(unit[:, 1:2] >= 0, 1, -1) * [0, hy - cap, 0]
+    return joint_position + np.asarray(v.center) + local @ quat_matrix(v.rotation).T
 
 
 @pytest.mark.parametrize("backend", backends())
@@ -232,15 +240,11 @@ def test_the_biped_silhouette_and_joints_land_where_the_camera_puts_them(tmp_pat
     mask = ids == m["instance"]["palette"]["alice"]["id"]
     assert mask.sum() > 200
 
-    # silhouette: every bone is the convex hull of two spheres, so the mask's bounding box is the spheres'
-    ext = []
-    for j in joints:
-        if j["parent"] is None:
-            continue
-        r = bone_radius(float(np.linalg.norm(j["offset"])))
-        ext += [sphere_extent(pos[j["name"]], r, width, height), sphere_extent(pos[j["parent"]], r, width, height)]
-    ext = np.array(ext)
-    u0, u1, v0, v1 = ext[:, 0].min(), ext[:, 1].max(), ext[:, 2].min(), ext[:, 3].max()
+    # silhouette: the mask's bounding box is that of the body's volumes (their surfaces sampled densely here)
+    pts = np.concatenate([volume_surface(v, pos[v.joint]) for v in template_volumes("biped")]) - EYE
+    f = BODY_FOCAL / 36.0 * width
+    uv = np.stack([width / 2 + f * pts[:, 0] / -pts[:, 2], height / 2 - f * pts[:, 1] / -pts[:, 2]], axis=1)
+    u0, u1, v0, v1 = uv[:, 0].min(), uv[:, 0].max(), uv[:, 1].min(), uv[:, 1].max()
     vs, us = np.nonzero(mask)
     # the first and last pixel whose centre lies inside [u0, u1] (and [v0, v1], clipped to the image)
     want = [math.ceil(u0 - 0.5), math.floor(u1 - 0.5), max(math.ceil(v0 - 0.5), 0), min(math.floor(v1 - 0.5),

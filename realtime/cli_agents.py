@@ -1,5 +1,6 @@
-"""``wnm agents …`` and the in-process agents of ``wnm up``: build an :class:`~agents.runtime.AgentRunner` from a
-:class:`realtime.bootstrap.System`.
+"""``wnm agents …`` and ``wnm up``'s agents: the wiring of an :class:`~agents.runtime.AgentRunner` to a
+:class:`realtime.bootstrap.System` (its log, command service and stores), which is the composition root's job, so
+``agents/`` itself imports nothing from ``realtime/``.
 
     wnm agents list                      the agents this installation has
     wnm agents run [NAMES] [--project P]  run agents (default all) as their own process until Ctrl-C
@@ -11,19 +12,10 @@ import asyncio
 import sys
 import signal
 
-from .base import available, create
-from .runtime import AgentRunner, FollowingReplica, MemoryCheckpoints, PgCheckpoints
-from .suggestions import MemorySuggestions, PgSuggestions
+from agents.base import available, create
+from agents.runtime import AgentRunner, FollowingReplica
 
-__all__ = ["build_runner", "add_commands", "run_in_process", "run_as_child", "stores_for", "warm"]
-
-
-def stores_for(system):
-    """(checkpoints, suggestions) on the system's PostgreSQL pool (in memory when the store has none)."""
-    pool = getattr(system.store, "pool", None)
-    if pool is None:
-        return MemoryCheckpoints(), MemorySuggestions()
-    return PgCheckpoints(pool), PgSuggestions(pool)
+__all__ = ["build_runner", "add_commands", "run_in_process", "run_as_child", "warm"]
 
 
 def build_runner(system, names: list[str] | None = None, projects: list[str] | None = None,
@@ -31,7 +23,7 @@ def build_runner(system, names: list[str] | None = None, projects: list[str] | N
     """A runner for ``names`` (default: every available agent) on the system's log. With ``own_replica`` (a process
     without a projector) commands are validated against a replica that follows the log; otherwise through the
     system's command service."""
-    from realtime.commands import CommandService
+    from .commands import CommandService
 
     from projections.fold import WorldFold
     from projections.replay import plain_world_at
@@ -45,7 +37,9 @@ def build_runner(system, names: list[str] | None = None, projects: list[str] | N
     if own_replica:
         commands = CommandService(system.log, FollowingReplica(system.log, load),
                                   outcome_timeout=system.settings.outcome_timeout_s)
-    checkpoints, suggestions = stores_for(system)
+    from .bootstrap import agent_stores
+
+    checkpoints, suggestions = agent_stores(system)
     return AgentRunner(create(names), system.log, commands, load, checkpoints, suggestions, projects=projects,
                        **kwargs)
 
@@ -55,8 +49,8 @@ async def with_imported_assets(system, runner: AgentRunner) -> None:
     pool = getattr(system.store, "pool", None)
     if pool is None:
         return
-    from .assets.imports import PgAssetStore, load_index
-    from .layout.agent import LayoutAgent
+    from agents.assets.imports import PgAssetStore, load_index
+    from agents.layout.agent import LayoutAgent
 
     index = await load_index(PgAssetStore(pool))
     for member in runner.members:
@@ -76,7 +70,7 @@ async def run_in_process(system) -> None:
 async def run_as_child(system) -> None:
     """``wnm up``'s hook: every available agent in a supervised child process (:mod:`agents.process`), a client
     of the same NATS and PostgreSQL, so no agent ever runs on the server's event loop."""
-    from .process import AgentProcess, child_env
+    from agents.process import AgentProcess, child_env
 
     settings = system.settings
     child = AgentProcess(child_env(settings.nats_url, settings.database_url))
@@ -123,8 +117,8 @@ def add_commands(sub) -> None:
 
 
 def _with_store(args, work):
-    from realtime.bootstrap import resolve_endpoints
-    from realtime.cli import _settings
+    from .bootstrap import resolve_endpoints
+    from .cli import _settings
 
     settings = resolve_endpoints(_settings(args))
 
@@ -133,7 +127,7 @@ def _with_store(args, work):
 
         from projections.migrate import migrate
 
-        from .assets.imports import PgAssetStore
+        from agents.assets.imports import PgAssetStore
 
         pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
         try:
@@ -148,7 +142,7 @@ def _with_store(args, work):
 def _cmd_import(args) -> int:
     from pathlib import Path
 
-    from .assets.imports import AssetImportError, import_asset
+    from agents.assets.imports import AssetImportError, import_asset
 
     path = Path(args.file)
     if not path.is_file():
@@ -173,7 +167,7 @@ def _cmd_import(args) -> int:
 
 
 def _cmd_search(args) -> int:
-    from .assets.imports import load_index
+    from agents.assets.imports import load_index
 
     async def work(store):
         index = await load_index(store)
@@ -192,8 +186,8 @@ def _cmd_list(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from realtime.bootstrap import open_system, resolve_endpoints
-    from realtime.cli import _settings
+    from .bootstrap import open_system, resolve_endpoints
+    from .cli import _settings
 
     try:
         create(args.names or None)

@@ -29,10 +29,10 @@ from litestar import Request, Router, get, post
 from litestar.params import FromPath, JSONBody
 from litestar.response import Response
 
-from realtime.errors import ApiError, Conflict, Invalid, NotFound, Unavailable, http_error
+from renderers.farm import UnknownJob
+from renderers.job import RenderError, RenderJob, check_job_id
 
-from .farm import UnknownJob
-from .job import RenderError, RenderJob, check_job_id
+from .errors import ApiError, Conflict, Invalid, NotFound, Unavailable, http_error
 
 __all__ = ["render_router"]
 
@@ -139,7 +139,7 @@ async def _may_read(request: Request, project: str) -> bool:
     wnm = getattr(request.app.state, "wnm", None)
     if wnm is None:
         return True
-    from realtime.gateway import authenticate
+    from .gateway import authenticate
 
     user = authenticate(wnm.system, request.headers.get("authorization"), request.query_params.get("token"))
     return await wnm.system.access.membership(project, user) is not None
