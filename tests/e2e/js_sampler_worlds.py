@@ -14,16 +14,20 @@ the test too: the document and the world must still agree.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import random
 
 from core import ops as O
+from core.sampling import sample
 from core.templates import TEMPLATES
+from core.world import Entity, Key, Relation, World
 from events.envelope import Actor, Event
 from projections.reducer import ShotReducer
 from tests.unit.strategies import random_events
 
-__all__ = ["Shot", "random_shot", "strategy_shot", "frames_for"]
+__all__ = ["Shot", "random_shot", "strategy_shot", "frames_for", "world_from_json", "hand_worlds"]
 
 KINDS = ["prop", "prop", "environment", "character", "character", "camera", "light"]
 INTERPS = ["constant", "linear", "bezier", "auto"]
@@ -32,13 +36,20 @@ ACTOR = Actor(kind="user", id="gen")
 
 
 class Shot:
-    """A folded shot: the reducer (its ``world`` and ``doc``) and how many of its events applied."""
+    """A folded shot: the reducer (its ``world`` and ``doc``), how many of its events applied and, when recorded,
+    the document's update of each event (what a client receives, one after the other) with the world after it."""
 
-    def __init__(self, project: str, shot: str, events: list[Event]):
+    def __init__(self, project: str, shot: str, events: list[Event], record: bool = False):
         self.reducer = ShotReducer(project, shot)
         self.applied = 0
+        self.updates: list[tuple[bytes, dict]] = []
+        if record:
+            self.updates.append((self.reducer.doc.get_update(), self.reducer.world.to_json()))
         for seq, ev in enumerate(events, 1):
+            state = self.reducer.doc.get_state() if record else None
             self.applied += self.reducer.apply(seq, ev).applied
+            if record:
+                self.updates.append((self.reducer.doc.get_update(state), self.reducer.world.to_json()))
 
     @property
     def world(self):
@@ -223,20 +234,111 @@ def random_shot(seed: int, project: str = "p", shot: str = "s") -> Shot:
                                                                    "transform.rotation": _quat(rnd)}))
         ops.append(O.EntityCreate(id="there", kind="prop", props={"transform.position": p}))
         ops.append(O.RelationAdd(id="same", kind="look_at", subject="here", object="there"))
+    if rnd.random() < 0.3:
+        # relations naming joints a later skeleton lacks: they anchor on (or aim at) the entity itself
+        ops.append(O.EntityCreate(id="rig", kind="character", props={"transform.position": _vec(rnd, 3, -3, 3)}))
+        ops.append(O.SkeletonSet(id="rig", template="biped"))
+        ops.append(O.EntityCreate(id="held", kind="prop"))
+        ops.append(O.RelationAdd(id="hold", kind="attached_to", subject="held", object="rig", joint="l_wrist",
+                                 offset=_vec(rnd, 3, -0.2, 0.2)))
+        ops.append(O.EntityCreate(id="eye", kind="camera", props={"transform.position": _vec(rnd, 3, -9, 9)}))
+        ops.append(O.RelationAdd(id="watch", kind="look_at", subject="eye", object="rig", joint="l_eye"))
+        ops.append(O.SkeletonSet(id="rig", template=rnd.choice(["fish", "bird", "quadruped"])))
     events = [Event(event_id=f"e{i}", command_id=f"c{i}", project=project, shot=shot, actor=ACTOR, ops=[op],
                     ts=float(i)) for i, op in enumerate(ops)]
     return Shot(project, shot, events)
 
 
-def strategy_shot(seed: int, project: str = "p", shot: str = "s") -> Shot:
+def strategy_shot(seed: int, project: str = "p", shot: str = "s", n: int = 40, record: bool = False) -> Shot:
     """A shot from the property tests' event generator (removals, shifts, re-keys, wild ops mixed in)."""
-    return Shot(project, shot, random_events(seed, 40, project=project, shot=shot))
+    return Shot(project, shot, random_events(seed, n, project=project, shot=shot), record=record)
 
 
 def frames_for(world, rnd: random.Random) -> list[float]:
     """Frames to sample: key frames exactly and just beside them, fractional frames, and frames far outside."""
     keyed = sorted({k.frame for e in world.entities.values() for keys in e.tracks.values() for k in keys})
-    out = [0.0, -1000.0, 1e5, round(rnd.uniform(-10, 130), 3), rnd.uniform(0, 120)]
+    out = [-1000.0, 1e5, round(rnd.uniform(-10, 130), 3), rnd.uniform(0, 120)]
     for f in rnd.sample(keyed, min(3, len(keyed))):
         out += [f, f + rnd.choice([1e-7, -1e-7, 0.5, -0.25])]
+    return out
+
+
+def world_from_json(d: dict) -> World:
+    """``World.to_json()`` back into a :class:`World` (for worlds edited by hand, past what editing allows)."""
+    m = d["meta"]
+    w = World(project=m["project"], shot=m["shot"], name=m["name"], fps=m["fps"], frame_start=m["frame_start"],
+              frame_end=m["frame_end"], resolution=tuple(m["resolution"]), agents=dict(m["agents"]),
+              head_seq=m["head_seq"])
+    for eid, e in d["entities"].items():
+        tracks = {p: [Key(k["frame"], k["value"], k["interp"], k["by"], k.get("in_tangent"), k.get("out_tangent"))
+                      for k in keys] for p, keys in e["tracks"].items()}
+        w.entities[eid] = Entity(eid, e["kind"], e["name"], e["parent"], dict(e["props"]), tracks)
+    for rid, r in d["relations"].items():
+        window = {k: r[k] for k in ("start", "end") if k in r}  # attachment frame ranges, where core has them
+        w.relations[rid] = Relation(rid, r["kind"], r["subject"], r["object"], r.get("joint"), r.get("offset"),
+                                    **window)
+    return w
+
+
+WINDOWS = "start" in {f.name for f in dataclasses.fields(Relation)}
+"""Whether core's relations have frame ranges (``attached_to`` holding on [start, end) only)."""
+
+
+def hand_worlds(seed: int) -> list[tuple[str, dict, bool]]:
+    """Worlds no edit produces, which sampling still defines: (name, world JSON, whether sampling must raise).
+
+    Two attached_to or look_at relations on one subject (which one wins is core's rule), attachments with frame
+    ranges where core has them, relations to entities that are gone (ignored), and a parent cycle and an attachment
+    cycle (both raise)."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(4):
+        shot = random_shot(seed * 100 + i)
+        d = shot.world.to_json()
+        ids = sorted(d["entities"])
+        if len(ids) < 3:
+            continue
+        for n in range(4):
+            subject, obj = rnd.sample(ids, 2)
+            kind = rnd.choice(["attached_to", "look_at"])
+            rel = {"kind": kind, "subject": subject, "object": obj}
+            if rnd.random() < 0.5:
+                rel["offset"] = _vec(rnd, 3, -1, 1)
+            if WINDOWS and kind == "attached_to" and rnd.random() < 0.8:
+                ends = rnd.choice([("start",), ("end",), ("start", "end")])
+                rel.update({k: _r(rnd, -5, 60) if k == "start" else _r(rnd, 40, 130) for k in ends})
+            more = {f"{rnd.choice('ahz')}{n}": rel,
+                    f"{rnd.choice('bm')}{n}": {"kind": kind, "subject": subject, "object": rnd.choice(ids)}}
+            try:
+                sample(world_from_json({**d, "relations": {**d["relations"], **more}}), [0.0])
+            except ValueError:
+                continue  # these would close an attachment cycle: that case is below
+            d["relations"].update(more)
+        d["relations"]["gone"] = {"kind": "look_at", "subject": ids[0], "object": "nobody"}
+        out.append((f"hand-{seed}-{i}", d, False))
+    base = random_shot(seed).world.to_json()
+    # a mirrored matrix (negative scale, which only an overshooting scale curve gives) alone, and beside a sheared
+    # one (a child turned under a non-uniformly scaled parent): core removes the scale of a frame's matrices with
+    # one decision for the batch, so the mirror's rotation depends on the other entity
+    for sheared in (False, True):
+        d = json.loads(json.dumps(base if sheared else {**base, "entities": {}, "relations": {}}))
+        d["entities"]["mirror"] = {"kind": "prop", "name": "", "parent": None, "tracks": {}, "props": {
+            "transform.scale": [-1.5, 2.0, 0.7], "transform.rotation": [0.2, 0.5, -0.1, 0.8]}}
+        if sheared:
+            d["entities"]["squash"] = {"kind": "prop", "name": "", "parent": None, "tracks": {}, "props": {
+                "transform.scale": [3.0, 0.5, 1.0], "transform.rotation": [0.0, 0.38268343236508984, 0.0,
+                                                                            0.9238795325112867]}}
+            d["entities"]["skewed"] = {"kind": "prop", "name": "", "parent": "squash", "tracks": {}, "props": {
+                "transform.rotation": [0.3826834323650898, 0.0, 0.0, 0.9238795325112867]}}
+        out.append((f"hand-{seed}-mirror{'-sheared' if sheared else ''}", d, False))
+    a, b = sorted(base["entities"])[:2]
+    cyc = json.loads(json.dumps(base))
+    cyc["entities"][a]["parent"] = b
+    cyc["entities"][b]["parent"] = a
+    out.append((f"hand-{seed}-parent-cycle", cyc, True))
+    att = json.loads(json.dumps(base))
+    att["entities"][a]["parent"] = None
+    att["entities"][b]["parent"] = a
+    att["relations"]["loop"] = {"kind": "attached_to", "subject": a, "object": b}
+    out.append((f"hand-{seed}-attachment-cycle", att, True))
     return out

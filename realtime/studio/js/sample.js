@@ -20,6 +20,10 @@
 //   depends on the subject's own result is ignored, as is one whose target coincides with the subject;
 // - visibility is inherited from parents; joints are entity world · FK (joints.<j>.rotation, root motion
 //   joints.<root>.position).
+// Each sampled entity also carries its representation level (entityLevels, core/levels.py).
+//
+// For a live view: keep the world with worlddoc.js's watchWorld (unchanged tracks keep their prepared data across
+// document updates) and draw from sampleWorld (no decomposition, flat matrices); sampleJson is the API's form.
 
 export const EPS_NORM = 1e-12
 export const EPS_FRAME = 1e-9
@@ -387,6 +391,9 @@ export function aimRotation (direction, forward = '-z') {
 }
 
 // ------------------------------------------------------------------ tracks (core/tracks.py)
+//
+// A track is prepared once (frames, values, segment slopes and, for rotations, cumulative angles, in typed
+// arrays) and cached per keys array; evaluating it at a frame is then a binary search and one segment.
 
 function searchRight (t, f) { // number of t[i] ≤ f (numpy.searchsorted side="right")
   let lo = 0; let hi = t.length
@@ -399,7 +406,8 @@ function searchRight (t, f) { // number of t[i] ≤ f (numpy.searchsorted side="
 }
 
 function keyFrames (keys) {
-  const t = keys.map((k) => Number(k.frame))
+  const t = new Float64Array(keys.length)
+  for (let i = 0; i < keys.length; i++) t[i] = Number(keys[i].frame)
   for (let i = 1; i < t.length; i++) {
     if (!(t[i] - t[i - 1] > EPS_FRAME)) throw new Error('keys must be sorted by frame with distinct frames')
   }
@@ -407,33 +415,43 @@ function keyFrames (keys) {
 }
 
 function interpCodes (keys) {
-  return keys.slice(0, -1).map((k) => {
-    const c = INTERPS.indexOf(k.interp)
-    if (c < 0) throw new Error(`unknown interp ${JSON.stringify(k.interp)}; expected one of ${INTERPS}`)
-    return c
-  })
+  const codes = new Uint8Array(Math.max(keys.length - 1, 0))
+  for (let i = 0; i < codes.length; i++) {
+    const c = INTERPS.indexOf(keys[i].interp)
+    if (c < 0) throw new Error(`unknown interp ${JSON.stringify(keys[i].interp)}; expected one of ${INTERPS}`)
+    codes[i] = c
+  }
+  return codes
 }
 
 const CONSTANT = 0; const LINEAR = 1; const BEZIER = 2
 
-/** Monotone (Fritsch–Carlson / PCHIP) slopes: t (K) frames, v (K × D) values → (K × D) slopes per frame. */
-export function autoSlopes (t, v) {
+/** Monotone slopes into out (K × D, flat) for frames t (K) and values v (K × D, flat). */
+function autoSlopesFlat (t, v, dim, out) {
   const k = t.length
-  const dim = k ? v[0].length : 0
-  const m = v.map(() => new Array(dim).fill(0.0))
-  if (k < 3) return m
+  out.fill(0.0)
+  if (k < 3) return out
   for (let i = 1; i < k - 1; i++) {
     const h0 = t[i] - t[i - 1]
     const h1 = t[i + 1] - t[i]
     const w1 = 2.0 * h1 + h0
     const w2 = h1 + 2.0 * h0
     for (let c = 0; c < dim; c++) {
-      const d0 = (v[i][c] - v[i - 1][c]) / h0
-      const d1 = (v[i + 1][c] - v[i][c]) / h1
-      m[i][c] = d0 * d1 > 0 ? (w1 + w2) / (w1 / d0 + w2 / d1) : 0.0
+      const d0 = (v[i * dim + c] - v[(i - 1) * dim + c]) / h0
+      const d1 = (v[(i + 1) * dim + c] - v[i * dim + c]) / h1
+      out[i * dim + c] = d0 * d1 > 0 ? (w1 + w2) / (w1 / d0 + w2 / d1) : 0.0
     }
   }
-  return m
+  return out
+}
+
+/** Monotone (Fritsch–Carlson / PCHIP) slopes: t (K) frames, v (K × D nested) values → (K × D) slopes per frame;
+ *  zero at both ends and at local extrema (core.tracks.auto_slopes). */
+export function autoSlopes (t, v) {
+  const k = t.length
+  const dim = k ? v[0].length : 0
+  const out = autoSlopesFlat(Float64Array.from(t), Float64Array.from(v.flat()), dim, new Float64Array(k * dim))
+  return Array.from({ length: k }, (_, i) => Array.from(out.subarray(i * dim, (i + 1) * dim)))
 }
 
 function hermite (s, h, v0, v1, m0, m1) {
@@ -443,108 +461,178 @@ function hermite (s, h, v0, v1, m0, m1) {
     (-2 * s3 + 3 * s2) * v1 + (s3 - s2) * h * m1)
 }
 
-function locate (t, f) {
-  const k = t.length
-  const seg = Math.min(Math.max(searchRight(t, f) - 1, 0), k - 2)
-  const h = t[seg + 1] - t[seg]
-  const s = Math.min(Math.max((f - t[seg]) / h, 0.0), 1.0)
-  return { seg, s, h, before: f < t[0], after: f >= t[k - 1] }
+function segmentOf (t, f) { // core.tracks._locate's segment, clipped to [0, K-2]
+  return Math.min(Math.max(searchRight(t, f) - 1, 0), t.length - 2)
 }
 
-function tangentRow (tan, dim, what) {
-  if (typeof tan === 'number') return new Array(dim).fill(tan)
-  if (Array.isArray(tan) && (tan.length === dim || tan.length === 1)) {
-    return tan.length === dim ? tan.map(Number) : new Array(dim).fill(Number(tan[0]))
+function tangentInto (tan, dim, out, at, what) {
+  if (typeof tan === 'number') {
+    for (let c = 0; c < dim; c++) out[at + c] = tan
+  } else if (Array.isArray(tan) && (tan.length === dim || tan.length === 1)) {
+    for (let c = 0; c < dim; c++) out[at + c] = Number(tan[tan.length === 1 ? 0 : c])
+  } else {
+    throw new Error(`${what} cannot be broadcast to ${dim} components`)
   }
-  throw new Error(`${what} cannot be broadcast to ${dim} components`)
 }
 
-const prepared = new WeakMap() // keys array → what evaluating it needs (slopes, cumulative angles, …)
+const prepared = new WeakMap() // keys array → {kind: what evaluating it needs}
 
 function prepareNumeric (keys) {
   const scalar = !Array.isArray(keys[0].value)
-  const v = keys.map((k) => (scalar ? [Number(k.value)] : k.value.map(Number)))
-  const p = { scalar, v }
-  if (keys.length === 1) return p
-  const t = keyFrames(keys)
-  const codes = interpCodes(keys)
-  const dim = v[0].length
-  const auto = autoSlopes(t, v)
-  const m0 = auto.slice(0, -1).map((r) => r.slice())
-  const m1 = auto.slice(1).map((r) => r.slice())
-  for (let i = 0; i < codes.length; i++) {
-    if (codes[i] === BEZIER) {
-      if (keys[i].out_tangent != null) m0[i] = tangentRow(keys[i].out_tangent, dim, 'out_tangent')
-      if (keys[i + 1].in_tangent != null) m1[i] = tangentRow(keys[i + 1].in_tangent, dim, 'in_tangent')
-    } else if (codes[i] === LINEAR) {
-      const h = t[i + 1] - t[i]
-      m0[i] = v[i].map((x, c) => (v[i + 1][c] - x) / h)
-      m1[i] = m0[i].slice()
+  const dim = scalar ? 1 : keys[0].value.length
+  const k = keys.length
+  const v = new Float64Array(k * dim)
+  for (let i = 0; i < k; i++) {
+    const x = keys[i].value
+    if (scalar) v[i] = Number(x)
+    else {
+      if (!Array.isArray(x) || x.length !== dim) throw new Error('track values must all have the same shape')
+      for (let c = 0; c < dim; c++) v[i * dim + c] = Number(x[c])
     }
   }
-  return Object.assign(p, { t, codes, m0, m1 })
+  const p = { scalar, dim, v, t: null, codes: null, m0: null, m1: null }
+  if (k === 1) return p
+  p.t = keyFrames(keys)
+  p.codes = interpCodes(keys)
+  const auto = autoSlopesFlat(p.t, v, dim, new Float64Array(k * dim))
+  p.m0 = auto.slice(0, (k - 1) * dim)
+  p.m1 = auto.slice(dim)
+  for (let i = 0; i < k - 1; i++) {
+    if (p.codes[i] === BEZIER) {
+      if (keys[i].out_tangent != null) tangentInto(keys[i].out_tangent, dim, p.m0, i * dim, 'out_tangent')
+      if (keys[i + 1].in_tangent != null) tangentInto(keys[i + 1].in_tangent, dim, p.m1, i * dim, 'in_tangent')
+    } else if (p.codes[i] === LINEAR) {
+      const h = p.t[i + 1] - p.t[i]
+      for (let c = 0; c < dim; c++) {
+        p.m0[i * dim + c] = p.m1[i * dim + c] = (v[(i + 1) * dim + c] - v[i * dim + c]) / h
+      }
+    }
+  }
+  return p
 }
 
 function evalNumeric (p, f) {
-  const { v } = p
-  let out
-  if (v.length === 1) out = v[0].slice()
-  else {
-    const { seg, s, h, before, after } = locate(p.t, f)
-    if (before) out = v[0].slice()
-    else if (after) out = v[v.length - 1].slice()
-    else if (p.codes[seg] === CONSTANT) out = v[seg].slice()
-    else out = v[seg].map((x, c) => hermite(s, h, x, v[seg + 1][c], p.m0[seg][c], p.m1[seg][c]))
+  const { v, dim } = p
+  const k = v.length / dim
+  let at = 0
+  let seg = -1
+  let s = 0; let h = 0
+  if (k > 1) {
+    const t = p.t
+    if (f < t[0]) at = 0
+    else if (f >= t[k - 1]) at = k - 1
+    else {
+      seg = segmentOf(t, f)
+      at = seg
+      if (p.codes[seg] !== CONSTANT) {
+        h = t[seg + 1] - t[seg]
+        s = Math.min(Math.max((f - t[seg]) / h, 0.0), 1.0)
+      } else seg = -1
+    }
+  }
+  if (seg < 0) return p.scalar ? v[at] : Array.from(v.subarray(at * dim, (at + 1) * dim))
+  const out = new Array(dim)
+  for (let c = 0; c < dim; c++) {
+    const i = seg * dim + c
+    out[c] = hermite(s, h, v[i], v[i + dim], p.m0[i], p.m1[i])
   }
   return p.scalar ? out[0] : out
 }
 
-function angularSpeed (q, dq) {
-  if (!Array.isArray(dq) || dq.length !== 4) {
-    throw new Error('a quaternion tangent must have 4 components')
+function angularSpeed (q, at, dq) {
+  if (!Array.isArray(dq) || dq.length !== 4) throw new Error('a quaternion tangent must have 4 components')
+  const d = dq[0] * q[at] + dq[1] * q[at + 1] + dq[2] * q[at + 2] + dq[3] * q[at + 3]
+  const p0 = dq[0] - d * q[at]; const p1 = dq[1] - d * q[at + 1]
+  const p2 = dq[2] - d * q[at + 2]; const p3 = dq[3] - d * q[at + 3]
+  return 2.0 * Math.sqrt(p0 * p0 + p1 * p1 + p2 * p2 + p3 * p3)
+}
+
+function normalizeInto (src, at, out) { // quatNormalize of src[at..at+4] into out[at..at+4]
+  const x = src[at]; const y = src[at + 1]; const z = src[at + 2]; const w = src[at + 3]
+  if (!(Number.isFinite(x) && Number.isFinite(y) && Number.isFinite(z) && Number.isFinite(w))) {
+    throw new Error('quaternion has non-finite components')
   }
-  const d = dq[0] * q[0] + dq[1] * q[1] + dq[2] * q[2] + dq[3] * q[3]
-  const perp = [0, 1, 2, 3].map((i) => dq[i] - d * q[i])
-  return 2.0 * Math.sqrt(perp[0] * perp[0] + perp[1] * perp[1] + perp[2] * perp[2] + perp[3] * perp[3])
+  const n = Math.sqrt(x * x + y * y + z * z + w * w)
+  if (n < EPS_NORM) throw new Error('quaternion has zero length')
+  out[at] = x / n; out[at + 1] = y / n; out[at + 2] = z / n; out[at + 3] = w / n
 }
 
 function prepareQuat (keys) {
-  const q = keys.map((k) => quatNormalize(k.value.map(Number)))
-  const p = { q }
-  if (keys.length === 1) return p
-  const t = keyFrames(keys)
-  const codes = interpCodes(keys)
-  const ang = []
-  for (let i = 0; i + 1 < q.length; i++) {
-    const a = q[i]; const b = q[i + 1]
-    const d = Math.abs(a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3])
-    ang.push(2.0 * Math.acos(Math.min(Math.max(d, 0.0), 1.0)))
+  const k = keys.length
+  const raw = new Float64Array(4 * k)
+  for (let i = 0; i < k; i++) {
+    const x = keys[i].value
+    if (!Array.isArray(x) || x.length !== 4) throw new Error('a rotation key must be a quaternion [x, y, z, w]')
+    for (let c = 0; c < 4; c++) raw[4 * i + c] = Number(x[c])
   }
-  const cum = [0.0]
-  for (const a of ang) cum.push(cum[cum.length - 1] + a)
-  const auto = autoSlopes(t, cum.map((c) => [c]))
-  const m0 = auto.slice(0, -1).map((r) => r[0])
-  const m1 = auto.slice(1).map((r) => r[0])
-  for (let i = 0; i < codes.length; i++) {
-    if (codes[i] !== BEZIER) continue
-    if (keys[i].out_tangent != null) m0[i] = angularSpeed(q[i], keys[i].out_tangent)
-    if (keys[i + 1].in_tangent != null) m1[i] = angularSpeed(q[i + 1], keys[i + 1].in_tangent)
+  const q = new Float64Array(4 * k) // the keys, normalised (core.tracks._eval_quat)
+  const qs = new Float64Array(4 * k) // normalised once more, as core.quat.slerp does with its arguments
+  for (let i = 0; i < k; i++) {
+    normalizeInto(raw, 4 * i, q)
+    normalizeInto(q, 4 * i, qs)
   }
-  return Object.assign(p, { t, codes, ang, cum, m0, m1 })
+  const p = { q, qs, t: null, codes: null, ang: null, cum: null, m0: null, m1: null }
+  if (k === 1) return p
+  p.t = keyFrames(keys)
+  p.codes = interpCodes(keys)
+  // short-path angle between consecutive keys, and the cumulative angle along the track
+  p.ang = new Float64Array(k - 1)
+  p.cum = new Float64Array(k)
+  for (let i = 0; i < k - 1; i++) {
+    const a = 4 * i; const b = 4 * i + 4
+    const d = Math.abs(q[a] * q[b] + q[a + 1] * q[b + 1] + q[a + 2] * q[b + 2] + q[a + 3] * q[b + 3])
+    p.ang[i] = 2.0 * Math.acos(Math.min(Math.max(d, 0.0), 1.0))
+    p.cum[i + 1] = p.cum[i] + p.ang[i]
+  }
+  const auto = autoSlopesFlat(p.t, p.cum, 1, new Float64Array(k))
+  p.m0 = auto.slice(0, k - 1)
+  p.m1 = auto.slice(1)
+  for (let i = 0; i < k - 1; i++) {
+    if (p.codes[i] !== BEZIER) continue
+    if (keys[i].out_tangent != null) p.m0[i] = angularSpeed(q, 4 * i, keys[i].out_tangent)
+    if (keys[i + 1].in_tangent != null) p.m1[i] = angularSpeed(q, 4 * i + 4, keys[i + 1].in_tangent)
+  }
+  return p
+}
+
+/** core.quat.slerp of qs[a..] and qs[b..] (already normalised twice, as slerp would) at u → [x, y, z, w]. */
+function slerpAt (qs, a, b, u) {
+  let d = qs[a] * qs[b] + qs[a + 1] * qs[b + 1] + qs[a + 2] * qs[b + 2] + qs[a + 3] * qs[b + 3]
+  const sign = d < 0 ? -1.0 : 1.0
+  d = Math.abs(d)
+  const theta = Math.acos(Math.min(Math.max(d, -1.0), 1.0))
+  const s = Math.sin(theta)
+  const near = s < 1e-6
+  const wa = near ? 1.0 - u : Math.sin((1.0 - u) * theta) / s
+  const wb = near ? u : Math.sin(u * theta) / s
+  const x = wa * qs[a] + wb * (sign * qs[b])
+  const y = wa * qs[a + 1] + wb * (sign * qs[b + 1])
+  const z = wa * qs[a + 2] + wb * (sign * qs[b + 2])
+  const w = wa * qs[a + 3] + wb * (sign * qs[b + 3])
+  const n = Math.sqrt(x * x + y * y + z * z + w * w)
+  return [x / n, y / n, z / n, w / n]
 }
 
 function evalQuat (p, f) {
   const { q } = p
-  if (q.length === 1) return q[0].slice()
-  const { seg, s, h, before, after } = locate(p.t, f)
-  if (before) return q[0].slice()
-  if (after) return q[q.length - 1].slice()
-  const a = hermite(s, h, p.cum[seg], p.cum[seg + 1], p.m0[seg], p.m1[seg])
-  const span = p.ang[seg]
-  const eased = span < 1e-12 ? s : (a - p.cum[seg]) / span
+  const k = q.length / 4
+  if (k === 1) return Array.from(q.subarray(0, 4))
+  const t = p.t
+  if (f < t[0]) return Array.from(q.subarray(0, 4))
+  if (f >= t[k - 1]) return Array.from(q.subarray(4 * k - 4))
+  const seg = segmentOf(t, f)
+  const h = t[seg + 1] - t[seg]
+  const s = Math.min(Math.max((f - t[seg]) / h, 0.0), 1.0)
   const code = p.codes[seg]
-  const u = code === CONSTANT ? 0.0 : code === LINEAR ? s : eased
-  return slerp(q[seg], q[seg + 1], u)
+  let u
+  if (code === CONSTANT) u = 0.0
+  else if (code === LINEAR) u = s
+  else {
+    const span = p.ang[seg]
+    const a = hermite(s, h, p.cum[seg], p.cum[seg + 1], p.m0[seg], p.m1[seg])
+    u = span < 1e-12 ? s : (a - p.cum[seg]) / span
+  }
+  return slerpAt(p.qs, 4 * seg, 4 * seg + 4, u)
 }
 
 function prepareStepped (keys) {
@@ -561,24 +649,53 @@ const PREPARE = { numeric: prepareNumeric, quat: prepareQuat, bool: prepareStepp
 const EVAL = { numeric: evalNumeric, quat: evalQuat, bool: evalStepped, static: evalStepped }
 
 /** Evaluate a track (a non-empty, frame-sorted array of keys {frame, value, interp, in_tangent?, out_tangent?})
- *  at one frame. kind: 'numeric' (a number or an array), 'quat' ([x, y, z, w]), 'bool' or 'static' (stepped). */
+ *  at one frame. kind: 'numeric' (a number or an array), 'quat' ([x, y, z, w]), 'bool' or 'static' (stepped).
+ *  What the keys imply (slopes, angles) is computed once per keys array and kept while the array lives. */
 export function evaluateTrack (keys, frame, kind = 'numeric') {
   if (!keys || keys.length === 0) throw new Error('cannot evaluate an empty track')
   if (!Number.isFinite(frame)) throw new Error('frames must be finite')
-  if (!(kind in EVAL)) throw new Error(`unknown track kind ${JSON.stringify(kind)}`)
+  const evaluate = EVAL[kind]
+  if (evaluate === undefined) throw new Error(`unknown track kind ${JSON.stringify(kind)}`)
   let byKind = prepared.get(keys)
   if (byKind === undefined) prepared.set(keys, (byKind = {}))
   let p = byKind[kind]
   if (p === undefined) p = byKind[kind] = PREPARE[kind](keys)
-  return EVAL[kind](p, frame)
+  return evaluate(p, frame)
 }
+
+/** The slopes the curve actually uses at each key, in value units per frame, for drawing tangent handles:
+ *  [{in, out}] per key (numbers for scalar tracks, arrays for vectors; in of the first key and out of the last
+ *  are null). A linear segment's slopes are its secant, a bezier one's its given tangents (else auto), the
+ *  rest the monotone auto slopes; a constant segment has none (null). Numeric tracks only. */
+export function keySlopes (keys) {
+  if (!keys || keys.length === 0) throw new Error('cannot evaluate an empty track')
+  evaluateTrack(keys, keys[0].frame, 'numeric')
+  const p = prepared.get(keys).numeric
+  const k = keys.length
+  const { dim } = p
+  const pick = (arr, i) => (p.scalar ? arr[i * dim] : Array.from(arr.subarray(i * dim, (i + 1) * dim)))
+  const out = []
+  for (let i = 0; i < k; i++) {
+    out.push({
+      in: i > 0 && p.codes[i - 1] !== CONSTANT ? pick(p.m1, i - 1) : null,
+      out: i < k - 1 && p.codes[i] !== CONSTANT ? pick(p.m0, i) : null,
+    })
+  }
+  return out
+}
+
+const KIND_OF = new Map() // path → track kind
 
 /** The value of `path` on an entity (raw world JSON) at `frame`: its track, else its static prop, else the
  *  registry default (identity rotation and zero root motion for joints.*); null where there is none at all
  *  (an unset light.color_temperature_k). */
 export function valueAt (entity, path, frame) {
   if (!Number.isFinite(frame)) throw new Error('frames must be finite')
-  const kind = trackKind(path)
+  let kind = KIND_OF.get(path)
+  if (kind === undefined) {
+    kind = trackKind(path)
+    if (KIND_OF.size < 100000) KIND_OF.set(path, kind)
+  }
   const keys = entity.tracks ? entity.tracks[path] : undefined
   if (keys && keys.length) return evaluateTrack(keys, frame, kind)
   let value = entity.props ? entity.props[path] : undefined
@@ -591,46 +708,83 @@ export function valueAt (entity, path, frame) {
 
 // ------------------------------------------------------------------ skeletons (core/kinematics.py)
 
-/** A joint list (parents first) → {names, parents (−1 for roots), offsets, rest (unit quaternions)}. */
+const RIGS = new WeakMap() // joint list → rig
+
+/** A joint list (parents first) → {names, parents (−1 for roots), offsets, rest (unit quaternions),
+ *  rotationPaths, positionPaths}; cached per joint list. */
 export function rig (joints) {
+  const known = RIGS.get(joints)
+  if (known !== undefined) return known
   const names = joints.map((j) => j.name)
   const where = new Map(names.map((n, i) => [n, i]))
   if (where.size !== names.length) throw new Error('joint names must be unique')
-  const parents = joints.map((j) => (j.parent == null ? -1 : (where.has(j.parent) ? where.get(j.parent) : names.length)))
+  const parents = joints.map((j) => {
+    if (j.parent == null) return -1
+    return where.has(j.parent) ? where.get(j.parent) : names.length
+  })
   parents.forEach((p, j) => {
-    if (p >= j || p < -1) throw new Error('parents must list each joint after its parent (parents[j] < j, −1 for roots)')
+    if (p >= j || p < -1) throw new Error('parents must list each joint after its parent (parents[j] < j)')
   })
   const offsets = joints.map((j) => (j.offset || [0.0, 0.0, 0.0]).map(Number))
   const rest = joints.map((j) => quatNormalize((j.rotation || [0.0, 0.0, 0.0, 1.0]).map(Number)))
-  return { names, parents, offsets, rest }
+  const r = {
+    names,
+    parents,
+    offsets,
+    rest,
+    rotationPaths: names.map((n) => `joints.${n}.rotation`),
+    positionPaths: names.map((n) => `joints.${n}.position`),
+  }
+  RIGS.set(joints, r)
+  return r
 }
 
 /** Global joint matrices (flat 4×4 each): local = T(offset + translation) · R(rest ⊗ rotation); roots hang from
  *  base (a flat 4×4, or null for identity). rotations, translations: per joint, or null. */
 export function forwardKinematics (r, rotations = null, translations = null, base = null) {
   const n = r.names.length
-  const globR = new Array(n)
-  const globT = new Array(n)
   const out = new Array(n)
-  const b3 = base === null ? null : upper3(base)
+  const root = base === null ? [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] : base
   for (let j = 0; j < n; j++) {
-    const q = rotations === null ? r.rest[j] : quatMultiply(r.rest[j], rotations[j])
-    const localR = quatToMatrix3(q)
+    // q = rest ⊗ rotation (core.quat.multiply), then its matrix (core.quat.to_matrix), in scalars
+    const [ax, ay, az, aw] = r.rest[j]
+    let x = ax; let y = ay; let z = az; let w = aw
+    if (rotations !== null) {
+      const [bx, by, bz, bw] = rotations[j]
+      x = aw * bx + ax * bw + ay * bz - az * by
+      y = aw * by - ax * bz + ay * bw + az * bx
+      z = aw * bz + ax * by - ay * bx + az * bw
+      w = aw * bw - ax * bx - ay * by - az * bz
+    }
+    const xx = x * x; const yy = y * y; const zz = z * z
+    const xy = x * y; const xz = x * z; const yz = y * z
+    const wx = w * x; const wy = w * y; const wz = w * z
+    const l0 = 1 - 2 * (yy + zz); const l1 = 2 * (xy - wz); const l2 = 2 * (xz + wy)
+    const l3 = 2 * (xy + wz); const l4 = 1 - 2 * (xx + zz); const l5 = 2 * (yz - wx)
+    const l6 = 2 * (xz - wy); const l7 = 2 * (yz + wx); const l8 = 1 - 2 * (xx + yy)
     const off = r.offsets[j]
-    const localT = translations === null ? off : [0, 1, 2].map((i) => off[i] + translations[j][i])
+    const tr = translations === null ? null : translations[j]
+    const t0 = tr === null ? off[0] : off[0] + tr[0]
+    const t1 = tr === null ? off[1] : off[1] + tr[1]
+    const t2 = tr === null ? off[2] : off[2] + tr[2]
     const p = r.parents[j]
-    let pr, pt
-    if (p < 0) {
-      if (b3 === null) { globR[j] = localR; globT[j] = localT.slice() }
-      pr = b3; pt = base === null ? null : [base[3], base[7], base[11]]
+    const m = new Array(16)
+    if (p < 0 && base === null) {
+      m[0] = l0; m[1] = l1; m[2] = l2; m[3] = t0
+      m[4] = l3; m[5] = l4; m[6] = l5; m[7] = t1
+      m[8] = l6; m[9] = l7; m[10] = l8; m[11] = t2
     } else {
-      pr = globR[p]; pt = globT[p]
+      const g = p < 0 ? root : out[p] // the parent's global rotation and translation (or base's)
+      for (let i = 0; i < 3; i++) {
+        const g0 = g[4 * i]; const g1 = g[4 * i + 1]; const g2 = g[4 * i + 2]
+        m[4 * i] = g0 * l0 + g1 * l3 + g2 * l6
+        m[4 * i + 1] = g0 * l1 + g1 * l4 + g2 * l7
+        m[4 * i + 2] = g0 * l2 + g1 * l5 + g2 * l8
+        m[4 * i + 3] = g0 * t0 + g1 * t1 + g2 * t2 + g[4 * i + 3]
+      }
     }
-    if (pr !== null) {
-      globR[j] = mat3Mul(pr, localR)
-      globT[j] = [0, 1, 2].map((i) => pr[3 * i] * localT[0] + pr[3 * i + 1] * localT[1] + pr[3 * i + 2] * localT[2] + pt[i])
-    }
-    out[j] = fromRotationTranslation(globR[j], globT[j])
+    m[12] = 0.0; m[13] = 0.0; m[14] = 0.0; m[15] = 1.0
+    out[j] = m
   }
   return out
 }
@@ -672,6 +826,33 @@ export function fovDeg (focalMm, sensorMm = DEFAULT_SENSOR_MM, resolution = null
 /** A camera's world matrix (flat 4×4) → world-to-camera (flat 4×4, OpenGL axes: looks down −Z, +Y up). */
 export function worldToCamera (cameraWorld) {
   return invertRigid(rigid(cameraWorld))
+}
+
+/** World point → [u, v, depth] in pixels (u right, v down; depth along the view axis, > 0 in front), as
+ *  core.camera.project: K (3×3 nested), worldToCam (flat 4×4, OpenGL axes). */
+export function project (K, worldToCam, point) {
+  const m = worldToCam
+  const cx0 = m[0] * point[0] + m[1] * point[1] + m[2] * point[2] + m[3]
+  const cy0 = m[4] * point[0] + m[5] * point[1] + m[6] * point[2] + m[7]
+  const cz0 = m[8] * point[0] + m[9] * point[1] + m[10] * point[2] + m[11]
+  const x = cx0; const y = -cy0; const z = -cz0 // OpenGL → OpenCV axes
+  const xn = x / z; const yn = y / z
+  return [K[0][0] * xn + K[0][1] * yn + K[0][2], K[1][1] * yn + K[1][2], z]
+}
+
+/** The OpenGL projection (flat row-major 4×4; three.js: `camera.projectionMatrix.set(...P)`) that draws what
+ *  K shows on a W × H image: clip = P · camera-space point, NDC → pixels u = (x + 1)·W/2, v = (1 − y)·H/2 equal
+ *  project()'s pixels. near, far in metres. */
+export function projectionMatrixGL (K, resolution, near, far) {
+  const [w, h] = checkResolution(resolution)
+  if (!(near > 0) || !(far > near)) throw new Error('need 0 < near < far')
+  const fx = K[0][0]; const skew = K[0][1]; const cx = K[0][2]; const fy = K[1][1]; const cy = K[1][2]
+  return [
+    2 * fx / w, -2 * skew / w, 1 - 2 * cx / w, 0,
+    0, 2 * fy / h, 2 * cy / h - 1, 0,
+    0, 0, -(far + near) / (far - near), -2 * far * near / (far - near),
+    0, 0, -1, 0,
+  ]
 }
 
 // ------------------------------------------------------------------ lights (core/light.py)
@@ -729,6 +910,8 @@ export function temperatureToRgb (kelvin) {
 // ------------------------------------------------------------------ the world
 
 class CycleError extends Error {}
+
+const ZERO3 = Object.freeze([0.0, 0.0, 0.0])
 
 function sortedKeys (obj) {
   return Object.keys(obj || {}).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -919,11 +1102,10 @@ class Resolver {
     if (e.kind !== 'character' || !skeleton || skeleton.length === 0) return null
     const base = this.full(id)
     const r = rig(skeleton)
-    const rotations = r.names.map((n) => valueAt(e, `joints.${n}.rotation`, this.f))
-    const translations = r.names.map((n, j) => (r.parents[j] < 0
-      ? valueAt(e, `joints.${n}.position`, this.f)
-      : [0.0, 0.0, 0.0]))
-    const js = { names: r.names.slice(), parents: r.parents.slice(), matrices: forwardKinematics(r, rotations, translations, base) }
+    const rotations = r.rotationPaths.map((path) => valueAt(e, path, this.f))
+    const translations = r.positionPaths.map((path, j) => (r.parents[j] < 0 ? valueAt(e, path, this.f) : ZERO3))
+    const matrices = forwardKinematics(r, rotations, translations, base)
+    const js = { names: r.names.slice(), parents: r.parents.slice(), matrices }
     this.joints.set(id, js)
     return js
   }
@@ -1009,6 +1191,62 @@ function nested (m) {
   return [m.slice(0, 4), m.slice(4, 8), m.slice(8, 12), m.slice(12, 16)]
 }
 
+// ------------------------------------------------------------------ representation levels (core/levels.py)
+
+export const LEVELS = ['L0', 'L1', 'L2', 'L3', 'L4']
+
+function drivenIds (world) { // entity ids a directive names anywhere in its params
+  const out = new Set()
+  const walk = (v) => {
+    if (typeof v === 'string') {
+      if (Object.prototype.hasOwnProperty.call(world.entities, v)) out.add(v)
+    } else if (Array.isArray(v)) {
+      v.forEach(walk)
+    } else if (v !== null && typeof v === 'object') {
+      Object.values(v).forEach(walk)
+    }
+  }
+  for (const d of Object.values(world.directives || {})) walk(d.params)
+  return out
+}
+
+/** {id: {kind, level ('L0'…'L4'), lacks: [what the next level needs]}} (core.levels.entity_levels);
+ *  isMeshAsset(assetId) says which assets are meshes (L3). */
+export function entityLevels (world, isMeshAsset = () => false) {
+  const driven = drivenIds(world)
+  const out = {}
+  for (const id of sortedKeys(world.entities)) {
+    const e = world.entities[id]
+    const props = e.props || {}
+    const geometry = props.geometry
+    const hasGeometry = geometry != null && typeof geometry === 'object' && Object.keys(geometry).length > 0
+    const surface = ['prop', 'environment', 'character'].includes(e.kind)
+    const skeleton = props.skeleton
+    const needs = [
+      ['L1', ['character', 'camera', 'light'].includes(e.kind) || hasGeometry,
+        'a geometry (a primitive or an asset) to stand in for it'],
+      ['L2', ['prop', 'environment'].includes(e.kind) || Object.values(e.tracks || {}).some((k) => k.length > 0) ||
+        (e.kind === 'character' && Array.isArray(skeleton) && skeleton.length > 0),
+      e.kind === 'character' ? 'a skeleton' : 'an animated track'],
+      ['L3', surface && hasGeometry && 'asset' in geometry && Boolean(isMeshAsset(String(geometry.asset))),
+        surface ? 'a mesh asset with materials' : `a surface (a ${e.kind} has none)`],
+      ['L4', false, 'physical properties (mass, friction: not in the attribute registry yet)' +
+        (driven.has(id) ? '' : ' and a behaviour (a directive driving it)')],
+    ]
+    let level = 'L0'
+    const lacks = []
+    for (const [name, ok, why] of needs) {
+      if (!ok) {
+        lacks.push(why)
+        break
+      }
+      level = name
+    }
+    out[id] = { kind: e.kind, level, lacks }
+  }
+  return out
+}
+
 /** Whether core's decomposition of this frame's world matrices (one batch) takes polar factors: where any entity's
  *  axes are sheared, all are. (It matters only for mirrored matrices, e.g. a scale key whose bezier overshoots below
  *  zero: normalised columns keep the mirror, the polar factor with det forced to +1 does not.) */
@@ -1016,10 +1254,11 @@ function batchPolar (res) {
   return res.ids.some((id) => !hasOrthogonalAxes(res.full(id)))
 }
 
-function entityJson (s, polar) {
+function entityJson (s, polar, level) {
   const { position, rotation, scale } = decompose(s.matrix, polar)
   const d = {
     kind: s.kind,
+    level,
     position,
     rotation,
     scale,
@@ -1051,21 +1290,23 @@ function entityJson (s, polar) {
 
 /** One entity of the sampled world at `frame`, in sampleJson's form (the whole world is resolved, as core does,
  *  so look_at cycles come out the same; joints are computed for this entity only). */
-export function sampleEntity (world, id, frame) {
+export function sampleEntity (world, id, frame, isMeshAsset = () => false) {
   const res = resolve(world, frame)
   if (!res.index.has(id)) throw new Error(`unknown entity ${JSON.stringify(id)}`)
-  return entityJson(entitySample(res, id, resolutionOf(world)), batchPolar(res))
+  const level = entityLevels(world, isMeshAsset)[id].level
+  return entityJson(entitySample(res, id, resolutionOf(world)), batchPolar(res), level)
 }
 
-/** Exactly core.sampling.sample_json(world, frame): {frame, entities: {id: {kind, position, rotation (xyzw,
+/** Exactly core.sampling.sample_json(world, frame, is_mesh_asset): {frame, entities: {id: {kind, level, position, rotation (xyzw,
  *  w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
  *  world_to_camera, fov_deg, focal_length_mm, sensor_mm, focus_distance_m, f_stop, near_m, far_m}, light? {type,
  *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. */
-export function sampleJson (world, frame) {
+export function sampleJson (world, frame, isMeshAsset = () => false) {
   const res = resolve(world, frame)
   const resolution = resolutionOf(world)
   const polar = batchPolar(res)
+  const levels = entityLevels(world, isMeshAsset)
   const entities = {}
-  for (const id of res.ids) entities[id] = entityJson(entitySample(res, id, resolution), polar)
+  for (const id of res.ids) entities[id] = entityJson(entitySample(res, id, resolution), polar, levels[id].level)
   return { frame: res.f, entities }
 }
