@@ -110,4 +110,5 @@ async def test_scrubbing_a_big_shot_is_measured(served, unique):
     print(json.dumps(result))
     assert proc.returncode == 0 and result["ev"] == "scrub", (result, stderr.decode()[-2000:])
     assert result["errors"] == [] and result["characters"] == 50 and result["keys"] == 240
+    assert result["bodies"]  # characters drawn as their white-box bodies (GET /v1/templates)
     assert result["fps_from_mean"] > 5  # the figure itself goes into the notes; this only catches a collapse

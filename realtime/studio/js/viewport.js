@@ -99,6 +99,7 @@ export class Viewport {
     this.ghosts = new Map() // clientId -> Object3D
     this.skeletons = new Map() // id -> {objects, …}: a character's joints and bones, or its body volumes
     this.templates = null // GET /v1/templates, when the server has it
+    this.bodyBatches = new Map() // "template:scale:volume" -> {mesh (instanced), proto, capacity, count, ids}
     this.selection = []
     this.lookThrough = ''
     this.mode = 'translate'
@@ -191,6 +192,7 @@ export class Viewport {
     if (!world) return
     const seen = new Set()
     for (const sk of this.skeletons.values()) sk.seen = false
+    for (const batch of this.bodyBatches.values()) batch.count = 0
     for (const [id, s] of Object.entries(world.entities)) {
       const e = this.docEntities[id]
       if (!e) continue // removed since this sample was taken
@@ -212,6 +214,10 @@ export class Viewport {
     }
     for (const [id, sk] of this.skeletons) {
       if (!sk.seen) { this.bones.remove(...sk.objects); this.skeletons.delete(id) }
+    }
+    for (const batch of this.bodyBatches.values()) {
+      batch.mesh.count = batch.count
+      batch.mesh.instanceMatrix.needsUpdate = true
     }
     for (const [id, obj] of this.objects) {
       if (!seen.has(id)) {
@@ -303,24 +309,35 @@ export class Viewport {
   }
 
   _body (id, s, match) {
-    const key = `body:${match.name}:${match.scale}`
-    let sk = this.skeletons.get(id)
-    if (!sk || sk.key !== key) {
-      if (sk) this.bones.remove(...sk.objects)
-      const meshes = scaledVolumes(this.templates, match.name, match.scale).map(volumeMesh)
-      for (const m of meshes) m.userData.entity = id
-      sk = { key, objects: meshes, meshes }
-      this.skeletons.set(id, sk)
-      this.bones.add(...meshes)
-    }
+    // one instanced mesh per (template, scale, volume) shared by every character with that body: a handful of draw
+    // calls however many characters there are; instances are refilled every frame (see _sync)
+    const volumes = scaledVolumes(this.templates, match.name, match.scale)
     const entityWorld = matrixFromRows(s.matrix)
-    for (const m of sk.meshes) {
-      const joint = m.userData.joint
-      const base = joint === null ? entityWorld : matrixFromRows(s.joints[joint])
-      m.matrix.multiplyMatrices(base, m.userData.local)
-      m.matrixWorldNeedsUpdate = true
-    }
-    sk.seen = true
+    const m = new THREE.Matrix4()
+    volumes.forEach((v, i) => {
+      const key = `${match.name}:${match.scale}:${i}`
+      let batch = this.bodyBatches.get(key)
+      if (!batch || batch.count >= batch.capacity) {
+        const capacity = batch ? batch.capacity * 2 : 8
+        const proto = batch ? batch.proto : volumeMesh(v)
+        const mesh = new THREE.InstancedMesh(proto.geometry, BODY_MAT, capacity)
+        mesh.frustumCulled = false
+        mesh.userData.entity = 'body'
+        mesh.userData.joint = v.joint
+        if (batch) {
+          for (let k = 0; k < batch.count; k++) { batch.mesh.getMatrixAt(k, m); mesh.setMatrixAt(k, m) }
+          this.bones.remove(batch.mesh)
+        }
+        batch = { mesh, proto, capacity, count: batch ? batch.count : 0, ids: batch ? batch.ids : [] }
+        this.bodyBatches.set(key, batch)
+        this.bones.add(mesh)
+      }
+      const base = v.joint === null ? entityWorld : matrixFromRows(s.joints[v.joint])
+      m.multiplyMatrices(base, batch.proto.userData.local)
+      batch.mesh.setMatrixAt(batch.count, m)
+      batch.ids[batch.count] = id
+      batch.count++
+    })
   }
 
   /** The world matrix an entity would have with its local `path` set to `value` (others' drags, previews). */
