@@ -46,7 +46,7 @@ REPAIR_AGENTS = ("collision", "support", "bounds")
 
 # Modules that register agents; imported lazily by :func:`available` so importing base stays cheap.
 _KNOWN_MODULES = ("agents.collision", "agents.support", "agents.bounds", "agents.layout", "agents.path",
-                  "agents.hold", "agents.camera", "agents.lighting")
+                  "agents.hold", "agents.camera", "agents.lighting", "agents.motion")
 
 
 def register(name: str) -> Callable[[Callable[[], Agent]], Callable[[], Agent]]:

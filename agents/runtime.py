@@ -405,9 +405,13 @@ class AgentRunner:
                 continue
             if not waited:  # the command service checks against its own replica: let it hold this event first
                 behind, waited = await self._validator_at(project, shot, seq), True
-            if behind is None and await self._stale(project, shot, reducer, p.ops):
-                self.counts["stale"] += 1
-                continue
+                # A decision's proposals are checked together, before the first is published: the later ones
+                # continue what the first began (a long motion is several events), so the first's own changes
+                # don't make them stale.
+                if behind is None and await self._stale(project, shot, reducer,
+                                                        [op for q in proposals for op in q.ops]):
+                    self.counts["stale"] += len([q for q in proposals if q.ops])
+                    break
             why = behind
             if why is None:
                 try:

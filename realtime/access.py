@@ -1,6 +1,6 @@
 """Projects, memberships and roles (SPEC §6): the access store port, its PostgreSQL adapter and in-memory twin.
 
-Roles and what they may write (the per-op decision is :func:`realtime.gateway.authorize`):
+Roles and what they may write (the per-op decision is :func:`realtime.policy.authorize`):
 
 ========  ==========================================================================================
 owner     everything, and manages members

@@ -20,10 +20,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import (http_agents, http_assets, http_exports, http_health, http_projects, http_restore, http_shots,
-               http_studio, http_templates, inputs)
+from . import (http_agents, http_assets, http_exports, http_health, http_ik, http_projects, http_restore,
+               http_shots, http_studio, http_templates, inputs)
 from .errors import ApiError, http_error
-from .gateway import require_member
+from .policy import require_member
 from .http_common import AppState, check_params, provide_user, state_of
 from .limits import Limits, RateLimiter
 from .metrics import Metrics
@@ -52,7 +52,7 @@ async def _count_response(message, scope) -> None:
 
 async def _render_guard(connection, _handler) -> None:
     """The render routes' guard: a valid token, and for a project's routes a member who may write."""
-    from .gateway import authenticate
+    from .policy import authenticate
 
     st = state_of(connection)
     user = authenticate(st.system, connection.headers.get("authorization"), connection.query_params.get("token"))
@@ -94,8 +94,8 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     limits = limits or Limits.from_env(os.environ)
     sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
-                *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES, *http_studio.ROUTES,
-                *http_assets.ROUTES,
+                *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES, *http_ik.ROUTES,
+                *http_studio.ROUTES, *http_assets.ROUTES,
                 sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

@@ -16,7 +16,8 @@ from litestar.params import FromPath, FromQuery
 from agents import suggestions as S
 
 from .errors import Conflict, Invalid, NotFound
-from .gateway import actor_for, require_member, submit_as
+from .gateway import submit_as
+from .policy import actor_for, require_member
 from .http_common import User, state_of
 
 __all__ = ["ROUTES"]

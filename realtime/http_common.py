@@ -17,13 +17,14 @@ from litestar import Request
 from litestar.di import NamedDependency
 
 from core.values import ID_RE
+from events.envelope import COMMAND_ID_PATTERN, MAX_COMMAND_ID
 
 from .auth import USER_RE
 from .errors import ApiError, BadRequest, Invalid
-from .gateway import authenticate
 from .inputs import decode_body
 from .limits import Limits, RateLimiter, check_size
 from .metrics import Metrics
+from .policy import authenticate
 
 __all__ = ["User", "AppState", "state_of", "provide_user", "read_body", "timed", "to_json", "CommandId",
            "check_params", "PATH_IDS", "QUERY_INTS", "INT64_MAX", "MAX_QUERY_FRAME", "is_mesh_asset"]
@@ -33,8 +34,9 @@ T = TypeVar("T")
 User = NamedDependency[str]
 """A handler parameter ``user: User`` is the authenticated user (see :func:`provide_user`)."""
 
-CommandId = msgspec.Meta(min_length=1, max_length=200, pattern=r"^[!-~]+$",
+CommandId = msgspec.Meta(min_length=1, max_length=MAX_COMMAND_ID, pattern=COMMAND_ID_PATTERN,
                          description="client-chosen id; a retried request with the same id is applied once")
+"""The command id rule (:func:`events.envelope.check_command_id`) as a schema constraint of request bodies."""
 
 
 INT64_MAX = 2**63 - 1

@@ -38,7 +38,9 @@ from renderers.export import levels as L
 from renderers.export.importing import import_plan, parts, submit_parts, suffix_of
 
 from .errors import Conflict, Invalid, NotFound
-from .gateway import current_reducer, require_member, rollback_as, submit_as, world_at_as
+from .gateway import current_reducer, submit_as, world_at_as
+from .policy import require_member
+from .restores import rollback_as
 from .http_common import User, is_mesh_asset, state_of
 
 __all__ = ["ROUTES", "load_for_export"]

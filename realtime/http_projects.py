@@ -23,7 +23,7 @@ from core.values import ID_RE
 from .access import ROLES, SCOPES, check_role, check_scopes
 from .auth import USER_RE
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .gateway import require_member
+from .policy import require_member
 from .http_common import User, read_body, state_of, timed
 
 __all__ = ["ROUTES"]

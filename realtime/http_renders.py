@@ -139,7 +139,7 @@ async def _may_read(request: Request, project: str) -> bool:
     wnm = getattr(request.app.state, "wnm", None)
     if wnm is None:
         return True
-    from .gateway import authenticate
+    from .policy import authenticate
 
     user = authenticate(wnm.system, request.headers.get("authorization"), request.query_params.get("token"))
     return await wnm.system.access.membership(project, user) is not None

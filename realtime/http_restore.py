@@ -19,7 +19,7 @@ import msgspec
 from litestar import Request, post
 from litestar.params import FromPath
 
-from .gateway import fork_as, redo_as, rollback_as, undo_as
+from .restores import fork_as, redo_as, rollback_as, undo_as
 from .http_common import INT64_MAX, CommandId, User, read_body, state_of, timed
 
 __all__ = ["ROUTES"]

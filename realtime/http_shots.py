@@ -30,7 +30,8 @@ from events.envelope import Command
 from projections.store import HISTORY_MAX, ShotInfo
 
 from .errors import Invalid, NotFound
-from .gateway import create_shot_as, require_member, submit_as, world_at_as
+from .gateway import command_id_field, create_shot_as, submit_as, world_at_as
+from .policy import require_member
 from .http_common import CommandId, User, is_mesh_asset, read_body, state_of, timed, to_json
 from .limits import check_ops
 
@@ -89,8 +90,7 @@ def _current(system, info: ShotInfo) -> ShotInfo:
 async def post_command(request: Request, user: User, project: FromPath[str], shot: FromPath[str]) -> dict:
     st = state_of(request)
     command = await read_body(request, Command)
-    if not (0 < len(command.command_id) <= 200) or not command.command_id.isprintable():
-        raise Invalid("command_id must be 1–200 printable characters", field="command_id")
+    command_id_field(command.command_id)  # before anything else, as the command service would refuse it anyway
     check_ops(len(command.ops), st.limits)
     result = await timed(request, "command", user, lambda: submit_as(st.system, user, project, shot, command))
     return result.to_json()

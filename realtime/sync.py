@@ -423,15 +423,15 @@ async def _close(socket: WebSocket, code: int, reason: str) -> None:
         pass
 
 
-# ---------------------------------------------------------------- who is on the socket (realtime.gateway)
+# ---------------------------------------------------------------- who is on the socket (realtime.policy)
 
 
 def _default_authorize(system) -> Authorize:
-    from . import gateway
+    from . import policy
 
     async def authorize(socket: WebSocket, project: str, shot: str) -> Principal:
-        user = gateway.authenticate(system, socket.headers.get("authorization"), socket.query_params.get("token"))
-        m = await gateway.require_member(system, user, project)
+        user = policy.authenticate(system, socket.headers.get("authorization"), socket.query_params.get("token"))
+        m = await policy.require_member(system, user, project)
         return Principal(user, m.role)
 
     return authorize

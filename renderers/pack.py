@@ -101,6 +101,141 @@ def _default_sampler():
     return sample
 
 
+class _Folder:
+    """The pack's folder as it is written: each file's sha256, and one video per image pass."""
+
+    def __init__(self, out: Path, p: Plan, w: int, h: int):
+        self.out, self.files = out, {}
+        self.writers = {}
+        from .video import VideoWriter
+
+        for name in IMAGE_PASSES:
+            if name in p.passes and name != "depth":
+                self.writers[name] = VideoWriter(out / f"{name}.mp4", w, h, p.fps)
+
+    def put(self, rel: str, data: bytes) -> None:
+        path = self.out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.files[rel] = images.sha256(data)
+
+    def image(self, name: str, key: str, img: np.ndarray) -> None:
+        """``name/key.png`` and a frame of ``name.mp4``."""
+        self.put(f"{name}/{key}.png", images.png_bytes(img))
+        self.writers[name].write(img)
+
+    def close(self) -> None:
+        for wr in self.writers.values():
+            wr.close()
+
+
+class _Scene:
+    """What the image passes draw: the rasteriser loaded with the scene's parts, their poses at every frame, and
+    the instance palette."""
+
+    def __init__(self, world, s, p: Plan, w: int, h: int, egl: bool, backend: str):
+        self.ids_of = instance_ids(world.entities)
+        self.parts = scene_parts(world, s.ids)
+        self.rendered = sorted({pt.entity for pt in self.parts})
+        self.palette_ids = np.array(sorted(self.ids_of[e] for e in self.rendered), dtype=np.int64)
+        self.entity_of_id = {self.ids_of[e]: e for e in self.rendered}
+        self.index_of = {e: s.ids.index(e) for e in self.rendered}
+        self.rast = None
+        if any(x in p.passes for x in ("proxy", "depth", "normal", "instance", "depth_f32", "lighting")):
+            self.rast = _rasterizer(w, h, egl, backend)
+            self.rast.load(self.parts, self.ids_of)
+            F = len(p.frames)
+            self.poses = (np.stack([part_poses(pt, s) for pt in self.parts], axis=0) if self.parts
+                          else np.zeros((0, F, 4, 4)))
+        self.normals = any(x in p.passes for x in ("proxy", "normal", "lighting"))
+
+    def frame(self, s, i: int, K, w2c, cam):
+        """The rasterised frame ``i`` and the colours of the palette's entities."""
+        vis = np.array([bool(s.visible[i, pt.index]) for pt in self.parts], dtype=bool)
+        fr = self.rast.render(self.poses[:, i], vis, K, w2c, float(cam.near_m[i]), float(cam.far_m[i]),
+                              normals=self.normals)
+        colors = np.array([s.color[i, self.index_of[self.entity_of_id[k]]] for k in self.palette_ids]).reshape(-1, 3)
+        return fr, colors
+
+
+def _raster_passes(folder: _Folder, scene: _Scene, world, s, p: Plan, i: int, key: str, K, w2c, cam,
+                   depth_frames: list) -> None:
+    """The passes drawn from the rasterised frame: lighting (+ lights), proxy, depth, depth_f32, normal, instance."""
+    fr, colors = scene.frame(s, i, K, w2c, cam)
+    if "lighting" in p.passes:
+        from .lighting import light_records, lighting_image
+
+        lights = light_records(world, s, i)
+        folder.image("lighting", key, lighting_image(fr, K, w2c, lights, scene.palette_ids, colors))
+        for rec in lights.values():
+            del rec["matrix"]
+        folder.put(f"lights/{key}.json", _json_bytes({"index": i, "frame": float(p.frames[i]), "lights": lights},
+                                                     compact=True))
+    if "proxy" in p.passes:
+        folder.image("proxy", key, images.proxy_image(fr.ids, fr.normal, scene.palette_ids, colors))
+    if "depth" in p.passes:
+        d16 = images.depth16(fr.depth, p.depth_scale_m)
+        folder.put(f"depth/{key}.png", images.png_bytes(d16))
+        depth_frames.append(d16)
+    if "depth_f32" in p.passes:
+        folder.put(f"depth_f32/{key}.npy", _npy_bytes(fr.depth.astype("<f4")))
+    if "normal" in p.passes:
+        folder.image("normal", key, fr.normal)
+    if "instance" in p.passes:
+        folder.image("instance", key, images.instance_image(fr.ids))
+
+
+def _joint_passes(folder: _Folder, s, p: Plan, i: int, key: str, K, w2c, cam, w: int, h: int) -> None:
+    """keypoints (JSON per character) and pose (the skeletons drawn) at frame ``i``."""
+    from .pose import character_keypoints, draw_pose
+
+    records = {}
+    for eid, js in sorted(s.joints.items()):
+        if not s.visible[i, s.ids.index(eid)]:
+            continue
+        records[eid] = character_keypoints(js.names, list(np.asarray(js.parents).tolist()), js.matrices[i, :, :3, 3],
+                                           K, w2c, w, h, float(cam.near_m[i]))
+    if "keypoints" in p.passes:
+        folder.put(f"keypoints/{key}.json", _json_bytes({"index": i, "frame": float(p.frames[i]),
+                                                         "characters": records}, compact=True))
+    if "pose" in p.passes:
+        folder.image("pose", key, draw_pose([records[e] for e in sorted(records)], w, h))
+
+
+def _manifest(world, seq: int, state_hash: str, p: Plan, scene: _Scene, files: dict, videos: dict) -> dict:
+    w, h = p.resolution
+    return {
+        "format": FORMAT,
+        "project": world.project,
+        "shot": world.shot,
+        "seq": int(seq),
+        "state_hash": state_hash,
+        "preset": p.preset,
+        "camera": p.camera,
+        "fps": p.fps,
+        "shot_fps": world.fps,
+        "frame_count": len(p.frames),
+        "frames": [float(f) for f in p.frames],
+        "held_frames": p.held_frames,
+        "resolution": [w, h],
+        "passes": list(p.passes),
+        "depth": {"format": "png16", "scale_m": p.depth_scale_m, "background": 0,
+                  "npy": "depth_f32" in p.passes},
+        "normal": {"space": "camera, OpenGL axes (x right, y up, z towards the viewer)",
+                   "encoding": "rgb = (n + 1) / 2 * 255", "background": [0, 0, 0]},
+        "instance": {"encoding": "id = r + 256 g + 65536 b", "background": 0,
+                     "palette": {e: {"id": scene.ids_of[e], "rgb": id_to_rgb(scene.ids_of[e]),
+                                     "kind": world.entities[e].kind} for e in scene.rendered}},
+        "pose": {"biped": "OpenPose COCO-18", "other": "one limb per bone, hue by bone index"},
+        **({"lighting": {"encoding": "sRGB 8-bit of linear = colour · Σ E·rgb / E_ref · 0.8, clipped",
+                         "reference_irradiance_w_m2": REFERENCE_IRRADIANCE, "model": "Lambert, no shadows",
+                         "lights": "lights/NNNNNN.json"}} if "lighting" in p.passes else {}),
+        "files": dict(sorted(files.items())),
+        "videos": dict(sorted(videos.items())),
+        "pack_sha256": pack_digest(files),
+    }
+
+
 def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, progress: Progress | None = None,
                 egl: bool = False, sampler=None, backend: str = "gl") -> dict:
     """Render ``job`` for ``world`` (the shot at offset ``seq``) into the existing, empty folder ``out``.
@@ -117,141 +252,36 @@ def render_pack(world, seq: int, state_hash: str, job: RenderJob, out: Path, *, 
     cam = s.cameras[p.camera]
     K = cam_files.render_intrinsics(cam.K, world.resolution, (w, h))
     w2c = np.asarray(cam.world_to_camera, dtype=np.float64)
-    files: dict[str, str] = {}
-    videos: dict[str, str] = {}
-
-    def put(rel: str, data: bytes):
-        path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        files[rel] = images.sha256(data)
-
-    ids_of = instance_ids(world.entities)
-    parts = scene_parts(world, s.ids)
-    rendered = sorted({pt.entity for pt in parts})
-    palette_ids = np.array(sorted(ids_of[e] for e in rendered), dtype=np.int64)
-    entity_of_id = {ids_of[e]: e for e in rendered}
-    index_of = {e: s.ids.index(e) for e in rendered}
-    need_raster = any(x in p.passes for x in ("proxy", "depth", "normal", "instance", "depth_f32", "lighting"))
-    need_normal = any(x in p.passes for x in ("proxy", "normal", "lighting"))
-    need_joints = "pose" in p.passes or "keypoints" in p.passes
-    rast = None
-    if need_raster:
-        rast = _rasterizer(w, h, egl, backend)
-        rast.load(parts, ids_of)
-        poses = np.stack([part_poses(pt, s) for pt in parts], axis=0) if parts else np.zeros((0, F, 4, 4))
-    writers = {}
-    depth_frames = []
+    scene = _Scene(world, s, p, w, h, egl, backend)
+    joints = "pose" in p.passes or "keypoints" in p.passes
+    depth_frames: list = []
+    folder = _Folder(out, p, w, h)
     try:
-        from .video import VideoWriter
-
-        for name in IMAGE_PASSES:
-            if name in p.passes and name != "depth":
-                writers[name] = VideoWriter(out / f"{name}.mp4", w, h, p.fps)
         for i in range(F):
             key = f"{i:06d}"
-            if rast is not None:
-                vis = np.array([bool(s.visible[i, pt.index]) for pt in parts], dtype=bool)
-                fr = rast.render(poses[:, i], vis, K[i], w2c[i], float(cam.near_m[i]), float(cam.far_m[i]),
-                                 normals=need_normal)
-                colors = np.array([s.color[i, index_of[entity_of_id[k]]] for k in palette_ids]).reshape(-1, 3)
-                if "lighting" in p.passes:
-                    from .lighting import light_records, lighting_image
-
-                    lights = light_records(world, s, i)
-                    img = lighting_image(fr, K[i], w2c[i], lights, palette_ids, colors)
-                    put(f"lighting/{key}.png", images.png_bytes(img))
-                    writers["lighting"].write(img)
-                    for rec in lights.values():
-                        del rec["matrix"]
-                    put(f"lights/{key}.json", _json_bytes({"index": i, "frame": float(p.frames[i]),
-                                                           "lights": lights}, compact=True))
-                if "proxy" in p.passes:
-                    img = images.proxy_image(fr.ids, fr.normal, palette_ids, colors)
-                    put(f"proxy/{key}.png", images.png_bytes(img))
-                    writers["proxy"].write(img)
-                if "depth" in p.passes:
-                    d16 = images.depth16(fr.depth, p.depth_scale_m)
-                    put(f"depth/{key}.png", images.png_bytes(d16))
-                    depth_frames.append(d16)
-                if "depth_f32" in p.passes:
-                    put(f"depth_f32/{key}.npy", _npy_bytes(fr.depth.astype("<f4")))
-                if "normal" in p.passes:
-                    put(f"normal/{key}.png", images.png_bytes(fr.normal))
-                    writers["normal"].write(fr.normal)
-                if "instance" in p.passes:
-                    img = images.instance_image(fr.ids)
-                    put(f"instance/{key}.png", images.png_bytes(img))
-                    writers["instance"].write(img)
-            if need_joints:
-                records = {}
-                for eid, js in sorted(s.joints.items()):
-                    if not s.visible[i, s.ids.index(eid)]:
-                        continue
-                    from .pose import character_keypoints
-
-                    records[eid] = character_keypoints(js.names, list(np.asarray(js.parents).tolist()),
-                                                       js.matrices[i, :, :3, 3], K[i], w2c[i], w, h,
-                                                       float(cam.near_m[i]))
-                if "keypoints" in p.passes:
-                    put(f"keypoints/{key}.json", _json_bytes({"index": i, "frame": float(p.frames[i]),
-                                                              "characters": records}, compact=True))
-                if "pose" in p.passes:
-                    from .pose import draw_pose
-
-                    img = draw_pose([records[e] for e in sorted(records)], w, h)
-                    put(f"pose/{key}.png", images.png_bytes(img))
-                    writers["pose"].write(img)
+            if scene.rast is not None:
+                _raster_passes(folder, scene, world, s, p, i, key, K[i], w2c[i], cam, depth_frames)
+            if joints:
+                _joint_passes(folder, s, p, i, key, K[i], w2c[i], cam, w, h)
             if "plucker" in p.passes:
-                put(f"plucker/{key}.npy", _npy_bytes(cam_files.plucker(K[i], w2c[i], w, h).astype("<f2")))
+                folder.put(f"plucker/{key}.npy", _npy_bytes(cam_files.plucker(K[i], w2c[i], w, h).astype("<f2")))
             if progress is not None:
                 progress(i + 1, F)
     finally:
-        for wr in writers.values():
-            wr.close()
+        folder.close()
     if depth_frames:
         from .video import encode_mp4
 
         encode_mp4(out / "depth.mp4", images.depth_preview(np.stack(depth_frames)), p.fps)
-    for name in IMAGE_PASSES:
-        if (out / f"{name}.mp4").exists():
-            videos[f"{name}.mp4"] = images.sha256((out / f"{name}.mp4").read_bytes())
-
-    put("cameras.json", _json_bytes(cam_files.cameras_json(p.camera, w, h, p.frames, p.times_s, K, cam,
-                                                           np.arange(F))))
-    put("cameras.txt", cam_files.cameras_txt(f"wnm:{world.project}/{world.shot}@{seq} camera={p.camera}",
-                                             w, h, p.times_s, K, w2c).encode())
-    put("prompt.txt", ((job.prompt if job.prompt is not None else default_prompt(world)).strip() + "\n").encode())
-    manifest = {
-        "format": FORMAT,
-        "project": world.project,
-        "shot": world.shot,
-        "seq": int(seq),
-        "state_hash": state_hash,
-        "preset": p.preset,
-        "camera": p.camera,
-        "fps": p.fps,
-        "shot_fps": world.fps,
-        "frame_count": F,
-        "frames": [float(f) for f in p.frames],
-        "held_frames": p.held_frames,
-        "resolution": [w, h],
-        "passes": list(p.passes),
-        "depth": {"format": "png16", "scale_m": p.depth_scale_m, "background": 0,
-                  "npy": "depth_f32" in p.passes},
-        "normal": {"space": "camera, OpenGL axes (x right, y up, z towards the viewer)",
-                   "encoding": "rgb = (n + 1) / 2 * 255", "background": [0, 0, 0]},
-        "instance": {"encoding": "id = r + 256 g + 65536 b", "background": 0,
-                     "palette": {e: {"id": ids_of[e], "rgb": id_to_rgb(ids_of[e]), "kind": world.entities[e].kind}
-                                 for e in rendered}},
-        "pose": {"biped": "OpenPose COCO-18", "other": "one limb per bone, hue by bone index"},
-        **({"lighting": {"encoding": "sRGB 8-bit of linear = colour · Σ E·rgb / E_ref · 0.8, clipped",
-                         "reference_irradiance_w_m2": REFERENCE_IRRADIANCE, "model": "Lambert, no shadows",
-                         "lights": "lights/NNNNNN.json"}} if "lighting" in p.passes else {}),
-        "files": dict(sorted(files.items())),
-        "videos": dict(sorted(videos.items())),
-        "pack_sha256": pack_digest(files),
-    }
+    videos = {f"{name}.mp4": images.sha256((out / f"{name}.mp4").read_bytes())
+              for name in IMAGE_PASSES if (out / f"{name}.mp4").exists()}
+    folder.put("cameras.json", _json_bytes(cam_files.cameras_json(p.camera, w, h, p.frames, p.times_s, K, cam,
+                                                                  np.arange(F))))
+    folder.put("cameras.txt", cam_files.cameras_txt(f"wnm:{world.project}/{world.shot}@{seq} camera={p.camera}",
+                                                    w, h, p.times_s, K, w2c).encode())
+    folder.put("prompt.txt", ((job.prompt if job.prompt is not None else default_prompt(world)).strip()
+                              + "\n").encode())
+    manifest = _manifest(world, seq, state_hash, p, scene, folder.files, videos)
     (out / "manifest.json").write_bytes(_json_bytes(manifest))
     return manifest
 

@@ -442,6 +442,7 @@ ROUTES = [
     ("POST", "/v1/projects/{p}/shots/{s}/undo", [], "undo"),
     ("POST", "/v1/projects/{p}/shots/{s}/redo", [], "undo"),
     ("POST", "/v1/projects/{p}/shots/{s}/fork", [], "fork"),
+    ("POST", "/v1/projects/{p}/shots/{s}/ik", [], "ik"),
     ("GET", "/v1/projects/{p}/shots/{s}/suggestions", ["status", "limit"], None),
     ("POST", "/v1/projects/{p}/shots/{s}/suggestions/{sid}/accept", [], None),
     ("POST", "/v1/projects/{p}/shots/{s}/suggestions/{sid}/dismiss", [], None),
@@ -470,6 +471,8 @@ def valid_body(fuzz: Fuzz, kind) -> dict | None:
         return {"command_id": uuid.uuid4().hex}
     if kind == "fork":
         return {"shot": "f" + uuid.uuid4().hex[:8]}
+    if kind == "ik":
+        return {"command_id": uuid.uuid4().hex, "entity": "box", "joint": "hand", "target": [0, 1, 0], "frame": 3}
     return kind
 
 

@@ -15,7 +15,8 @@ from realtime.access import Membership, MemoryAccess
 from realtime.auth import Tokens, bearer_token, secret_for
 from realtime.commands import CommandError
 from realtime.errors import Forbidden, NotFound, RateLimited, Unauthorized, close_code, error_body, http_error
-from realtime.gateway import authorize, undo_stacks
+from realtime.policy import authorize
+from realtime.restores import undo_stacks
 from realtime.limits import RateLimiter, TokenBucket
 from realtime.settings import Settings
 

@@ -10,7 +10,7 @@ from core.edit import apply
 from core.world import World
 from realtime.access import Membership
 from realtime.errors import Forbidden, error_body
-from realtime.gateway import authorize
+from realtime.policy import authorize
 
 BOX = {"geometry": {"primitive": "box", "size": [1.0, 1.0, 1.0]}}
 
