@@ -22,7 +22,7 @@ import random
 from core import ops as O
 from core.sampling import sample
 from core.templates import TEMPLATES
-from core.world import Entity, Key, Relation, World
+from core.world import Directive, Entity, Key, Relation, World
 from events.envelope import Actor, Event
 from projections.reducer import ShotReducer
 from tests.unit.strategies import random_events
@@ -277,6 +277,8 @@ def world_from_json(d: dict) -> World:
         window = {k: r[k] for k in ("start", "end") if k in r}  # attachment frame ranges, where core has them
         w.relations[rid] = Relation(rid, r["kind"], r["subject"], r["object"], r.get("joint"), r.get("offset"),
                                     **window)
+    for did, dd in d.get("directives", {}).items():
+        w.directives[did] = Directive(did, dd["agent"], dd.get("params", {}))
     return w
 
 
@@ -330,6 +332,10 @@ def hand_worlds(seed: int) -> list[tuple[str, dict, bool]]:
                                                                             0.9238795325112867]}}
             d["entities"]["skewed"] = {"kind": "prop", "name": "", "parent": "squash", "tracks": {}, "props": {
                 "transform.rotation": [0.3826834323650898, 0.0, 0.0, 0.9238795325112867]}}
+        # and a mesh asset a directive drives (levels: L3, lacking only physical properties)
+        d["entities"]["chair"] = {"kind": "prop", "name": "", "parent": None, "tracks": {},
+                                  "props": {"geometry": {"asset": "chair-01"}}}
+        d.setdefault("directives", {})["seat"] = {"agent": "layout", "params": {"items": [{"subject": "chair"}]}}
         out.append((f"hand-{seed}-mirror{'-sheared' if sheared else ''}", d, False))
     a, b = sorted(base["entities"])[:2]
     cyc = json.loads(json.dumps(base))

@@ -20,7 +20,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from core import attributes, camera, light, quat, tracks, transform
+from core import attributes, camera, levels, light, quat, tracks, transform
 from core.sampling import sample_json
 from tests.e2e.js_sampler_worlds import frames_for, hand_worlds, random_shot, strategy_shot, world_from_json
 from tests.e2e.sync_harness import NODE_DIR, node_binary, node_ready
@@ -36,7 +36,13 @@ def _case(name: str, shot, rnd: random.Random) -> dict:
         "name": name,
         "world": world.to_json(),
         "samples": [{"frame": f, "expected": sample_json(world, f)} for f in frames_for(world, rnd)],
+        "levels": levels.entity_levels(world, _is_chair),
     }
+
+
+def _is_chair(asset: str) -> bool:
+    """The one mesh asset of the level checks (the rest are parametric white boxes)."""
+    return asset.startswith("chair")
 
 
 def _doc(name: str, shot) -> dict:
@@ -130,7 +136,8 @@ def _fixture(seed: int, n_random: int, n_strategy: int, hand: bool = True) -> di
         else:
             world = world_from_json(d)
             cases.append({"name": name, "world": d, "samples": [{"frame": f, "expected": sample_json(world, f)}
-                                                                for f in frames_for(world, rnd)]})
+                                                                for f in frames_for(world, rnd)],
+                          "levels": levels.entity_levels(world, _is_chair)})
     return {"cases": cases, "docs": docs, "slopes": _slopes(cases), "streams": _streams(seed, n_strategy),
             "primitives": _primitives(np.random.default_rng(seed))}
 

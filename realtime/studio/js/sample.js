@@ -14,10 +14,12 @@
 // - local = T(position) · R(rotation) · S(scale): tracks win over static props, then the registry defaults;
 // - world = parent_world · local, or, for the subject of an `attached_to` relation (which takes precedence over
 //   its parent), rigid(anchor) · T(offset) · local, the anchor being the object's world matrix or its joint's
-//   global matrix, with scale removed;
+//   global matrix, with scale removed; a relation with a frame range (start, end) holds on [start, end) only, and
+//   of several that hold the last by relation id wins;
 // - `look_at` replaces the world rotation, keeping position and scale: −Z towards the target (+Y up) for cameras,
-//   lights, props and environments; characters (facing +Z) turn about the vertical only. A look_at whose target
-//   depends on the subject's own result is ignored, as is one whose target coincides with the subject;
+//   lights, props and environments; characters (facing +Z) turn about the vertical only. A character target with
+//   no joint named is aimed at the centre of its white-box body (bodyCentre), not at its feet. A look_at whose
+//   target depends on the subject's own result is ignored, as is one whose target coincides with the subject;
 // - visibility is inherited from parents; joints are entity world · FK (joints.<j>.rotation, root motion
 //   joints.<root>.position).
 // Each sampled entity also carries its representation level (entityLevels, core/levels.py).
@@ -907,6 +909,29 @@ export function temperatureToRgb (kelvin) {
   return rgb.map((c) => c / top)
 }
 
+// ------------------------------------------------------------------ bodies (core/subject.py)
+
+export const BODY_RADIUS_M = 0.12
+export const BODY_SOLE_M = 0.03
+export const DEFAULT_BODY = [0.25, 1.75] // radius, height of a character without a skeleton
+
+/** The centre of a white-box body from its joints' world positions ([[x, y, z], …]): the middle of their box
+ *  widened by BODY_RADIUS_M sideways and BODY_SOLE_M below (core.subject.body_centre). */
+export function bodyCentre (positions) {
+  if (!positions.length) throw new Error('joint positions must not be empty')
+  const lo = [Infinity, Infinity, Infinity]
+  const hi = [-Infinity, -Infinity, -Infinity]
+  for (const p of positions) {
+    for (let c = 0; c < 3; c++) {
+      if (p[c] < lo[c]) lo[c] = p[c]
+      if (p[c] > hi[c]) hi[c] = p[c]
+    }
+  }
+  const padLo = [BODY_RADIUS_M, BODY_SOLE_M, BODY_RADIUS_M]
+  const padHi = [BODY_RADIUS_M, 0.0, BODY_RADIUS_M]
+  return [0, 1, 2].map((c) => ((lo[c] - padLo[c]) + (hi[c] + padHi[c])) / 2.0)
+}
+
 // ------------------------------------------------------------------ the world
 
 class CycleError extends Error {}
@@ -958,7 +983,10 @@ class Resolver {
     for (const rid of sortedKeys(relations)) {
       const r = relations[rid]
       if (!this.index.has(r.subject) || !this.index.has(r.object)) continue
-      if (r.kind === 'attached_to' && !this.attached.has(r.subject)) this.attached.set(r.subject, r)
+      if (r.kind === 'attached_to') {
+        if (!this.attached.has(r.subject)) this.attached.set(r.subject, [])
+        this.attached.get(r.subject).push(r)
+      }
       else if (r.kind === 'look_at' && !this.looks.has(r.subject)) this.looks.set(r.subject, r)
     }
     this.order = this.dependencyOrder()
@@ -981,8 +1009,7 @@ class Resolver {
       const d = []
       const p = this.parentOf(id)
       if (p !== null) d.push(p)
-      const r = this.attached.get(id)
-      if (r !== undefined) d.push(r.object)
+      for (const r of this.attached.get(id) || []) d.push(r.object)
       deps.set(id, d)
     }
     const state = new Map()
@@ -1026,16 +1053,13 @@ class Resolver {
     try {
       const local = this.local.get(id)
       vis = this.ownVisible.get(id)
-      const r = this.attached.get(id)
       const parent = this.parentOf(id)
-      if (r !== undefined) {
+      m = parent !== null ? matMul(this.full(parent), local) : local.slice()
+      for (const r of this.attached.get(id) || []) {
+        if ((r.start != null && !(this.f >= r.start)) || (r.end != null && !(this.f < r.end))) continue
         let anchor = rigid(this.anchorMatrix(r.object, r.joint ?? null))
         if (r.offset != null) anchor = matMul(anchor, translationMatrix(r.offset.map(Number)))
         m = matMul(anchor, local)
-      } else if (parent !== null) {
-        m = matMul(this.full(parent), local)
-      } else {
-        m = local.slice()
       }
       if (parent !== null) {
         this.full(parent)
@@ -1090,8 +1114,27 @@ class Resolver {
   }
 
   targetPosition (id, joint) {
-    const m = joint !== null && this.jointIndex(id, joint) !== null ? this.anchorMatrix(id, joint) : this.pre(id)
+    if (joint !== null && this.jointIndex(id, joint) !== null) {
+      const m = this.anchorMatrix(id, joint)
+      return [m[3], m[7], m[11]]
+    }
+    if (this.entities[id].kind === 'character') return this.bodyCentreOf(id)
+    const m = this.pre(id) // the position is the same before and after the target's own look_at
     return [m[3], m[7], m[11]]
+  }
+
+  /** Where a look_at at a character aims: the centre of its white-box body, not its origin (its feet). */
+  bodyCentreOf (id) {
+    let js = null
+    try {
+      js = this.jointSample(id)
+    } catch (e) {
+      if (!(e instanceof CycleError)) throw e // its pose hangs off the looker: fall back to its origin
+    }
+    if (js !== null && js.names.length) return bodyCentre(js.matrices.map((m) => [m[3], m[7], m[11]]))
+    const m = this.pre(id)
+    const h = DEFAULT_BODY[1] / 2.0
+    return [m[3] + m[1] * h, m[7] + m[5] * h, m[11] + m[9] * h]
   }
 
   jointSample (id) {
@@ -1211,8 +1254,19 @@ function drivenIds (world) { // entity ids a directive names anywhere in its par
 }
 
 /** {id: {kind, level ('L0'…'L4'), lacks: [what the next level needs]}} (core.levels.entity_levels);
- *  isMeshAsset(assetId) says which assets are meshes (L3). */
-export function entityLevels (world, isMeshAsset = () => false) {
+ *  isMeshAsset(assetId) says which assets are meshes (L3). Kept per world and predicate: do not change it. */
+export function entityLevels (world, isMeshAsset = NO_MESH) {
+  const known = LEVELS_OF.get(world)
+  if (known !== undefined && known.isMeshAsset === isMeshAsset) return known.levels
+  const levels = computeLevels(world, isMeshAsset)
+  LEVELS_OF.set(world, { isMeshAsset, levels })
+  return levels
+}
+
+const LEVELS_OF = new WeakMap() // world → its levels for one isMeshAsset (worlds are immutable; see watchWorld)
+const NO_MESH = () => false
+
+function computeLevels (world, isMeshAsset) {
   const driven = drivenIds(world)
   const out = {}
   for (const id of sortedKeys(world.entities)) {
@@ -1290,18 +1344,18 @@ function entityJson (s, polar, level) {
 
 /** One entity of the sampled world at `frame`, in sampleJson's form (the whole world is resolved, as core does,
  *  so look_at cycles come out the same; joints are computed for this entity only). */
-export function sampleEntity (world, id, frame, isMeshAsset = () => false) {
+export function sampleEntity (world, id, frame, isMeshAsset = NO_MESH) {
   const res = resolve(world, frame)
   if (!res.index.has(id)) throw new Error(`unknown entity ${JSON.stringify(id)}`)
   const level = entityLevels(world, isMeshAsset)[id].level
   return entityJson(entitySample(res, id, resolutionOf(world)), batchPolar(res), level)
 }
 
-/** Exactly core.sampling.sample_json(world, frame, is_mesh_asset): {frame, entities: {id: {kind, level, position, rotation (xyzw,
- *  w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
+/** Exactly core.sampling.sample_json(world, frame, is_mesh_asset): {frame, entities: {id: {kind, level, position,
+ *  rotation (xyzw, w ≥ 0), scale, matrix (4×4 nested row-major), visible, color, joints? {name: 4×4}, camera? {K,
  *  world_to_camera, fov_deg, focal_length_mm, sensor_mm, focus_distance_m, f_stop, near_m, far_m}, light? {type,
- *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. */
-export function sampleJson (world, frame, isMeshAsset = () => false) {
+ *  intensity, color, color_temperature_k, cone_deg, blend, size_m, shadow}}}}. isMeshAsset(assetId) decides L3. */
+export function sampleJson (world, frame, isMeshAsset = NO_MESH) {
   const res = resolve(world, frame)
   const resolution = resolutionOf(world)
   const polar = batchPolar(res)

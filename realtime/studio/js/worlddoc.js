@@ -5,12 +5,13 @@
 // browser and Node each pass their own Y.Doc. The document layout:
 //   meta        Map: project, shot, name, fps, frame_start, frame_end, resolution, agents (Map), head_seq
 //   entities    Map id → Map {kind, name, parent, props: Map path → value, tracks: Map path → Array of rows}
-//   relations   Map id → Map {kind, subject, object, joint?, offset?}
+//   relations   Map id → Map {kind, subject, object, joint?, offset?, start?, end?}
 //   directives  Map id → Map {agent, params}
 // Objects inside values are Y.Maps (sorted keys) and lists holding objects are Y.Arrays; toJSON turns both back
 // into plain data. A key row is [frame, value, interp, by, in_tangent, out_tangent].
 // The reducer may replace a track's Y.Array whole (a compaction): observe the entity's `tracks` map (or
-// observeDeep) rather than one Array.
+// observeDeep) rather than one Array — watchWorld does, and keeps a live view's world current at the cost of what
+// each update touched.
 
 /** Plain data from a Yjs value: Y types through toJSON, BigInts (64-bit integers) as Numbers. */
 export function plain (v) {

@@ -3,7 +3,8 @@
 //   node js_sampler.mjs FIXTURE.json
 //
 // The fixture, written by Python at test time:
-//   cases:      [{name, world (World.to_json()), samples: [{frame, expected (core.sampling.sample_json)} or
+//   cases:      [{name, world (World.to_json()), levels? (core.levels.entity_levels,
+//               chair assets meshes), samples: [{frame, expected (core.sampling.sample_json)} or
 //               {frame, error: true} where Python raised]}]
 //   slopes:     [{keys, m0, m1}] the segment slopes core.tracks uses for numeric tracks
 //   streams:    [{name, updates: [base64 update of each event, in order], worlds: [World.to_json() after each]}]
@@ -19,7 +20,7 @@ import { readFileSync } from 'node:fs'
 import * as Y from 'yjs'
 import {
   ATTRIBUTES, autoSlopes, decompose, keySlopes, project, projectionMatrixGL, quatFromEulerDeg, rigid, sampleEntity,
-  sampleJson, sampleWorld, slerp, temperatureToRgb, evaluateTrack, valueAt,
+  sampleJson, sampleWorld, slerp, temperatureToRgb, evaluateTrack, valueAt, entityLevels,
 } from '../../../realtime/studio/js/sample.js'
 import { watchWorld, worldFromDoc } from '../../../realtime/studio/js/worlddoc.js'
 
@@ -110,6 +111,10 @@ for (const c of fixture.cases || []) {
     const got = attempt(`${c.name} @ ${s.frame}`, () => sampleJson(c.world, s.frame))
     if (got === undefined) continue
     compareSample(s.expected, got, `${c.name} @ ${s.frame}`)
+  }
+  if (c.levels) { // with the chair asset a mesh
+    const got = attempt(`${c.name} entityLevels`, () => entityLevels(c.world, (asset) => asset.startsWith('chair')))
+    compare(c.levels, got, `${c.name} levels`, true)
   }
   // sampleEntity gives each entity as sampleJson does
   const s = c.samples[0]
