@@ -1,7 +1,8 @@
 """The litestar application over a connected :class:`realtime.bootstrap.System` (SPEC §6).
 
 ``create_app(system)`` mounts the REST routes (:mod:`realtime.http_projects`, :mod:`realtime.http_shots`,
-:mod:`realtime.http_restore`, :mod:`realtime.http_templates`), health and metrics (:mod:`realtime.http_health`),
+:mod:`realtime.http_restore`, :mod:`realtime.http_templates`, :mod:`realtime.http_assets`), the studio at ``/``
+(:mod:`realtime.http_studio`), health and metrics (:mod:`realtime.http_health`),
 the WebSocket sync route when :mod:`realtime.sync` provides ``sync_route(system)``, and the render farm's routes
 when :mod:`realtime.http_renders` is importable. OpenAPI is served at ``/schema`` (``/schema/openapi.json``). Every
 ``/v1`` route needs a bearer token; every error, ours or litestar's, has the body of
@@ -19,8 +20,8 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from . import (http_agents, http_exports, http_health, http_ik, http_projects, http_restore, http_shots,
-               http_templates, inputs)
+from . import (http_agents, http_assets, http_exports, http_health, http_ik, http_projects, http_restore,
+               http_shots, http_studio, http_templates, inputs)
 from .errors import ApiError, http_error
 from .policy import require_member
 from .http_common import AppState, check_params, provide_user, state_of
@@ -94,6 +95,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     sync_handler = sync_route(system)
     handlers = [*http_projects.ROUTES, *http_shots.ROUTES, *http_restore.ROUTES, *http_health.ROUTES,
                 *http_agents.ROUTES, *http_exports.ROUTES, *http_templates.ROUTES, *http_ik.ROUTES,
+                *http_studio.ROUTES, *http_assets.ROUTES,
                 sync_handler, *_render_handlers()]
     app = Litestar(
         route_handlers=handlers,

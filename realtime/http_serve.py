@@ -2,8 +2,9 @@
 
 ``serve(system)`` runs uvicorn on ``settings.host:settings.port`` beside the projector; on a fresh install (no
 memberships at all) it first creates the project ``default`` with the local user as owner and prints a token for
-them. ``wnm token create --project P --user U --role R [--ttl-days N] [--scopes a,b]`` works directly against
-PostgreSQL: it creates the project if needed, sets the membership and prints a token for U.
+them, and the studio's address that signs them in. ``wnm token create --project P --user U --role R [--ttl-days N]
+[--scopes a,b]`` works directly against PostgreSQL: it creates the project if needed, sets the membership and prints
+a token for U.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 
 from .bootstrap import DEFAULT_PROJECT
 
-__all__ = ["serve", "add_token_command", "DEFAULT_PROJECT"]
+__all__ = ["serve", "add_token_command", "studio_address", "DEFAULT_PROJECT"]
 
 
 def _local_user() -> str:
@@ -49,6 +50,9 @@ async def serve(system) -> None:
     server = _Server(uvicorn.Config(create_app(system), host=settings.host, port=settings.port,
                                     log_level=os.environ.get("WNM_LOG_LEVEL", "warning"), lifespan="on",
                                     ws_max_size=16 << 20))
+    if token is not None:
+        print(f"wnm up: sign in as the owner at {studio_address(settings.host, settings.port, token)}", flush=True)
+    print(f"wnm up: the studio is at {studio_address(settings.host, settings.port)}", flush=True)
     print(f"wnm up: HTTP on http://{settings.host}:{settings.port} (OpenAPI at /schema)", flush=True)
     serving = asyncio.ensure_future(_guarded(server, settings))
     try:
@@ -62,6 +66,13 @@ async def serve(system) -> None:
         raise
     if not server.started:
         raise ServeError(f"could not serve HTTP on {settings.host}:{settings.port}")
+
+
+def studio_address(host: str, port: int, token: str | None = None) -> str:
+    """The studio's address for a browser on this machine (``&token=`` signs in, then leaves the address bar)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, f"[{host}]" if ":" in host else host)
+    query = f"?project={DEFAULT_PROJECT}&token={token}" if token else ""
+    return f"http://{shown}:{port}/{query}"
 
 
 class ServeError(RuntimeError):

@@ -70,8 +70,11 @@ async def test_wnm_up_serves_http_with_tokens_that_survive_a_restart(own_nats, d
     try:
         token = lines[lines.index(next(x for x in lines if "owner token" in x)) + 1].strip()
         owner = {"Authorization": f"Bearer {token}"}
+        assert f"wnm up: sign in as the owner at http://127.0.0.1:{port}/?project=default&token={token}" in lines
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             await _until_ready(client)
+            studio = await client.get("/")  # the studio, served from the package
+            assert studio.status_code == 200 and '<script type="importmap">' in studio.text
             assert (await client.get("/v1/projects", headers=owner)).json()["projects"] == [
                 {"id": "default", "name": "Default project", "role": "owner"}]
             r = await client.post("/v1/projects/default/shots", json={"id": "sh010", "fps": 24}, headers=owner)
