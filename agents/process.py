@@ -19,10 +19,11 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 
-__all__ = ["AgentProcess", "MAX_BACKOFF_S", "HEALTHY_S"]
+__all__ = ["exit_with_parent", "AgentProcess", "MAX_BACKOFF_S", "HEALTHY_S"]
 
 log = logging.getLogger(__name__)
 
@@ -104,5 +105,22 @@ class AgentProcess:
 def child_env(nats_url: str, database_url: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of an agents child: the parent's, pointed at the same NATS and PostgreSQL."""
     env = dict(os.environ if base is None else base)
-    env.update(WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, PYTHONUNBUFFERED="1")
+    # no progress bars in a child whose output is a log: tqdm's lock has deadlocked a child's garbage collection
+    env.update(WNM_NATS_URL=nats_url, WNM_DATABASE_URL=database_url, PYTHONUNBUFFERED="1", WNM_AGENTS_CHILD="1",
+               TQDM_DISABLE="1", HF_HUB_DISABLE_PROGRESS_BARS="1")
     return env
+
+
+def exit_with_parent(grace_s: float, every_s: float = 0.5) -> None:
+    """In a child: a daemon thread that ends this process ``grace_s`` after its parent is gone, whatever the main
+    thread is doing (PDEATHSIG's SIGTERM asks for a graceful stop, which a main thread stuck in a lock or in a
+    connection to servers that died with the parent never gets to)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        time.sleep(grace_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

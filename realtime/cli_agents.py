@@ -9,13 +9,18 @@
 from __future__ import annotations
 
 import asyncio
-import sys
+import os
 import signal
+import sys
+import threading
 
 from agents.base import available, create
 from agents.runtime import AgentRunner, FollowingReplica
 
-__all__ = ["build_runner", "add_commands", "run_as_child", "warm"]
+__all__ = ["build_runner", "add_commands", "run_as_child", "warm", "STOP_GRACE_S"]
+
+STOP_GRACE_S = 10.0
+"""How long `wnm agents run` may take to stop after SIGTERM / SIGINT before it exits regardless."""
 
 
 def build_runner(system, names: list[str] | None = None, projects: list[str] | None = None,
@@ -180,6 +185,10 @@ def _cmd_run(args) -> int:
     from .bootstrap import open_system, resolve_endpoints
     from .cli import _settings
 
+    if os.environ.get("WNM_AGENTS_CHILD"):  # wnm up's child: never outlive it
+        from agents.process import exit_with_parent
+
+        exit_with_parent(STOP_GRACE_S)
     try:
         create(args.names or None)
     except KeyError as e:
@@ -189,8 +198,18 @@ def _cmd_run(args) -> int:
     async def go() -> int:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def on_signal() -> None:
+            # A graceful stop saves positions and closes connections; when NATS or PostgreSQL died with the parent
+            # (the embedded servers of a killed `wnm up`) that would wait for ever, so it gets STOP_GRACE_S.
+            if not stop.is_set():
+                stop.set()
+                watchdog = threading.Timer(STOP_GRACE_S, os._exit, args=(0,))
+                watchdog.daemon = True
+                watchdog.start()
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
         async with open_system(settings) as system:
             runner = build_runner(system, args.names or None, args.project, own_replica=True)
             await with_imported_assets(system, runner)
@@ -208,4 +227,13 @@ def _cmd_run(args) -> int:
         print("wnm agents: stopped", flush=True)
         return 0
 
-    return asyncio.run(go())
+    try:
+        rc = asyncio.run(go())
+    except Exception as e:  # NATS or PostgreSQL gone for good (they died with a killed `wnm up`): say so and go
+        print(f"wnm agents: stopped by {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        rc = 1
+    # Everything is closed by now; leave without the interpreter's shutdown, which the embedding model's and the
+    # clients' leftover threads have been seen to keep waiting for ever, leaving an orphan behind.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)

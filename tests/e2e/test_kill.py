@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from realtime import embedded
+from realtime.cli_agents import STOP_GRACE_S
 
 ROOT = Path(__file__).resolve().parents[2]
 WNM = [sys.executable, "-m", "realtime.cli"]
@@ -110,6 +111,22 @@ def _server_pids(store: Path, binary: str) -> list[int]:
         if record is not None and record.cmdline and Path(record.cmdline[0]).name == binary \
                 and any(str(store) in arg for arg in record.cmdline[1:]):
             found.append(record.pid)
+    return found
+
+
+def _agent_pids(data: Path) -> list[int]:
+    """Live `wnm agents run` processes of the `wnm up` whose data folder is ``data`` (found by their environment)."""
+    found = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            cmdline = (pid_dir / "cmdline").read_bytes()
+            environ = (pid_dir / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"agents\0run" in cmdline and f"WNM_DATA_DIR={data}".encode() in environ:
+            found.append(int(pid_dir.name))
     return found
 
 
@@ -253,6 +270,8 @@ async def _kill_under_load(tmp: Path, clients: int, commands: int, pace_s: float
         up.proc = None
         await _until(lambda: not _server_pids(up.data / "postgres", "postgres"), 30, "PostgreSQL stopped")
         assert _server_pids(up.data / "nats", "nats-server") == []
+        # the agents processes of every `wnm up` killed here went too (PDEATHSIG, and a bounded graceful stop)
+        await _until(lambda: not _agent_pids(up.data), STOP_GRACE_S + 10, "exit of every agents process")
         for n in range(1, up.starts + 1):  # no background task (projector, agents) died of an outage
             assert "Task exception was never retrieved" not in (tmp / f"up-{n}.out").read_text(errors="replace")
         print(f"writes flowing again after the part returned: {flow}; failed requests retried: {dict(load.failures)}")
