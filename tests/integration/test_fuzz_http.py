@@ -443,6 +443,7 @@ ROUTES = [
     ("POST", "/v1/projects/{p}/shots/{s}/redo", [], "undo"),
     ("POST", "/v1/projects/{p}/shots/{s}/fork", [], "fork"),
     ("POST", "/v1/projects/{p}/shots/{s}/ik", [], "ik"),
+    ("POST", "/v1/projects/{p}/shots/{s}/import", ["name", "entity", "start"], None),  # the body is a scene file
     ("GET", "/v1/projects/{p}/shots/{s}/suggestions", ["status", "limit"], None),
     ("POST", "/v1/projects/{p}/shots/{s}/suggestions/{sid}/accept", [], None),
     ("POST", "/v1/projects/{p}/shots/{s}/suggestions/{sid}/dismiss", [], None),

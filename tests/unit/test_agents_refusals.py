@@ -68,7 +68,7 @@ class _Behind:
     async def reducer(self, project, shot):
         return await self.inner.reducer(project, shot)
 
-    async def outcome(self, project, shot, seq, timeout):
+    async def outcome(self, project, shot, seq, timeout, event_id=None):
         self.asked.append(seq)
         return await self.inner.outcome(project, shot, seq, timeout)
 
