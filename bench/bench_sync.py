@@ -306,9 +306,9 @@ async def reach(clients: list[Raw], clock: int, timeout: float = 60) -> None:
         raise SystemExit(f"updates never reached clock {clock}: sockets at {sorted({c.clock() for c in clients})}")
 
 
-async def sentinel(c: Raw, cid: str, entity: str = "e0") -> None:
+async def sentinel(c: Raw, cid: str, entity: str = "e0", ops: list | None = None) -> None:
     """One more applied command, so that a frame after the last measured event's exists."""
-    await c.command(cid, [key_op(entity, 1999)])
+    await c.command(cid, ops or [key_op(entity, 1999)])
     async with asyncio.timeout(60):
         while cid not in c.results:
             await asyncio.sleep(0.01)
@@ -447,11 +447,13 @@ async def repair(server: Server, c: httpx.AsyncClient, p: str, s: str, first: in
         await watcher.close()
         return None, f"no applied repair caused by seq {pushed} within {timeout:g} s"
     clock = await clocks(server.nats_url, p, s)
-    await sentinel(watcher, f"rep-{first}-sentinel", chair)
+    await sentinel(watcher, f"rep-{first}-sentinel", ops=[
+        {"type": "entity.set", "id": table, "path": "name", "value": "table"}])
     await reach([watcher], clock[found["seq"]])
     t, _ = watcher.arrival(clock[found["seq"]])
     await watcher.close()
-    return t - t0, f"{found.get('reason') or ''} (by {found.get('actor_kind')}:{found.get('actor_id')})"
+    why = (found.get("payload") or {}).get("reason") or ""
+    return t - t0, f"{why} (by {found.get('actor_kind')}:{found.get('actor_id')})"
 
 
 # ---------------------------------------------------------------- initial sync
@@ -609,6 +611,20 @@ async def _run_in(args, tmp: Path) -> None:
             server.stop()
 
 
+async def agents_caught_up(c: httpx.AsyncClient, p: str, timeout: float = 300.0) -> float | None:
+    """Seconds until ``wnm up``'s agents process has handled every committed event of project ``p`` (/readyz: each
+    agent's lag there is 0); the first time includes loading the layout agent's text-embedding model. None: not
+    within ``timeout``."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        r = await c.get("/readyz")
+        lag = (r.json().get("agents") or {}).get("lag") or {}
+        if lag and all(per.get(p, 1) == 0 for per in lag.values()):
+            return time.perf_counter() - t0
+        await asyncio.sleep(0.1)
+    return None
+
+
 async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str, sizes: list[int], floor, want):
     """latency, http and repair at each shot size, with each figure's ratio to the smallest size's."""
     rows: dict[str, dict[int, tuple[float, float]]] = {}
@@ -618,8 +634,12 @@ async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str,
         await command_http(c, p, s, f"{s}-boxes", [box(f"e{i}") for i in range(args.editors)])
         t = time.perf_counter()
         await fill(c, p, s, n)
-        head = f"\n[agents {mode}, {n:,} props]"
-        print(f"{head} filled in {time.perf_counter() - t:.1f} s" if n else head)
+        head = f"\n[agents {mode}, {n:,} props]" + (f" filled in {time.perf_counter() - t:.1f} s" if n else "")
+        if mode == "on":
+            waited = await agents_caught_up(c, p)
+            head += (f"; agents caught up {waited:.1f} s later" if waited is not None
+                     else "; agents NOT caught up after 300 s")
+        print(head)
         first = n
         if want("latency"):
             lat, own, per_frame = await latency(server, p, s, args.editors, args.rate, args.seconds)
@@ -639,7 +659,9 @@ async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str,
                   f"p99 {ms(h99)}  (n={len(lat)}; goal p50 ≤ 3 ms, p99 ≤ 15 ms at 1,000 props)")
             first += len(lat) + 1
         if want("repair"):
-            took, what = await repair(server, c, p, s, first + 2)
+            if mode == "on":
+                await agents_caught_up(c, p)  # measured from an idle agents process
+            took, what = await repair(server, c, p, s, first + 2, timeout=30.0)
             if took is None:
                 print(f"repair chair pushed into a table: {what}" + (" (agents off: expected)" if mode == "off" else ""))
             else:
