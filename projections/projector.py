@@ -50,7 +50,8 @@ from events.envelope import Event, decode_event
 from events.log import EventLog, LogError, Stored, UnknownProject
 from events.tasks import cancel_and_wait
 
-from .reducer import REDUCER_VERSION, Outcome, ShotReducer
+from .hashing import OFFLOAD_BYTES, Hasher
+from .reducer import REDUCER_VERSION, Outcome, ShotReducer, canonical_update
 from .replay import fold_tail, internal_rejection
 from .store import AuditEntry, ProjectionStore, ShotUpdate, Snapshot, StoreError, WorldSnapshot, audit_entry_for
 from .world_codec import encode_world
@@ -113,8 +114,8 @@ about 50 ms, so it is hashed every 2.5 s rather than every 0.5 s; reads of the h
 afresh when the catalogue's is behind)."""
 
 WORLD_SNAPSHOT_KEYS = 10_000
-"""World snapshots of a shot with k × this many keyframes are taken every k × ``snapshot_every`` applied events:
-encoding one costs about 1 µs a keyframe, and reading the world at an offset costs one decode plus the tail, so
+"""World snapshots of a shot with k × this many keyframes and entities are taken every k × ``snapshot_every``
+applied events: encoding one costs about 1 µs a keyframe and 2 µs an entity, and reading the world at an offset costs one decode plus the tail, so
 both stay bounded per event as shots grow."""
 
 DOC_SNAPSHOT_BYTES = 128 << 10
@@ -128,7 +129,7 @@ class _Shot:
     snapshot."""
 
     __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "world_every", "touched",
-                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every")
+                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every", "hashing", "unwritten")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
@@ -139,6 +140,8 @@ class _Shot:
         self.hashed: tuple[int, str] | None = None  # (head_seq, state hash) last written to the catalogue
         self.hashed_at = 0.0
         self.hash_every = HASH_EVERY_S  # grows with the document (see HASH_SHARE)
+        self.hashing: asyncio.Task | None = None  # a hash being computed off the event loop (projections.hashing)
+        self.unwritten = False  # ``hashed`` came from that worker and is not yet in the catalogue
         self.touched = time.monotonic()
         self._updates: list[bytes] = []
         # Observers must not touch the doc: only collect the bytes.
@@ -243,6 +246,7 @@ class Projector:
         self._listeners: list[Listener] = []
         self._deadlines: deque[tuple[float, asyncio.Future]] = deque()
         self._sweeper: asyncio.Task | None = None
+        self._hasher = Hasher()
 
     # ------------------------------------------------------------ public
 
@@ -435,7 +439,9 @@ class Projector:
 
     async def stop(self) -> None:
         """Stop following; catalogue hashes still behind their shot's head are written once more (one try)."""
-        await cancel_and_wait(*(st.task for st in self._projects.values()), self._sweeper)
+        await cancel_and_wait(*(st.task for st in self._projects.values()), self._sweeper,
+                              *(sh.hashing for st in self._projects.values() for sh in st.shots.values()))
+        self._hasher.close()
         for st in self._projects.values():
             for shot, sh in self._stale(st):
                 if sh.reducer.world.head_seq <= st.committed:
@@ -554,7 +560,8 @@ class Projector:
             return
         async with st.lock:
             for shot, sh in list(st.shots.items()):
-                if sh.touched <= cutoff and not sh.hash_behind and sh.reducer.world.head_seq <= st.committed:
+                if (sh.touched <= cutoff and not sh.hash_behind and not sh.unwritten and sh.hashing is None
+                        and sh.reducer.world.head_seq <= st.committed):
                     del st.shots[shot]
                     sh.close()
                     self.counts["shots_unloaded"] += 1
@@ -608,14 +615,14 @@ class Projector:
                 future.set_exception(ProjectHalted(st.halted))
 
     async def _next(self, st: _Project, queue: asyncio.Queue) -> Stored:
-        """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind."""
+        """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind (a large
+        document's in the hashing worker, written once it answers)."""
         while True:
             stale = self._stale(st)
             if not stale:
                 return await queue.get()
-            due = min(sh.hashed_at + sh.hash_every for _, sh in stale) - time.monotonic()
-            if any(sh.reducer.world.head_seq > st.committed for _, sh in stale):
-                due = max(due, 0.01)  # the row to refresh is not committed yet: look again shortly
+            now = time.monotonic()
+            due = min(self._refresh_due(st, sh, now) for _, sh in stale)
             try:
                 async with asyncio.timeout(max(0.0, due)):
                     return await queue.get()  # a cancelled get takes nothing off the queue
@@ -623,15 +630,33 @@ class Projector:
                 pass
             now = time.monotonic()
             for shot, sh in stale:
-                if now - sh.hashed_at >= sh.hash_every and sh.reducer.world.head_seq <= st.committed:
+                if sh.unwritten and sh.hashed[0] <= st.committed:
+                    pair, sh.unwritten = sh.hashed, False
+                    await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, *pair), st)
+                    self.counts["hash_refreshes"] += 1
+                elif (sh.hash_behind and sh.hashing is None and now - sh.hashed_at >= sh.hash_every
+                      and sh.reducer.world.head_seq <= st.committed):
+                    if sh.doc_bytes >= OFFLOAD_BYTES:
+                        self._hash_off_loop(sh, now)
+                        continue
                     pair = self._safe_hash(sh, now)
                     if pair is not None:
                         await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, *pair), st)
                         self.counts["hash_refreshes"] += 1
 
     @staticmethod
+    def _refresh_due(st: _Project, sh: _Shot, now: float) -> float:
+        """Seconds until ``sh``'s catalogue hash should be looked at again."""
+        if sh.hashing is not None or sh.unwritten:
+            return 0.02
+        due = sh.hashed_at + sh.hash_every - now
+        if sh.reducer.world.head_seq > st.committed:
+            due = max(due, 0.01)  # the row to refresh is not committed yet: look again shortly
+        return due
+
+    @staticmethod
     def _stale(st: _Project) -> list[tuple[str, _Shot]]:
-        return [(shot, sh) for shot, sh in st.shots.items() if sh.hash_behind]
+        return [(shot, sh) for shot, sh in st.shots.items() if sh.hash_behind or sh.unwritten or sh.hashing]
 
     def current_hash(self, project: str, shot: str) -> tuple[int, str] | None:
         """``(head_seq, state_hash)`` of a loaded shot as folded now (None when not loaded)."""
@@ -660,10 +685,41 @@ class Projector:
     @staticmethod
     def _hash(sh: _Shot, now: float) -> tuple[int, str]:
         t = time.perf_counter()
-        sh.hashed = (sh.reducer.world.head_seq, sh.reducer.state_hash())
+        canonical = canonical_update(sh.reducer.doc)  # what ShotReducer.state_hash hashes
+        sh.hashed = (sh.reducer.world.head_seq, hashlib.sha256(canonical).hexdigest())
         sh.hashed_at = now
+        sh.doc_bytes = len(canonical)
+        sh.unwritten = False
         sh.hash_every = max(HASH_EVERY_S, (time.perf_counter() - t) / HASH_SHARE)
         return sh.hashed
+
+    def _hash_off_loop(self, sh: _Shot, now: float) -> None:
+        """Start hashing ``sh`` at its head in the hashing worker; only ``doc.get_update()`` runs here. The pair
+        lands in ``sh.hashed`` (marked unwritten) when the worker answers; a failure is counted and tried again
+        after ``hash_every``."""
+        if sh.hashing is not None:
+            return
+        head, update = sh.reducer.world.head_seq, sh.reducer.doc.get_update()
+        sh.hashed_at = now
+
+        async def job() -> None:
+            try:
+                digest, size, took = await self._hasher.hash(update)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                self.counts["hash_errors"] += 1
+                log.exception("projector: hashing %s/%s failed", sh.reducer.project, sh.reducer.shot)
+                return
+            finally:
+                sh.hashing = None
+            if sh.hashed is None or head > sh.hashed[0]:
+                sh.hashed, sh.unwritten = (head, digest), True
+            sh.doc_bytes = size
+            sh.hash_every = max(HASH_EVERY_S, took / HASH_SHARE)
+            self.counts["hashes_off_loop"] += 1
+
+        sh.hashing = asyncio.get_running_loop().create_task(job())
 
     async def _read(self, st: _Project, queue: asyncio.Queue, after: int) -> None:
         delay = 0.05
@@ -822,7 +878,10 @@ class Projector:
         always current."""
         now = time.monotonic()
         if sh.hashed is None or (sh.hash_behind and now - sh.hashed_at >= sh.hash_every):
-            self._safe_hash(sh, now)
+            if sh.hashed is not None and sh.doc_bytes >= OFFLOAD_BYTES:
+                self._hash_off_loop(sh, now)  # the row carries the last pair; the new one is written when ready
+            else:
+                self._safe_hash(sh, now)
         head, state_hash = sh.hashed or (0, "")
         return ShotUpdate(shot, head, sh.reducer.last_seq, state_hash)
 
@@ -836,7 +895,7 @@ class Projector:
                                    reducer_version=REDUCER_VERSION)]
         sh.since_snapshot = 0
         keys = sum(len(t) for e in world.entities.values() for t in e.tracks.values())
-        sh.world_every = self.snapshot_every * max(1, keys // WORLD_SNAPSHOT_KEYS)
+        sh.world_every = self.snapshot_every * max(1, (keys + len(world.entities)) // WORLD_SNAPSHOT_KEYS)
         if sh.since_doc_snapshot >= self.snapshot_every * max(1.0, sh.doc_bytes / DOC_SNAPSHOT_BYTES):
             doc = sh.reducer.snapshot()
             out.append(Snapshot(project=project, shot=shot, seq=seq, doc=doc,
