@@ -209,6 +209,8 @@ class _Project:
         self.head: int | None = None  # the stream's last seq as last checked
         self.behind_since: float | None = None  # when the lag last went over the bound
         self.started = time.monotonic()
+        # document snapshots being encoded in the hashing worker: (seq, shot, task), committed once done
+        self.pending_snapshots: list[tuple[int, str, asyncio.Task]] = []
 
 
 class Projector:
@@ -440,7 +442,8 @@ class Projector:
     async def stop(self) -> None:
         """Stop following; catalogue hashes still behind their shot's head are written once more (one try)."""
         await cancel_and_wait(*(st.task for st in self._projects.values()), self._sweeper,
-                              *(sh.hashing for st in self._projects.values() for sh in st.shots.values()))
+                              *(sh.hashing for st in self._projects.values() for sh in st.shots.values()),
+                              *(t for st in self._projects.values() for _, _, t in st.pending_snapshots))
         self._hasher.close()
         for st in self._projects.values():
             for shot, sh in self._stale(st):
@@ -847,8 +850,8 @@ class Projector:
                 work.append(folded.get_nowait())
             rows = [r for w in work for r in w.rows]
             updates = list({shot: u for w in work for shot, u in w.updates.items()}.values())
-            snapshots = [x for w in work for x in w.snapshots]
             checkpoint = work[-1].checkpoint
+            snapshots = [x for w in work for x in w.snapshots] + self._encoded_snapshots(st, checkpoint)
             await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, checkpoint),
                               st)
             self.counts["commits"] += 1
@@ -863,6 +866,24 @@ class Projector:
                 st.outcomes.popitem(last=False)
                 st.event_ids.popitem(last=False)
             self._release(st)
+
+    def _encoded_snapshots(self, st: _Project, checkpoint: int) -> list:
+        """The document snapshots the hashing worker has finished, at seqs this commit covers."""
+        out, kept = [], []
+        for seq, shot, task in st.pending_snapshots:
+            if not task.done() or seq > checkpoint:
+                kept.append((seq, shot, task))
+            elif task.cancelled() or task.exception() is not None:
+                self.counts["snapshot_errors"] += 1
+                log.error("projector: snapshotting %s/%s at seq %d failed; skipped", st.name, shot, seq,
+                          exc_info=None if task.cancelled() else task.exception())
+            else:
+                doc, digest, _ = task.result()
+                out.append(Snapshot(project=st.name, shot=shot, seq=seq, doc=doc, state_hash=digest,
+                                    reducer_version=REDUCER_VERSION))
+                self.counts["snapshots_off_loop"] += 1
+        st.pending_snapshots = kept
+        return out
 
     @staticmethod
     def _release(st: _Project) -> None:
@@ -897,6 +918,11 @@ class Projector:
         keys = sum(len(t) for e in world.entities.values() for t in e.tracks.values())
         sh.world_every = self.snapshot_every * max(1, (keys + len(world.entities)) // WORLD_SNAPSHOT_KEYS)
         if sh.since_doc_snapshot >= self.snapshot_every * max(1.0, sh.doc_bytes / DOC_SNAPSHOT_BYTES):
+            if sh.doc_bytes >= OFFLOAD_BYTES:  # encoded in the worker; committed with a later batch
+                task = asyncio.get_running_loop().create_task(self._hasher.canonical(sh.reducer.doc.get_update()))
+                self._projects[project].pending_snapshots.append((seq, shot, task))
+                sh.since_doc_snapshot = 0
+                return out
             doc = sh.reducer.snapshot()
             out.append(Snapshot(project=project, shot=shot, seq=seq, doc=doc,
                                 state_hash=hashlib.sha256(doc).hexdigest(), reducer_version=REDUCER_VERSION))

@@ -149,3 +149,35 @@ def test_a_large_shot_is_hashed_off_the_loop_and_its_catalogue_catches_up(monkey
     info, want, off = asyncio.run(main())
     assert (info.head_seq, info.state_hash) == (30, want)
     assert off >= 1
+
+
+def test_a_large_shot_s_document_snapshots_are_encoded_off_the_loop(monkeypatch):
+    monkeypatch.setattr(projector_module, "OFFLOAD_BYTES", 0)
+
+    async def main():
+        log, store = MemoryLog(), MemoryStore()
+        await log.ensure_project("p")
+        pj = Projector(log, store, snapshot_every=5)
+        task = asyncio.create_task(pj.run(discover=False))
+        pj.watch_project("p")
+        events = []
+        for k in range(40):
+            ops = [O.EntityCreate(id=f"b{k}", kind="prop")] if k < 10 else \
+                [O.KeySet(id=f"b{k % 10}", path="transform.position", frame=k, value=[k, 0, 0])]
+            events.append(_event(k + 1, ops))
+            seq = (await log.append("p", "s", encode_event(events[-1]), f"s/c{k}")).seq
+            await pj.wait_for("p", seq, timeout=30)
+            await asyncio.sleep(0.02)
+        snaps = await store.snapshots("p", "s")
+        off = pj.counts["snapshots_off_loop"]
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return snaps, off, events
+
+    snaps, off, events = asyncio.run(main())
+    assert off >= 1 and snaps
+    for snap in snaps:
+        r = ShotReducer("p", "s")
+        for e in events[:snap.seq]:
+            assert r.apply(int(e.event_id[2:]), e).applied
+        assert snap.doc == r.snapshot() and snap.state_hash == r.state_hash()
