@@ -44,6 +44,11 @@ def canonical_of(update: bytes) -> tuple[bytes, str, float]:
     return canonical, hashlib.sha256(canonical).hexdigest(), time.perf_counter() - t
 
 
+_CONTEXT = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+"""Forked where the platform can (started in milliseconds, pycrdt already loaded; the worker runs only the pure
+functions above, never the parent's loop, threads or locks); spawned elsewhere."""
+
+
 class Hasher:
     """One worker process, started on first use; a worker that died is replaced, and the hash then computed here."""
 
@@ -61,7 +66,7 @@ class Hasher:
 
     async def _run(self, fn, update: bytes):
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(1, mp_context=_CONTEXT)
         try:
             out = await asyncio.get_running_loop().run_in_executor(self._pool, fn, update)
         except asyncio.CancelledError:

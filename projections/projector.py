@@ -114,9 +114,9 @@ about 50 ms, so it is hashed every 2.5 s rather than every 0.5 s; reads of the h
 afresh when the catalogue's is behind)."""
 
 WORLD_SNAPSHOT_KEYS = 10_000
-"""World snapshots of a shot with k × this many keyframes and entities are taken every k × ``snapshot_every``
-applied events: encoding one costs about 1 µs a keyframe and 2 µs an entity, and reading the world at an offset costs one decode plus the tail, so
-both stay bounded per event as shots grow."""
+"""World snapshots of a shot of k × this many units (a keyframe is one, an entity two) are taken every
+k × ``snapshot_every`` applied events: encoding one costs about 1 µs a keyframe and 2 µs an entity, and reading the
+world at an offset costs one decode plus the tail, so both stay bounded per event as shots grow."""
 
 DOC_SNAPSHOT_BYTES = 128 << 10
 """Document snapshots of a shot whose document is k × 128 KiB (k ≥ 1, fractional) are taken every
@@ -916,7 +916,7 @@ class Projector:
                                    reducer_version=REDUCER_VERSION)]
         sh.since_snapshot = 0
         keys = sum(len(t) for e in world.entities.values() for t in e.tracks.values())
-        sh.world_every = self.snapshot_every * max(1, (keys + len(world.entities)) // WORLD_SNAPSHOT_KEYS)
+        sh.world_every = self.snapshot_every * max(1, (keys + 2 * len(world.entities)) // WORLD_SNAPSHOT_KEYS)
         if sh.since_doc_snapshot >= self.snapshot_every * max(1.0, sh.doc_bytes / DOC_SNAPSHOT_BYTES):
             if sh.doc_bytes >= OFFLOAD_BYTES:  # encoded in the worker; committed with a later batch
                 task = asyncio.get_running_loop().create_task(self._hasher.canonical(sh.reducer.doc.get_update()))
