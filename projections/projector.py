@@ -50,7 +50,7 @@ from events.envelope import Event, decode_event
 from events.log import EventLog, LogError, Stored, UnknownProject
 from events.tasks import cancel_and_wait
 
-from .hashing import OFFLOAD_BYTES, Hasher
+from .hashing import OFFLOAD_BYTES, Hasher, Shadow
 from .reducer import REDUCER_VERSION, Outcome, ShotReducer, canonical_update
 from .replay import fold_tail, internal_rejection
 from .store import AuditEntry, ProjectionStore, ShotUpdate, Snapshot, StoreError, WorldSnapshot, audit_entry_for
@@ -129,7 +129,7 @@ class _Shot:
     snapshot."""
 
     __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "world_every", "touched",
-                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every", "hashing", "unwritten")
+                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every", "hashing", "unwritten", "shadow")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
@@ -142,6 +142,7 @@ class _Shot:
         self.hash_every = HASH_EVERY_S  # grows with the document (see HASH_SHARE)
         self.hashing: asyncio.Task | None = None  # a hash being computed off the event loop (projections.hashing)
         self.unwritten = False  # ``hashed`` came from that worker and is not yet in the catalogue
+        self.shadow = Shadow()  # the worker's copy of the document, fed each event's update once seeded
         self.touched = time.monotonic()
         self._updates: list[bytes] = []
         # Observers must not touch the doc: only collect the bytes.
@@ -157,6 +158,7 @@ class _Shot:
         outcome = self.reducer.apply(seq, event)
         updates, self._updates = self._updates, []
         update = b"" if not updates else updates[0] if len(updates) == 1 else merge_updates(*updates)
+        self.shadow.add(update)
         return outcome, update, event
 
     def close(self) -> None:
@@ -567,6 +569,7 @@ class Projector:
                         and sh.reducer.world.head_seq <= st.committed):
                     del st.shots[shot]
                     sh.close()
+                    self._hasher.forget(sh.shadow)
                     self.counts["shots_unloaded"] += 1
 
     async def _verify(self, st: _Project, once: bool = False) -> bool:
@@ -697,17 +700,24 @@ class Projector:
         return sh.hashed
 
     def _hash_off_loop(self, sh: _Shot, now: float) -> None:
-        """Start hashing ``sh`` at its head in the hashing worker; only ``doc.get_update()`` runs here. The pair
-        lands in ``sh.hashed`` (marked unwritten) when the worker answers; a failure is counted and tried again
-        after ``hash_every``."""
+        """Start hashing ``sh`` at its head in the hashing worker, which holds a shadow of the document: only the
+        updates folded since the last call are handed over (the first call seeds it with ``doc.get_update()``).
+        The pair lands in ``sh.hashed`` (marked unwritten) when the worker answers; a failure is counted and tried
+        again after ``hash_every``."""
         if sh.hashing is not None:
             return
-        head, update = sh.reducer.world.head_seq, sh.reducer.doc.get_update()
+        head = sh.reducer.world.head_seq
         sh.hashed_at = now
+        try:
+            answer = self._hasher.canonical(sh.shadow, sh.reducer.doc)  # the document as it is now, at ``head``
+        except Exception:  # noqa: BLE001
+            self.counts["hash_errors"] += 1
+            log.exception("projector: hashing %s/%s failed", sh.reducer.project, sh.reducer.shot)
+            return
 
         async def job() -> None:
             try:
-                digest, size, took = await self._hasher.hash(update)
+                _, digest, size, took = await answer
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001
@@ -878,7 +888,7 @@ class Projector:
                 log.error("projector: snapshotting %s/%s at seq %d failed; skipped", st.name, shot, seq,
                           exc_info=None if task.cancelled() else task.exception())
             else:
-                doc, digest, _ = task.result()
+                doc, digest, _, _ = task.result()
                 out.append(Snapshot(project=st.name, shot=shot, seq=seq, doc=doc, state_hash=digest,
                                     reducer_version=REDUCER_VERSION))
                 self.counts["snapshots_off_loop"] += 1
@@ -919,7 +929,8 @@ class Projector:
         sh.world_every = self.snapshot_every * max(1, (keys + 2 * len(world.entities)) // WORLD_SNAPSHOT_KEYS)
         if sh.since_doc_snapshot >= self.snapshot_every * max(1.0, sh.doc_bytes / DOC_SNAPSHOT_BYTES):
             if sh.doc_bytes >= OFFLOAD_BYTES:  # encoded in the worker; committed with a later batch
-                task = asyncio.get_running_loop().create_task(self._hasher.canonical(sh.reducer.doc.get_update()))
+                task = asyncio.get_running_loop().create_task(
+                    self._hasher.canonical(sh.shadow, sh.reducer.doc, want_doc=True))
                 self._projects[project].pending_snapshots.append((seq, shot, task))
                 sh.since_doc_snapshot = 0
                 return out

@@ -110,12 +110,54 @@ def test_the_counter_sees_a_walk():
     assert CountingDict.walks > 0
 
 
-def test_the_hashing_worker_gives_the_state_hash():
-    r = _shot()
-    assert r.apply(4, _event(4, [O.EntityRemove(id="b7"), O.KeySet(id="b8", path="transform.position", frame=0,
-                                                                      value=[1, 0, 0])])).applied
-    digest, size, _ = hashing.hash_update(r.doc.get_update())
-    assert digest == state_hash(r.doc) and size == len(r.snapshot())
+def test_the_hashing_worker_s_shadow_hashes_as_the_document_does(monkeypatch):
+    """Seeded once, then fed each event's update: through key re-sets, track rewrites (drawn far more often here
+    than the reducer's 1 / (2n + 64)) and entity removals (their tombstones collected), the shadow's canonical
+    form is the document's."""
+    import random
+
+    from pycrdt import merge_updates
+
+    from projections import reducer as reducer_module
+
+    rewrites = []
+    monkeypatch.setattr(reducer_module, "compacts", lambda seq, eid, path, keys: rewrites.append(seq) or seq % 4 == 0)
+    rnd = random.Random(5)
+
+    async def main():
+        r = ShotReducer("p", "s")
+        got: list[bytes] = []
+        r.doc.observe(lambda e: got.append(e.update))
+        hasher, shadow = hashing.Hasher(), hashing.Shadow()
+        alive, checked = [], 0
+        try:
+            for seq in range(1, 400):
+                roll = rnd.random()
+                if not alive or roll < 0.15:
+                    eid = f"e{seq}"
+                    ops = [O.EntityCreate(id=eid, kind="prop",
+                                          props={"geometry": {"primitive": "box", "size": [1, 1, 1]}})]
+                    alive.append(eid)
+                elif roll < 0.22 and len(alive) > 2:
+                    eid = alive.pop(rnd.randrange(len(alive)))
+                    ops = [O.EntityRemove(id=eid)]
+                else:
+                    ops = [O.KeySet(id=rnd.choice(alive), path="transform.position", frame=rnd.randrange(6),
+                                    value=[rnd.random(), 0, 0])]
+                got.clear()
+                assert r.apply(seq, _event(seq, ops)).applied
+                shadow.add(merge_updates(*got) if len(got) > 1 else got[0] if got else b"")
+                if seq % 37 == 0 or seq == 399:
+                    doc, digest, size, _ = await hasher.canonical(shadow, r.doc, want_doc=True)
+                    assert digest == state_hash(r.doc) and doc == r.snapshot() and size == len(doc)
+                    checked += 1
+        finally:
+            hasher.close()
+        return checked, hasher.counts
+
+    checked, counts = asyncio.run(main())
+    assert checked == 11 and counts["seeded"] == 1 and counts["offloaded"] == 11
+    assert sum(1 for seq in rewrites if seq % 4 == 0) > 10  # tracks were rewritten whole
 
 
 def test_a_large_shot_is_hashed_off_the_loop_and_its_catalogue_catches_up(monkeypatch):
