@@ -308,7 +308,7 @@ async def reach(clients: list[Raw], clock: int, timeout: float = 60) -> None:
 
 async def sentinel(c: Raw, cid: str, entity: str = "e0", ops: list | None = None) -> None:
     """One more applied command, so that a frame after the last measured event's exists."""
-    await c.command(cid, ops or [key_op(entity, 1999)])
+    await c.command(cid, ops or [key_op(entity, 1999, frames=240)])
     async with asyncio.timeout(60):
         while cid not in c.results:
             await asyncio.sleep(0.01)
