@@ -50,7 +50,8 @@ from events.envelope import Event, decode_event
 from events.log import EventLog, LogError, Stored, UnknownProject
 from events.tasks import cancel_and_wait
 
-from .reducer import REDUCER_VERSION, Outcome, ShotReducer
+from .hashing import OFFLOAD_BYTES, Hasher, Shadow
+from .reducer import REDUCER_VERSION, Outcome, ShotReducer, canonical_update
 from .replay import fold_tail, internal_rejection
 from .store import AuditEntry, ProjectionStore, ShotUpdate, Snapshot, StoreError, WorldSnapshot, audit_entry_for
 from .world_codec import encode_world
@@ -113,9 +114,9 @@ about 50 ms, so it is hashed every 2.5 s rather than every 0.5 s; reads of the h
 afresh when the catalogue's is behind)."""
 
 WORLD_SNAPSHOT_KEYS = 10_000
-"""World snapshots of a shot with k × this many keyframes are taken every k × ``snapshot_every`` applied events:
-encoding one costs about 1 µs a keyframe, and reading the world at an offset costs one decode plus the tail, so
-both stay bounded per event as shots grow."""
+"""World snapshots of a shot of k × this many units (a keyframe is one, an entity two) are taken every
+k × ``snapshot_every`` applied events: encoding one costs about 1 µs a keyframe and 2 µs an entity, and reading the
+world at an offset costs one decode plus the tail, so both stay bounded per event as shots grow."""
 
 DOC_SNAPSHOT_BYTES = 128 << 10
 """Document snapshots of a shot whose document is k × 128 KiB (k ≥ 1, fractional) are taken every
@@ -128,7 +129,7 @@ class _Shot:
     snapshot."""
 
     __slots__ = ("reducer", "since_snapshot", "since_doc_snapshot", "doc_bytes", "world_every", "touched",
-                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every")
+                 "_updates", "_subscription", "hashed", "hashed_at", "hash_every", "hashing", "unwritten", "shadow")
 
     def __init__(self, reducer: ShotReducer, since_snapshot: int):
         self.reducer = reducer
@@ -139,6 +140,9 @@ class _Shot:
         self.hashed: tuple[int, str] | None = None  # (head_seq, state hash) last written to the catalogue
         self.hashed_at = 0.0
         self.hash_every = HASH_EVERY_S  # grows with the document (see HASH_SHARE)
+        self.hashing: asyncio.Task | None = None  # a hash being computed off the event loop (projections.hashing)
+        self.unwritten = False  # ``hashed`` came from that worker and is not yet in the catalogue
+        self.shadow = Shadow()  # the worker's copy of the document, fed each event's update once seeded
         self.touched = time.monotonic()
         self._updates: list[bytes] = []
         # Observers must not touch the doc: only collect the bytes.
@@ -154,6 +158,7 @@ class _Shot:
         outcome = self.reducer.apply(seq, event)
         updates, self._updates = self._updates, []
         update = b"" if not updates else updates[0] if len(updates) == 1 else merge_updates(*updates)
+        self.shadow.add(update)
         return outcome, update, event
 
     def close(self) -> None:
@@ -206,6 +211,8 @@ class _Project:
         self.head: int | None = None  # the stream's last seq as last checked
         self.behind_since: float | None = None  # when the lag last went over the bound
         self.started = time.monotonic()
+        # document snapshots being encoded in the hashing worker: (seq, shot, task), committed once done
+        self.pending_snapshots: list[tuple[int, str, asyncio.Task]] = []
 
 
 class Projector:
@@ -243,6 +250,7 @@ class Projector:
         self._listeners: list[Listener] = []
         self._deadlines: deque[tuple[float, asyncio.Future]] = deque()
         self._sweeper: asyncio.Task | None = None
+        self._hasher = Hasher()
 
     # ------------------------------------------------------------ public
 
@@ -435,7 +443,10 @@ class Projector:
 
     async def stop(self) -> None:
         """Stop following; catalogue hashes still behind their shot's head are written once more (one try)."""
-        await cancel_and_wait(*(st.task for st in self._projects.values()), self._sweeper)
+        await cancel_and_wait(*(st.task for st in self._projects.values()), self._sweeper,
+                              *(sh.hashing for st in self._projects.values() for sh in st.shots.values()),
+                              *(t for st in self._projects.values() for _, _, t in st.pending_snapshots))
+        self._hasher.close()
         for st in self._projects.values():
             for shot, sh in self._stale(st):
                 if sh.reducer.world.head_seq <= st.committed:
@@ -554,9 +565,11 @@ class Projector:
             return
         async with st.lock:
             for shot, sh in list(st.shots.items()):
-                if sh.touched <= cutoff and not sh.hash_behind and sh.reducer.world.head_seq <= st.committed:
+                if (sh.touched <= cutoff and not sh.hash_behind and not sh.unwritten and sh.hashing is None
+                        and sh.reducer.world.head_seq <= st.committed):
                     del st.shots[shot]
                     sh.close()
+                    self._hasher.forget(sh.shadow)
                     self.counts["shots_unloaded"] += 1
 
     async def _verify(self, st: _Project, once: bool = False) -> bool:
@@ -608,14 +621,14 @@ class Projector:
                 future.set_exception(ProjectHalted(st.halted))
 
     async def _next(self, st: _Project, queue: asyncio.Queue) -> Stored:
-        """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind."""
+        """The next event to fold; while waiting for it, refresh the catalogue hashes that fell behind (a large
+        document's in the hashing worker, written once it answers)."""
         while True:
             stale = self._stale(st)
             if not stale:
                 return await queue.get()
-            due = min(sh.hashed_at + sh.hash_every for _, sh in stale) - time.monotonic()
-            if any(sh.reducer.world.head_seq > st.committed for _, sh in stale):
-                due = max(due, 0.01)  # the row to refresh is not committed yet: look again shortly
+            now = time.monotonic()
+            due = min(self._refresh_due(st, sh, now) for _, sh in stale)
             try:
                 async with asyncio.timeout(max(0.0, due)):
                     return await queue.get()  # a cancelled get takes nothing off the queue
@@ -623,15 +636,33 @@ class Projector:
                 pass
             now = time.monotonic()
             for shot, sh in stale:
-                if now - sh.hashed_at >= sh.hash_every and sh.reducer.world.head_seq <= st.committed:
+                if sh.unwritten and sh.hashed[0] <= st.committed:
+                    pair, sh.unwritten = sh.hashed, False
+                    await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, *pair), st)
+                    self.counts["hash_refreshes"] += 1
+                elif (sh.hash_behind and sh.hashing is None and now - sh.hashed_at >= sh.hash_every
+                      and sh.reducer.world.head_seq <= st.committed):
+                    if sh.doc_bytes >= OFFLOAD_BYTES:
+                        self._hash_off_loop(sh, now)
+                        continue
                     pair = self._safe_hash(sh, now)
                     if pair is not None:
                         await self._retry("store", lambda: self.store.refresh_hash(st.name, shot, *pair), st)
                         self.counts["hash_refreshes"] += 1
 
     @staticmethod
+    def _refresh_due(st: _Project, sh: _Shot, now: float) -> float:
+        """Seconds until ``sh``'s catalogue hash should be looked at again."""
+        if sh.hashing is not None or sh.unwritten:
+            return 0.02
+        due = sh.hashed_at + sh.hash_every - now
+        if sh.reducer.world.head_seq > st.committed:
+            due = max(due, 0.01)  # the row to refresh is not committed yet: look again shortly
+        return due
+
+    @staticmethod
     def _stale(st: _Project) -> list[tuple[str, _Shot]]:
-        return [(shot, sh) for shot, sh in st.shots.items() if sh.hash_behind]
+        return [(shot, sh) for shot, sh in st.shots.items() if sh.hash_behind or sh.unwritten or sh.hashing]
 
     def current_hash(self, project: str, shot: str) -> tuple[int, str] | None:
         """``(head_seq, state_hash)`` of a loaded shot as folded now (None when not loaded)."""
@@ -660,10 +691,48 @@ class Projector:
     @staticmethod
     def _hash(sh: _Shot, now: float) -> tuple[int, str]:
         t = time.perf_counter()
-        sh.hashed = (sh.reducer.world.head_seq, sh.reducer.state_hash())
+        canonical = canonical_update(sh.reducer.doc)  # what ShotReducer.state_hash hashes
+        sh.hashed = (sh.reducer.world.head_seq, hashlib.sha256(canonical).hexdigest())
         sh.hashed_at = now
+        sh.doc_bytes = len(canonical)
+        sh.unwritten = False
         sh.hash_every = max(HASH_EVERY_S, (time.perf_counter() - t) / HASH_SHARE)
         return sh.hashed
+
+    def _hash_off_loop(self, sh: _Shot, now: float) -> None:
+        """Start hashing ``sh`` at its head in the hashing worker, which holds a shadow of the document: only the
+        updates folded since the last call are handed over (the first call seeds it with ``doc.get_update()``).
+        The pair lands in ``sh.hashed`` (marked unwritten) when the worker answers; a failure is counted and tried
+        again after ``hash_every``."""
+        if sh.hashing is not None:
+            return
+        head = sh.reducer.world.head_seq
+        sh.hashed_at = now
+        try:
+            answer = self._hasher.canonical(sh.shadow, sh.reducer.doc)  # the document as it is now, at ``head``
+        except Exception:  # noqa: BLE001
+            self.counts["hash_errors"] += 1
+            log.exception("projector: hashing %s/%s failed", sh.reducer.project, sh.reducer.shot)
+            return
+
+        async def job() -> None:
+            try:
+                _, digest, size, took = await answer
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001
+                self.counts["hash_errors"] += 1
+                log.exception("projector: hashing %s/%s failed", sh.reducer.project, sh.reducer.shot)
+                return
+            finally:
+                sh.hashing = None
+            if sh.hashed is None or head > sh.hashed[0]:
+                sh.hashed, sh.unwritten = (head, digest), True
+            sh.doc_bytes = size
+            sh.hash_every = max(HASH_EVERY_S, took / HASH_SHARE)
+            self.counts["hashes_off_loop"] += 1
+
+        sh.hashing = asyncio.get_running_loop().create_task(job())
 
     async def _read(self, st: _Project, queue: asyncio.Queue, after: int) -> None:
         delay = 0.05
@@ -791,8 +860,8 @@ class Projector:
                 work.append(folded.get_nowait())
             rows = [r for w in work for r in w.rows]
             updates = list({shot: u for w in work for shot, u in w.updates.items()}.values())
-            snapshots = [x for w in work for x in w.snapshots]
             checkpoint = work[-1].checkpoint
+            snapshots = [x for w in work for x in w.snapshots] + self._encoded_snapshots(st, checkpoint)
             await self._retry("store", lambda: self.store.commit_batch(st.name, rows, updates, snapshots, checkpoint),
                               st)
             self.counts["commits"] += 1
@@ -808,6 +877,24 @@ class Projector:
                 st.event_ids.popitem(last=False)
             self._release(st)
 
+    def _encoded_snapshots(self, st: _Project, checkpoint: int) -> list:
+        """The document snapshots the hashing worker has finished, at seqs this commit covers."""
+        out, kept = [], []
+        for seq, shot, task in st.pending_snapshots:
+            if not task.done() or seq > checkpoint:
+                kept.append((seq, shot, task))
+            elif task.cancelled() or task.exception() is not None:
+                self.counts["snapshot_errors"] += 1
+                log.error("projector: snapshotting %s/%s at seq %d failed; skipped", st.name, shot, seq,
+                          exc_info=None if task.cancelled() else task.exception())
+            else:
+                doc, digest, _, _ = task.result()
+                out.append(Snapshot(project=st.name, shot=shot, seq=seq, doc=doc, state_hash=digest,
+                                    reducer_version=REDUCER_VERSION))
+                self.counts["snapshots_off_loop"] += 1
+        st.pending_snapshots = kept
+        return out
+
     @staticmethod
     def _release(st: _Project) -> None:
         """Wake the waits for seqs now committed."""
@@ -822,7 +909,10 @@ class Projector:
         always current."""
         now = time.monotonic()
         if sh.hashed is None or (sh.hash_behind and now - sh.hashed_at >= sh.hash_every):
-            self._safe_hash(sh, now)
+            if sh.hashed is not None and sh.doc_bytes >= OFFLOAD_BYTES:
+                self._hash_off_loop(sh, now)  # the row carries the last pair; the new one is written when ready
+            else:
+                self._safe_hash(sh, now)
         head, state_hash = sh.hashed or (0, "")
         return ShotUpdate(shot, head, sh.reducer.last_seq, state_hash)
 
@@ -836,8 +926,14 @@ class Projector:
                                    reducer_version=REDUCER_VERSION)]
         sh.since_snapshot = 0
         keys = sum(len(t) for e in world.entities.values() for t in e.tracks.values())
-        sh.world_every = self.snapshot_every * max(1, keys // WORLD_SNAPSHOT_KEYS)
+        sh.world_every = self.snapshot_every * max(1, (keys + 2 * len(world.entities)) // WORLD_SNAPSHOT_KEYS)
         if sh.since_doc_snapshot >= self.snapshot_every * max(1.0, sh.doc_bytes / DOC_SNAPSHOT_BYTES):
+            if sh.doc_bytes >= OFFLOAD_BYTES:  # encoded in the worker; committed with a later batch
+                task = asyncio.get_running_loop().create_task(
+                    self._hasher.canonical(sh.shadow, sh.reducer.doc, want_doc=True))
+                self._projects[project].pending_snapshots.append((seq, shot, task))
+                sh.since_doc_snapshot = 0
+                return out
             doc = sh.reducer.snapshot()
             out.append(Snapshot(project=project, shot=shot, seq=seq, doc=doc,
                                 state_hash=hashlib.sha256(doc).hexdigest(), reducer_version=REDUCER_VERSION))
