@@ -100,3 +100,21 @@ def failed(agent: str, did: str, params: dict, reason: str) -> Proposal:
     new = {k: v for k, v in params.items() if k != "report"}
     new["report"] = {"status": "failed", "reason": reason, "params_hash": params_hash(params)}
     return Proposal([O.DirectiveUpdate(id=did, params=new)], f"{agent} {did} failed: {reason}")
+
+
+def to_solve(world: World, event: Event, agent: str) -> list:
+    """The directives of ``agent`` that ``event`` added or updated and whose params its report does not answer yet
+    (no report, or one for other params), in the order the event names them; each once."""
+    out, seen = [], set()
+    for op in event.ops:
+        if not isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate)) or op.id in seen:
+            continue
+        seen.add(op.id)
+        d = world.directives.get(op.id)
+        if d is None or d.agent != agent:
+            continue
+        report = d.params.get("report")
+        if isinstance(report, dict) and report.get("params_hash") == params_hash(d.params):
+            continue
+        out.append(d)
+    return out

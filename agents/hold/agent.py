@@ -30,7 +30,7 @@ import numpy as np
 
 from agents import geometry as G
 from agents import repair as R
-from agents.base import Proposal, failed, params_hash, register
+from agents.base import Proposal, failed, params_hash, register, to_solve
 from core import edit, quat, tracks, transform
 from core import ops as O
 from core.sampling import sample
@@ -62,17 +62,8 @@ class HoldAgent:
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
         if event.actor.kind == "agent" and event.actor.id == self.name:
             return []
-        out, seen = [], set()
-        for op in event.ops:
-            if isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate)) and op.id not in seen:
-                seen.add(op.id)
-                d = world.directives.get(op.id)
-                if d is None or d.agent != self.name:
-                    continue
-                rep = d.params.get("report")
-                if isinstance(rep, dict) and rep.get("params_hash") == params_hash(d.params):
-                    continue
-                out.append(solve(world, d.id, d.params))
+        seen = {op.id for op in event.ops if isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate))}
+        out = [solve(world, d.id, d.params) for d in to_solve(world, event, self.name)]
         edited = set(R.edited_entities(world, event))
         for did in sorted(world.directives):
             d = world.directives[did]

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 
 from agents import repair as R
-from agents.base import Proposal, failed, params_hash, register
+from agents.base import Proposal, failed, params_hash, register, to_solve
 from core import edit, quat, tracks
 from core import ops as O
 from core.world import World
@@ -72,19 +72,8 @@ class PathAgent:
     def decide(self, world: World, event: Event, seq: int) -> list[Proposal]:
         if event.actor.kind == "agent" and event.actor.id == self.name:
             return []
-        out: list[Proposal] = []
-        seen: set[str] = set()
-        for op in event.ops:
-            if not isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate)) or op.id in seen:
-                continue
-            seen.add(op.id)
-            d = world.directives.get(op.id)
-            if d is None or d.agent != self.name:
-                continue
-            report = d.params.get("report")
-            if isinstance(report, dict) and report.get("params_hash") == params_hash(d.params):
-                continue
-            out.append(solve(world, d.id, d.params))
+        seen = {op.id for op in event.ops if isinstance(op, (O.DirectiveAdd, O.DirectiveUpdate))}
+        out: list[Proposal] = [solve(world, d.id, d.params) for d in to_solve(world, event, self.name)]
         edited = R.edited_entities(world, event)
         if not edited:
             return out
