@@ -9,12 +9,12 @@ import time
 
 import numpy as np
 
-from realtime.cli_agents import build_runner
 from core import ops as O
 from core import quat
 from core.sampling import sample
 from events.envelope import Actor, Command, decode_event
 from realtime.bootstrap import open_system
+from realtime.cli_agents import build_runner
 from realtime.settings import Settings
 
 ALICE = Actor(kind="user", id="alice")
@@ -32,11 +32,11 @@ async def _report(system, project, since: int, timeout: float = 60.0):
     """The directive's report once the motion agent has published it after seq ``since``."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        world = (await system.world_at(project, "s1")).world
         events = [(s.seq, decode_event(s.data)) async for s in system.log.read(project, "s1")]
         mine = [(s, e) for s, e in events if s > since and e.actor.id == "motion"]
         if mine and any(isinstance(op, O.DirectiveUpdate) for op in mine[-1][1].ops):
-            return world, mine
+            # the world as of that report (read after it: a world read before the events could miss it)
+            return (await system.world_at(project, "s1", mine[-1][0])).world, mine
         await asyncio.sleep(0.1)
     raise AssertionError("the motion agent published no report")
 
