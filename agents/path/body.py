@@ -1,9 +1,8 @@
 """How much room an entity needs on its way: a horizontal radius about its origin and a height band.
 
 :func:`body_radius` is the one place the path agent asks "how wide is this body": the largest horizontal distance
-from the entity's origin of the character's collision shape at rest — the white-box body's points
-(``core.bodies.body_points``, SPEC §7.2) when that module is present, else the joints widened as the older
-collision prism did — so that at any heading the rest pose's collision footprint lies inside the disc.
+from the entity's origin of the character's white-box body at rest (``core.bodies.body_points``, SPEC §7.2), so
+that at any heading the rest pose's collision footprint lies inside the disc.
 (``core.bodies.body_radius`` measures about the body's centre and leaves the arms out; the planner needs the
 origin, which its keys move, and the whole prism the collision agent tests.)
 """
@@ -15,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from agents import geometry as G
-from core import families, kinematics, tracks
+from core import bodies, families, tracks
 from core.world import World
 
 __all__ = ["Body", "body_of", "body_radius", "family_of"]
@@ -38,30 +37,9 @@ def _scale(world: World, eid: str, frame: float) -> np.ndarray:
     return np.abs(np.asarray(s[0] if s is not None else [1.0, 1.0, 1.0], dtype=np.float64))
 
 
-# the room a character's collision prism takes in agents.geometry before white-box bodies: joints widened by
-# this much, from this far below the lowest to this far above the highest; a capsule without a skeleton
-_JOINT_RADIUS_M, _FOOT_M, _HEAD_M = 0.12, 0.05, 0.12
-_NO_SKELETON = (0.25, 1.8)
-
-
 def _rest_points(joints: list[dict] | None) -> np.ndarray:
-    """Points (N, 3) in the entity frame whose hull holds the character's collision shape at rest: the white-box
-    body (``core.bodies.body_points``) when that module is there, else the joints widened as the pre-bodies
-    collision prism was."""
-    try:
-        from core import bodies
-    except ImportError:
-        bodies = None
-    if bodies is not None and hasattr(bodies, "body_points"):
-        return np.asarray(bodies.body_points(bodies.body_of(joints)), dtype=np.float64).reshape(-1, 3)
-    ring = np.stack([np.cos(np.arange(16) * np.pi / 8), np.zeros(16), np.sin(np.arange(16) * np.pi / 8)], axis=1)
-    if not joints:
-        r, h = _NO_SKELETON
-        return np.concatenate([ring * r, ring * r + [0.0, h, 0.0]])
-    rest = kinematics.forward(kinematics.rig(joints))[:, :3, 3]
-    lo, hi = rest[:, 1].min() - _FOOT_M, rest[:, 1].max() + _HEAD_M
-    xz = (rest[:, None, :] + ring[None] * _JOINT_RADIUS_M).reshape(-1, 3)
-    return np.concatenate([xz * [1, 0, 1] + [0.0, lo, 0.0], xz * [1, 0, 1] + [0.0, hi, 0.0]])
+    """Points (N, 3) in the entity frame whose hull holds the character's white-box body at rest."""
+    return np.asarray(bodies.body_points(bodies.body_of(joints)), dtype=np.float64).reshape(-1, 3)
 
 
 def body_of(world: World, eid: str, frame: float) -> Body:
@@ -81,5 +59,5 @@ def body_of(world: World, eid: str, frame: float) -> Body:
 
 
 def body_radius(world: World, eid: str, frame: float = 0.0) -> float:
-    """Horizontal radius (m) of ``eid`` about its origin — the swap point for ``core.bodies.body_radius``."""
+    """Horizontal radius (m) of ``eid`` about its origin."""
     return body_of(world, eid, frame).radius
