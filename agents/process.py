@@ -8,6 +8,10 @@ killed is started again after a backoff that doubles up to ``MAX_BACKOFF_S`` and
 (``PR_SET_PDEATHSIG``), so a ``kill -9`` of ``wnm up`` leaves no agents process behind; a restarted agent resumes
 from its checkpoint and publishes nothing twice (command ids derive from the triggering seq).
 
+The child runs at a lower CPU priority (``nice``, default :data:`NICE`, ``WNM_AGENTS_NICE``): on a machine with
+few cores the agents' work (a repair per edit, a model loading) competes with the server for them, and the kernel
+then gives the server's commands and socket updates the CPU first. The agents still get every idle cycle.
+
 The child's output is passed through, each line prefixed ``agents:``.
 """
 
@@ -23,21 +27,34 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
-__all__ = ["exit_with_parent", "AgentProcess", "MAX_BACKOFF_S", "HEALTHY_S"]
+from events.tasks import cancel_and_wait
+
+__all__ = ["exit_with_parent", "AgentProcess", "MAX_BACKOFF_S", "HEALTHY_S", "NICE"]
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 10.0
 HEALTHY_S = 30.0
 _STOP_GRACE_S = 5.0
+_DRAIN_S = 0.5
+_POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
+NICE = 10
+"""How much lower than ``wnm up`` the agents child is scheduled (``nice`` increment; 0 = the same priority)."""
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):  # not Linux: the parent's stop still terminates the child
-        pass
+def _child_setup(nice: int):
+    def setup() -> None:  # runs in the child between fork and exec
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # not Linux: the parent's stop still terminates the child
+            pass
+        if nice > 0:
+            try:
+                os.nice(nice)
+            except OSError:  # not permitted here: the child runs at the parent's priority
+                pass
+    return setup
 
 
 class AgentProcess:
@@ -46,10 +63,11 @@ class AgentProcess:
     restarted."""
 
     def __init__(self, env: Mapping[str, str], argv: Sequence[str] | None = None, *, cwd: str | None = None,
-                 prefix: str = "agents: ", out=None):
+                 prefix: str = "agents: ", out=None, nice: int = NICE):
         self.env = dict(env)
         self.argv = list(argv) if argv else [sys.executable, "-m", "realtime.cli", "agents", "run"]
         self.cwd, self.prefix = cwd, prefix
+        self.nice = max(0, int(nice))
         self.out = out if out is not None else sys.stdout
         self.restarts = 0
         self.proc: asyncio.subprocess.Process | None = None
@@ -57,7 +75,8 @@ class AgentProcess:
 
     def status(self) -> dict:
         alive = self.proc is not None and self.proc.returncode is None
-        return {"running": alive, "pid": self.proc.pid if alive else None, "restarts": self.restarts}
+        return {"running": alive, "pid": self.proc.pid if alive else None, "restarts": self.restarts,
+                "nice": self.nice}
 
     async def run(self) -> None:
         backoff = 0.5
@@ -79,16 +98,28 @@ class AgentProcess:
     async def _start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_child_setup(self.nice))
         self.started_at = time.monotonic()
 
     async def _pump(self) -> int:
-        """Pass the child's output through until it ends; its exit code."""
+        """Pass the child's output through until the child exits; its exit code. The child's exit ends it, not the
+        end of its output: a process the child started may hold the pipe open for seconds after a ``kill -9``."""
         assert self.proc is not None and self.proc.stdout is not None
-        while line := await self.proc.stdout.readline():
+        reader = asyncio.get_running_loop().create_task(self._copy(self.proc.stdout))
+        try:
+            rc = await _exited(self.proc)
+            try:  # what the child wrote before it ended
+                await asyncio.wait_for(asyncio.shield(reader), _DRAIN_S)
+            except TimeoutError:
+                pass
+            return rc
+        finally:
+            await cancel_and_wait(reader)
+
+    async def _copy(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
             self.out.write(self.prefix + line.decode(errors="replace"))
             self.out.flush()
-        return await self.proc.wait()
 
     async def _stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -96,10 +127,18 @@ class AgentProcess:
             return
         proc.terminate()
         try:
-            await asyncio.shield(asyncio.wait_for(proc.wait(), _STOP_GRACE_S))
+            await asyncio.shield(asyncio.wait_for(_exited(proc), _STOP_GRACE_S))
         except (asyncio.TimeoutError, asyncio.CancelledError):
             proc.kill()
-            await proc.wait()
+            await _exited(proc)
+
+
+async def _exited(proc: asyncio.subprocess.Process) -> int:
+    """The child's exit code once it has exited (``proc.wait()`` on Python 3.11 also waits for its pipes to close,
+    which a process it started may hold open)."""
+    while proc.returncode is None:
+        await asyncio.sleep(_POLL_S)
+    return proc.returncode
 
 
 def child_env(nats_url: str, database_url: str, base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -14,6 +14,11 @@ restarted runner resumes after it. What it publishes has ``command_id`` ``agent.
 A project an agent has no checkpoint for is read from its start, but events older than ``fresh_s`` are only
 folded, not decided on (an agent added to an old project does not repair its history).
 
+Keeping up: a reader task tails the log while the agents decide, and what arrived meanwhile is handled as one
+batch in which an edit superseded by a later waiting one (the same entities written again with the same kinds of
+op: a drag, a re-keyed track) is folded but not decided on — its proposal would be stale — so under a stream of
+edits the agents decide on the newest state instead of falling ever further behind (:func:`_superseded`).
+
 Loop bounds: an agent never reacts to its own events, nor to rejected events, nor to an agent event at causation
 depth ≥ ``max_depth`` (a person's or system's event has depth 0, an agent's event one more than its cause's).
 
@@ -58,6 +63,8 @@ __all__ = ["Checkpoints", "MemoryCheckpoints", "PgCheckpoints", "AgentRunner", "
 log = logging.getLogger(__name__)
 
 MAX_DEPTH = 3
+LOOKAHEAD = 256
+"""The most events the runner takes from its reader at once (see :func:`_superseded`)."""
 """Agent events caused (transitively) by this many agent events in a row trigger nothing more."""
 
 Loader = Callable[[str, str, int], Awaitable[ShotReducer]]
@@ -229,11 +236,20 @@ class AgentRunner:
                 self._asleep = {k for k in self._asleep if k[0] != project}
                 self.positions[project] = max(self.positions.get(project, 0), after)
                 self._advanced.set()
-                async for stored in self.log.follow(project, after=after):
-                    if stored.seq <= after:
-                        continue
-                    await self.handle(project, stored)
-                    after = stored.seq
+                async for batch in self._batches(project, after):
+                    superseded = _superseded(batch)  # seq → the later seq that supersedes it
+                    held: dict[int, list[Stored]] = {}
+                    for stored in batch:
+                        if stored.seq <= after:
+                            continue
+                        by = superseded.get(stored.seq)
+                        applied = await self.handle(project, stored, decide=by is None)
+                        if by is not None:
+                            held.setdefault(by, []).append(stored)
+                        for earlier in held.pop(stored.seq, []):
+                            if not applied:  # what superseded it was rejected: decide on it after all
+                                await self.decide_late(project, earlier)
+                        after = stored.seq
                     delay = 0.05
             except asyncio.CancelledError:
                 await self._save(project, force=True)
@@ -248,6 +264,37 @@ class AgentRunner:
                     log.warning("agents: saving positions of %s failed (%s: %s)", project, type(e2).__name__, e2)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+    async def _batches(self, project: str, after: int):
+        """The project's events after ``after`` in stream order, in lists of those already waiting (at most
+        :data:`LOOKAHEAD`): a reader task tails the log while the agents decide, so what arrived meanwhile is seen
+        together and an event that a later one supersedes need not be decided on (:func:`_superseded`)."""
+        queue: asyncio.Queue = asyncio.Queue(maxsize=4 * LOOKAHEAD)
+
+        async def read() -> None:
+            try:
+                async for stored in self.log.follow(project, after=after):
+                    await queue.put(stored)
+                raise LogError(f"following {project} ended")
+            except asyncio.CancelledError:
+                raise
+            except BaseException as e:  # handed to the consumer, which retries from its checkpoint
+                await queue.put(e)
+
+        reader = asyncio.get_running_loop().create_task(read(), name=f"agents-read:{project}")
+        try:
+            while True:
+                batch = [await queue.get()]
+                while len(batch) < LOOKAHEAD and not queue.empty():
+                    batch.append(queue.get_nowait())
+                failed = next((x for x in batch if isinstance(x, BaseException)), None)
+                ready = [x for x in batch if not isinstance(x, BaseException)]
+                if ready:
+                    yield ready
+                if failed is not None:
+                    raise failed
+        finally:
+            await cancel_and_wait(reader)
 
     async def _flush(self) -> None:
         """Save the positions reached since the last save: a quiet project's last events would otherwise stay
@@ -323,12 +370,13 @@ class AgentRunner:
             return 1
         return 1 + await self._depth_of(project, shot, ev.causation, budget - 1)
 
-    async def handle(self, project: str, stored: Stored) -> None:
-        """Fold one stored event into its replica and let every agent decide on it."""
+    async def handle(self, project: str, stored: Stored, decide: bool = True) -> bool:
+        """Fold one stored event into its replica and let every agent decide on it (``decide=False``: fold only —
+        a later event already waiting supersedes it). Whether the event was applied."""
         seq = stored.seq
         if (project, stored.shot) in self._asleep and not _may_set_modes(stored.data):
             self._advance(project, seq)  # every agent is off on this shot, and this event cannot change that
-            return
+            return False
         self._asleep.discard((project, stored.shot))
         reducer = await self._replica(project, stored.shot, seq)
         head = reducer.world.head_seq
@@ -342,16 +390,38 @@ class AgentRunner:
             event = decode_event(stored.data)
             tracker = self._spatial.setdefault((project, stored.shot), spatial.Tracker())
             tracker.applied(reducer.world, event, head)
-            depth = await self._depth(project, stored.shot, event, seq)
-            for m in self.members:
-                if seq <= m.position.get(project, 0):
-                    continue
-                fresh = m.fresh_after.get(project)
-                if fresh is not None and event.ts < fresh:
-                    continue
-                acted |= await self._decide(m.agent, project, stored.shot, reducer, event, seq, depth, tracker)
+            if decide:
+                acted = await self._decide_all(project, stored.shot, reducer, event, seq, tracker)
+            else:
+                self.counts["superseded"] += 1
         self._advance(project, seq)
         await self._save(project, force=acted)
+        return outcome.applied
+
+    async def decide_late(self, project: str, stored: Stored) -> None:
+        """Let the agents decide on an event folded earlier without a decision, against the shot's world now (the
+        event that superseded it was rejected)."""
+        reducer = self._replicas.get(project, {}).get(stored.shot)
+        if reducer is None:
+            return
+        event = decode_event(stored.data)
+        tracker = self._spatial.setdefault((project, stored.shot), spatial.Tracker())
+        self.counts["decided_late"] += 1
+        if await self._decide_all(project, stored.shot, reducer, event, stored.seq, tracker, late=True):
+            await self._save(project, force=True)
+
+    async def _decide_all(self, project: str, shot: str, reducer: ShotReducer, event: Event, seq: int,
+                          tracker: spatial.Tracker, late: bool = False) -> bool:
+        depth = await self._depth(project, shot, event, seq)
+        acted = False
+        for m in self.members:
+            if seq <= m.position.get(project, 0) and not late:
+                continue
+            fresh = m.fresh_after.get(project)
+            if fresh is not None and event.ts < fresh:
+                continue
+            acted |= await self._decide(m.agent, project, shot, reducer, event, seq, depth, tracker)
+        return acted
 
     def _advance(self, project: str, seq: int) -> None:
         for m in self.members:
@@ -444,6 +514,40 @@ class AgentRunner:
         except (LookupError, LogError) as e:
             return f"the command service could not confirm seq {seq}: {e}"
         return None
+
+
+def _superseded(batch: list[Stored]) -> dict[int, int]:
+    """The seqs in ``batch`` (stream order) that no agent needs to decide on, each with the first later seq that
+    supersedes it: a person's or the system's event E when a later person's or system's event L of the same shot
+    writes every entity E wrote with every kind of op E used (a drag sends the same ``entity.set`` many times a
+    second; editors re-key a track). A proposal computed for E would be stale by L (:meth:`AgentRunner._stale`
+    drops it) and L is decided on with the newer world, so deciding on E is wasted — under load, enough to leave
+    the agents ever further behind. Agents' events never
+    supersede nor are superseded (an agent's event at the depth limit is decided by no one), nor are events that
+    write no entity (directives, shot settings). When L is rejected, the events it superseded are decided on after
+    all (:meth:`AgentRunner.decide_late`); a chain E ⊆ L ⊆ L2 passes on, L2 covering both."""
+    writes: list[tuple[int, str, frozenset, frozenset] | None] = []
+    for stored in batch:
+        try:
+            event = decode_event(stored.data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            writes.append(None)
+            continue
+        ids = frozenset(i for op in event.ops for i in op_entity_ids(op))
+        if event.actor.kind == "agent" or not ids or any(not op_entity_ids(op) for op in event.ops):
+            writes.append(None)
+            continue
+        writes.append((stored.seq, stored.shot, ids, frozenset(type(op) for op in event.ops)))
+    out: dict[int, int] = {}
+    for i, w in enumerate(writes):
+        if w is None:
+            continue
+        seq, shot, ids, kinds = w
+        for later in writes[i + 1:]:
+            if later is not None and later[1] == shot and ids <= later[2] and kinds <= later[3]:
+                out[seq] = later[0]
+                break
+    return out
 
 
 def _may_set_modes(data: bytes) -> bool:

@@ -323,7 +323,8 @@ def arrivals(c: Raw, ends: list[int]) -> list[float]:
     return out
 
 
-async def latency(server: Server, p: str, s: str, editors: int, rate: float, seconds: float):
+async def latency(server: Server, p: str, s: str, editors: int, rate: float, seconds: float, tag: str = "lat"):
+    """``tag`` prefixes the command ids (a second run on the same shot needs another: a reused id is a retry)."""
     url, sid = sync_url(server, p, s), client_id_for(p, s)
     clients = [await Raw.open(url, sid) for _ in range(editors)]
     per = max(1, int(rate * seconds))
@@ -332,7 +333,7 @@ async def latency(server: Server, p: str, s: str, editors: int, rate: float, sec
     async def editor(i: int) -> None:
         await asyncio.sleep(i / editors / rate)  # spread the editors over one period
         for k in range(per):
-            cid = f"lat-{i}-{k}"
+            cid = f"{tag}-{i}-{k}"
             sent[cid] = (i, await clients[i].command(cid, [key_op(f"e{i}", k)]))
             await asyncio.sleep(1 / rate)
 
@@ -343,7 +344,7 @@ async def latency(server: Server, p: str, s: str, editors: int, rate: float, sec
             await asyncio.sleep(0.05)
     assert all(r["status"] == "applied" for c in clients for _, r in c.results.values())
     by_seq = sorted((r["seq"], cid) for c in clients for cid, (_, r) in c.results.items())
-    await sentinel(clients[0], "lat-sentinel")
+    await sentinel(clients[0], f"{tag}-sentinel")
     clock = await clocks(server.nats_url, p, s)
     ends = [clock[seq] for seq, _ in by_seq]
     await reach(clients, ends[-1])

@@ -69,7 +69,7 @@ async def run_as_child(system) -> None:
     from agents.process import AgentProcess, child_env
 
     settings = system.settings
-    child = AgentProcess(child_env(settings.nats_url, settings.database_url))
+    child = AgentProcess(child_env(settings.nats_url, settings.database_url), nice=settings.agents_nice)
     system.agents = child
     print(f"wnm up: agents run as a child process ({', '.join(available())}); restarted if it dies", flush=True)
     await child.run()

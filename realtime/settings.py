@@ -23,6 +23,7 @@ class Settings:
     secret: str | None = None
     follow_all_projects: bool = True
     nats_sync_always: bool = True  # the embedded NATS fsyncs every write before acknowledging it
+    agents_nice: int = 10  # the agents child's CPU priority below the server's (agents.process.NICE)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -38,6 +39,7 @@ class Settings:
             secret=env.get("WNM_SECRET") or None,
             follow_all_projects=env.get("WNM_FOLLOW_ALL_PROJECTS", "1") not in ("0", "false", "no"),
             nats_sync_always=_sync_always(env.get("WNM_NATS_SYNC") or "always"),
+            agents_nice=_nice(env.get("WNM_AGENTS_NICE") or "10"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -49,3 +51,14 @@ def _sync_always(value: str) -> bool:
     if value not in ("always", "interval"):
         raise ValueError(f"WNM_NATS_SYNC must be 'always' or 'interval', got {value!r}")
     return value == "always"
+
+
+def _nice(value: str) -> int:
+    """``WNM_AGENTS_NICE``: how far below the server the agents child is scheduled, 0 (same priority) to 19."""
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 19:
+        raise ValueError(f"WNM_AGENTS_NICE must be an integer from 0 to 19, got {value!r}")
+    return n

@@ -204,3 +204,59 @@ async def test_collision_then_support_chain_settles():
     reasons = sorted(e.reason for _, e in await rig.events() if e.actor.kind == "agent")
     assert reasons == ["moved chair-1 0.15 m +x: intersected table-1 at frame 0",
                        "put chair-1 0.30 m down onto the ground at frame 0"]
+
+
+# ---------------------------------------------------------------- superseded events (issue 12: agents keep up)
+
+
+async def test_an_edit_superseded_by_a_waiting_one_is_not_decided_on_and_the_newest_is():
+    """A chair dragged through a table sends many positions: the agents, finding them all waiting, decide on the
+    last one only (a repair of an earlier one would be stale), and exactly one repair follows."""
+    rig = Rig()
+    await _scene(rig)
+    pushes = [await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[x, 0, 0]))
+              for x in (1.5, 1.1, 0.7)]
+    runner = rig.runner([CollisionAgent()])
+    await _run_until(runner, pushes[-1] + 1)
+    repairs = [e for _, e in await rig.events() if e.actor.kind == "agent"]
+    assert [e.causation for e in repairs] == [pushes[-1]]
+    assert runner.counts["superseded"] == 2
+    r = await rebuild(rig.log, P, S)
+    assert r.world.entities["chair-1"].props["transform.position"][0] == pytest.approx(0.852)
+
+
+async def test_an_edit_superseded_by_a_rejected_one_is_decided_on_after_all():
+    rig = Rig()
+    await _scene(rig)
+    push = await rig.submit(O.EntitySet(id="chair-1", path="transform.position", value=[0.7, 0, 0]))
+    bad = await rig.commands.submit(P, S, ALICE, Command(command_id="bad", ops=[
+        O.EntitySet(id="chair-1", path="transform.position", value=[1.0, 2.0])]), check=False)
+    assert bad.status == "rejected"
+    runner = rig.runner([CollisionAgent()])
+    await _run_until(runner, bad.seq + 1)
+    repairs = [e for _, e in await rig.events() if e.actor.kind == "agent"]
+    assert [e.causation for e in repairs] == [push]
+    assert runner.counts["decided_late"] == 1
+
+
+def test_what_supersedes_what():
+    from agents.runtime import _superseded
+    from events.envelope import Event, encode_event
+    from events.log import Stored
+
+    def stored(seq, *ops, actor=ALICE, shot=S):
+        ev = Event(event_id=f"e{seq}", command_id=f"c{seq}", project=P, shot=shot, actor=actor, ops=list(ops), ts=1.0)
+        return Stored(seq=seq, shot=shot, data=encode_event(ev))
+
+    move = lambda i, x: O.EntitySet(id=i, path="transform.position", value=[x, 0, 0])  # noqa: E731
+    key = lambda i, f: O.KeySet(id=i, path="transform.position", frame=f, value=[0, 0, 0])  # noqa: E731
+    bot = Actor(kind="agent", id="collision")
+    batch = [
+        stored(1, move("a", 1)), stored(2, move("a", 2)),             # 1 superseded by 2
+        stored(3, move("b", 1), move("c", 1)), stored(4, move("b", 2)),  # 4 writes b only: 3 stays
+        stored(5, key("d", 0)), stored(6, move("d", 1)),              # another kind of op: 5 stays
+        stored(7, move("e", 1)), stored(8, move("e", 2), actor=bot),  # an agent's event supersedes nothing
+        stored(9, move("f", 1)), stored(10, move("f", 2), shot="other"),  # another shot
+        stored(11, move("g", 1)), stored(12, move("g", 2), key("g", 3)),  # a superset of ops and entities
+    ]
+    assert _superseded(batch) == {1: 2, 11: 12}
