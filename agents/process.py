@@ -39,7 +39,7 @@ _STOP_GRACE_S = 5.0
 _DRAIN_S = 0.5
 _POLL_S = 0.05
 _PR_SET_PDEATHSIG = 1
-NICE = 10
+NICE = 19
 """How much lower than ``wnm up`` the agents child is scheduled (``nice`` increment; 0 = the same priority)."""
 
 

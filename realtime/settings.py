@@ -23,7 +23,7 @@ class Settings:
     secret: str | None = None
     follow_all_projects: bool = True
     nats_sync_always: bool = True  # the embedded NATS fsyncs every write before acknowledging it
-    agents_nice: int = 10  # the agents child's CPU priority below the server's (agents.process.NICE)
+    agents_nice: int = 19  # the agents child's CPU priority below the server's (agents.process.NICE)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -39,7 +39,7 @@ class Settings:
             secret=env.get("WNM_SECRET") or None,
             follow_all_projects=env.get("WNM_FOLLOW_ALL_PROJECTS", "1") not in ("0", "false", "no"),
             nats_sync_always=_sync_always(env.get("WNM_NATS_SYNC") or "always"),
-            agents_nice=_nice(env.get("WNM_AGENTS_NICE") or "10"),
+            agents_nice=_nice(env.get("WNM_AGENTS_NICE") or "19"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
