@@ -245,3 +245,38 @@ def test_unkeyed_props_sample_as_their_value_at_every_frame():
     # a stepped track past its last key holds it
     keys = [Key(0.0, True, "step"), Key(5.0, False, "step")]
     assert tracks.evaluate(keys, [-1.0, 0.0, 4.9, 5.0, 50.0], "bool").tolist() == [True, True, True, False, False]
+
+
+def test_a_shots_client_id_is_pinned():
+    """Every replica of every build writes a shot's document with the same client id (the document bytes and the
+    state hash depend on it); a change is a new reducer version. Mutation ``client_id_for`` 7 (9 hash bytes)."""
+    from projections.reducer import client_id_for
+
+    assert client_id_for("p", "s", version=4) == 6331635282005843
+    assert 2**32 <= client_id_for("a", "b") < 2**53
+
+
+def test_tracks_written_after_their_entity_or_track_was_removed_reach_the_document():
+    """The reducer caches each track's Yjs array; a cache entry left behind by a removal points at a detached
+    array, and later keys would vanish from the document (mutations ``_entity_del`` 4–5, ``_track_del`` 4)."""
+    from core import ops as O
+    from projections.decode import world_from_doc
+    from projections.reducer import ShotReducer
+
+    r = ShotReducer("p", "s")
+    key = lambda f, x: O.KeySet(id="lamp", path="transform.position", frame=f, value=[x, 0.0, 0.0])  # noqa: E731
+    steps = [
+        [O.EntityCreate(id="lamp", kind="prop"), O.EntityCreate(id="desk", kind="prop")],
+        [key(0.0, 1.0), key(10.0, 2.0), O.KeySet(id="desk", path="visible", frame=0.0, value=True)],
+        [O.TrackClear(id="lamp", path="transform.position")],
+        [key(5.0, 3.0)],                                    # the same track again, after its removal
+        [O.EntityRemove(id="lamp")],
+        [O.EntityCreate(id="lamp", kind="prop")],
+        [key(7.0, 4.0)],                                    # the same entity again, after its removal
+        [O.KeySet(id="desk", path="visible", frame=4.0, value=False)],  # another entity's track still written
+    ]
+    for seq, ops in enumerate(steps, start=1):
+        assert r.apply(seq, _event(seq, ops)).applied, seq
+        assert world_from_doc(r.doc).to_json() == r.world.to_json(), f"after step {seq}"
+    assert [k.frame for k in r.world.entities["lamp"].tracks["transform.position"]] == [7.0]
+    assert [k.frame for k in r.world.entities["desk"].tracks["visible"]] == [0.0, 4.0]
