@@ -496,6 +496,12 @@ def _skeleton_set(world: World, op: O.SkeletonSet, actor: str, tx: _Tx):
         joints = attributes.normalize(attributes.ATTRIBUTES["skeleton"], raw, "joints")
     except ValueError as ex:
         raise _FieldError("joints", str(ex)) from None
+    names = {j["name"] for j in joints}
+    held = sorted(r.id for r in world.relations.values()
+                  if r.object == op.id and r.joint is not None and r.joint not in names)
+    if held:  # the world would hold a relation to a joint that no longer exists, which no relation.add may make
+        raise _FieldError("template" if op.template is not None else "joints",
+                          f"relations {held} attach to joints of {op.id!r} that this skeleton lacks; remove them first")
     _set_prop(world, e, "skeleton", joints, tx)
 
 

@@ -210,3 +210,18 @@ def test_python_built_ops_with_any_number_are_refused_or_applied_never_raised(fi
     out = r.apply(2, Event(event_id="e", command_id="c", project="p", shot="s", actor=ALICE, ops=[op]))
     assert out.applied, out
     assert world_from_doc(r.doc) == r.world
+
+
+def test_a_skeleton_without_a_joint_that_a_relation_holds_is_refused():
+    """Found by the fork property test: a biped's 'hips' held a prop, then the character became a fish; the world
+    kept a relation to a joint no relation.add could make, so its fork ops did not rebuild it."""
+    from core.world import World
+
+    w = World("p", "s")
+    edit.apply(w, [O.EntityCreate(id="sun", kind="character"), O.EntityCreate(id="a", kind="prop"),
+                   O.SkeletonSet(id="sun", template="biped")], "alice")
+    edit.apply(w, [O.RelationAdd(id="r1", kind="attached_to", subject="a", object="sun", joint="hips")], "alice")
+    with pytest.raises(edit.OpError, match=r"r1.*remove them first"):
+        edit.apply(w, [O.SkeletonSet(id="sun", template="fish")], "alice")
+    edit.apply(w, [O.RelationRemove(id="r1"), O.SkeletonSet(id="sun", template="fish")], "alice")
+    assert w.entities["sun"].joints and "hips" not in {j["name"] for j in w.entities["sun"].joints}
