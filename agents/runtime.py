@@ -522,9 +522,8 @@ def _superseded(batch: list[Stored]) -> dict[int, int]:
     writes every entity E wrote with every kind of op E used (a drag sends the same ``entity.set`` many times a
     second; editors re-key a track). A proposal computed for E would be stale by L (:meth:`AgentRunner._stale`
     drops it) and L is decided on with the newer world, so deciding on E is wasted — under load, enough to leave
-    the agents ever further behind. Agents' events never
-    supersede nor are superseded (an agent's event at the depth limit is decided by no one), nor are events that
-    write no entity (directives, shot settings). When L is rejected, the events it superseded are decided on after
+    the agents ever further behind. Agents' events never supersede nor are superseded (an agent's event at the
+    depth limit is decided by no one), nor are events that write no entity (directives, shot settings). When L is rejected, the events it superseded are decided on after
     all (:meth:`AgentRunner.decide_late`); a chain E ⊆ L ⊆ L2 passes on, L2 covering both."""
     writes: list[tuple[int, str, frozenset, frozenset] | None] = []
     for stored in batch:
