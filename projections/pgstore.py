@@ -1,7 +1,8 @@
 """The PostgreSQL adapter of :class:`projections.store.ProjectionStore` (asyncpg). Tables: migrations/001_init.sql.
 
-``commit_batch`` takes the project's checkpoint row ``FOR UPDATE`` first, so concurrent projectors on the same
-stream serialise there, and then only stores rows above the checkpoint it read. Text PostgreSQL cannot hold
+``commit_batch`` is one call of the SQL function of the same name (migrations/006_commit_batch.sql): it takes
+the project's checkpoint row ``FOR UPDATE`` first, so concurrent projectors on the same stream serialise there,
+and then only stores rows above the checkpoint it read. Text PostgreSQL cannot hold
 (NUL characters, lone surrogates) is replaced — in what is written and in every query's arguments alike, so an
 id that holds one reads what was written under it —, integers beyond ``bigint`` are clamped to its range (a
 causation beyond it is dropped), and an event that is not valid JSON for ``jsonb`` keeps its raw bytes instead:
@@ -25,21 +26,6 @@ _ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClient
 
 _AUDIT_COLUMNS = ("project, seq, shot, event_id, command_id, actor_kind, actor_id, causation, op_types, "
                   "entity_ids, payload, raw, status, reason, ts")
-
-_INSERT_AUDIT = (f"INSERT INTO audit ({_AUDIT_COLUMNS}) "
-                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13, $14, $15) "
-                 "ON CONFLICT (project, seq) DO NOTHING")
-
-_UPSERT_SHOT = """
-INSERT INTO shots AS s (project, shot, head_seq, last_seq, state_hash, event_count)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (project, shot) DO UPDATE SET
-    head_seq    = CASE WHEN EXCLUDED.last_seq > s.last_seq THEN EXCLUDED.head_seq ELSE s.head_seq END,
-    state_hash  = CASE WHEN EXCLUDED.last_seq > s.last_seq THEN EXCLUDED.state_hash ELSE s.state_hash END,
-    last_seq    = GREATEST(s.last_seq, EXCLUDED.last_seq),
-    event_count = s.event_count + EXCLUDED.event_count,
-    updated_at  = now()
-"""
 
 _INSERT_SNAPSHOT = ("INSERT INTO snapshots (project, shot, reducer_version, seq, doc, state_hash) "
                     "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
@@ -173,6 +159,8 @@ class PgStore:
     async def commit_batch(self, project, rows, shot_updates, snapshots, new_checkpoint):
         try:
             async with self.pool.acquire() as conn:
+                if not snapshots:  # one statement: its own transaction, one round trip
+                    return await self._commit(conn, project, rows, shot_updates, snapshots, new_checkpoint)
                 async with conn.transaction():
                     return await self._commit(conn, project, rows, shot_updates, snapshots, new_checkpoint)
         except _ERRORS as e:
@@ -180,24 +168,14 @@ class PgStore:
 
     async def _commit(self, conn, project, rows: Iterable[AuditEntry], shot_updates, snapshots,
                       new_checkpoint) -> bool:
+        """One call of ``commit_batch`` (migrations/006_commit_batch.sql), then the snapshots, if any."""
         project = _text(project)
-        await conn.execute(
-            "INSERT INTO projector_checkpoints (project, last_seq) VALUES ($1, 0) ON CONFLICT DO NOTHING", project)
-        current = await conn.fetchval(
-            "SELECT last_seq FROM projector_checkpoints WHERE project = $1 FOR UPDATE", project)
-        if new_checkpoint <= current:
+        committed = await conn.fetchval(
+            "SELECT commit_batch($1, $2, $3::audit_entry[], $4::shot_update[])", project, new_checkpoint,
+            [_audit_args(r)[1:] for r in rows],
+            [(_text(u.shot), u.head_seq, u.last_seq, u.state_hash) for u in shot_updates])
+        if not committed:
             return False
-        fresh = [r for r in rows if r.seq > current]
-        counts: dict[str, int] = {}
-        for r in fresh:
-            counts[r.shot] = counts.get(r.shot, 0) + 1
-        if fresh:
-            await conn.executemany(_INSERT_AUDIT, [_audit_args(r) for r in fresh])
-        if shot_updates:
-            await conn.executemany(_UPSERT_SHOT, [
-                (project, _text(u.shot), u.head_seq, u.last_seq, u.state_hash, counts.get(u.shot, 0))
-                for u in shot_updates
-            ])
         docs = [s for s in snapshots if isinstance(s, Snapshot)]
         worlds = [s for s in snapshots if isinstance(s, WorldSnapshot)]
         if docs:
@@ -208,9 +186,6 @@ class PgStore:
             await conn.executemany(_INSERT_WORLD_SNAPSHOT, [
                 (project, _text(s.shot), s.reducer_version, s.seq, s.world) for s in worlds
             ])
-        await conn.execute(
-            "UPDATE projector_checkpoints SET last_seq = $2, updated_at = now() WHERE project = $1",
-            project, new_checkpoint)
         return True
 
     async def refresh_hash(self, project, shot, head_seq, state_hash):
