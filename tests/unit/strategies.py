@@ -7,6 +7,7 @@ One generator, two drivers: :func:`events` (a hypothesis strategy, which shrinks
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any, Sequence
 
@@ -16,6 +17,12 @@ from core import attributes, edit
 from core import ops as O
 from core.world import World
 from events.envelope import Actor, Event
+
+def examples(n: int) -> int:
+    """``n`` property-test examples, divided by ``WNM_EXAMPLES_DIVISOR`` when set (bench/mutation.sh sets it:
+    every mutant reruns the property tests, and a mutant that changes the world fails on the first few)."""
+    return max(5, n // max(1, int(os.environ.get("WNM_EXAMPLES_DIVISOR", "1"))))
+
 
 ENTITY_IDS = ["a", "b", "c", "cam", "hero", "sun", "box"]
 KINDS = ["prop", "environment", "character", "camera", "light"]

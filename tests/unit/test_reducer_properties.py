@@ -20,9 +20,9 @@ from events.envelope import Event, decode_command, encode_event
 from projections.decode import world_from_doc
 from projections.reducer import ShotReducer, compacts
 
-from .strategies import ACTORS, events, random_events
+from .strategies import ACTORS, events, examples, random_events
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def reduce(evs, start=None, snapshot=None):
@@ -162,7 +162,7 @@ def test_tracks_rewritten_whole_reduce_like_tracks_edited_in_place(evs):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events(max_events=40))
 def test_the_decoded_document_equals_the_world_many(evs):
     test_the_decoded_document_equals_the_world_after_each_event_and_after_a_restore.hypothesis.inner_test(evs)

@@ -13,9 +13,9 @@ from core.restore import changed_items, describe, diff, revert, same_world
 from core.world import World
 from projections.reducer import ShotReducer
 
-from .strategies import events
+from .strategies import events, examples
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def worlds_along(evs):

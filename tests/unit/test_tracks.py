@@ -9,6 +9,8 @@ from core import quat
 from core.tracks import auto_slopes, evaluate, track_kind, value_at
 from core.world import Entity, Key
 
+from .strategies import examples
+
 
 def keys(*specs):
     return [Key(float(f), v, interp, "u", *tan) for f, v, interp, *tan in specs]
@@ -79,7 +81,7 @@ def test_auto_slopes_zero_at_extrema():
     assert m[:, 0].tolist() == [0.0, 0.0, 0.0, 0.0]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.floats(-100, 100), min_size=2, max_size=8),
        st.lists(st.floats(0.5, 10), min_size=7, max_size=7))
 def test_auto_stays_within_neighbouring_keys(vals, gaps):
