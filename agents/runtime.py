@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from typing import Awaitable, Callable, Protocol
 
 import msgspec
@@ -523,8 +523,10 @@ def _superseded(batch: list[Stored]) -> dict[int, int]:
     second; editors re-key a track). A proposal computed for E would be stale by L (:meth:`AgentRunner._stale`
     drops it) and L is decided on with the newer world, so deciding on E is wasted — under load, enough to leave
     the agents ever further behind. Agents' events never supersede nor are superseded (an agent's event at the
-    depth limit is decided by no one), nor are events that write no entity (directives, shot settings). When L is rejected, the events it superseded are decided on after
-    all (:meth:`AgentRunner.decide_late`); a chain E ⊆ L ⊆ L2 passes on, L2 covering both."""
+    depth limit is decided by no one), nor are events that write no entity (directives, shot settings). When L
+    is rejected, the events it superseded are decided on after all (:meth:`AgentRunner.decide_late`); a chain
+    E ⊆ L ⊆ L2 passes on, L2 covering both. Each event is compared only with the later ones that write one of its
+    entities (nearest first), so a batch of editors each on their own entity costs linear time."""
     writes: list[tuple[int, str, frozenset, frozenset] | None] = []
     for stored in batch:
         try:
@@ -538,14 +540,17 @@ def _superseded(batch: list[Stored]) -> dict[int, int]:
             continue
         writes.append((stored.seq, stored.shot, ids, frozenset(type(op) for op in event.ops)))
     out: dict[int, int] = {}
-    for i, w in enumerate(writes):
+    later_writing: dict[tuple[str, str], deque] = {}  # (shot, entity) → later writes, nearest first
+    for w in reversed(writes):
         if w is None:
             continue
         seq, shot, ids, kinds = w
-        for later in writes[i + 1:]:
-            if later is not None and later[1] == shot and ids <= later[2] and kinds <= later[3]:
+        for later in later_writing.get((shot, min(ids)), ()):  # a superseding write holds every id, this one too
+            if ids <= later[2] and kinds <= later[3]:
                 out[seq] = later[0]
                 break
+        for i in ids:
+            later_writing.setdefault((shot, i), deque()).appendleft(w)
     return out
 
 

@@ -260,3 +260,42 @@ def test_what_supersedes_what():
         stored(11, move("g", 1)), stored(12, move("g", 2), key("g", 3)),  # a superset of ops and entities
     ]
     assert _superseded(batch) == {1: 2, 11: 12}
+
+
+def test_superseded_finds_the_nearest_superseding_event_as_a_pairwise_scan_does():
+    """The indexed scan agrees with the rule checked pair by pair, on random batches of multi-entity edits."""
+    import random
+
+    from agents.runtime import _superseded
+    from core.ops import op_entity_ids
+    from events.envelope import Event, encode_event
+    from events.log import Stored
+
+    def pairwise(batch):
+        writes = []
+        for s in batch:
+            ev = decode_event(s.data)
+            ids = frozenset(i for op in ev.ops for i in op_entity_ids(op))
+            writes.append(None if ev.actor.kind == "agent" else (s.seq, s.shot, ids, frozenset(map(type, ev.ops))))
+        out = {}
+        for i, w in enumerate(writes):
+            for later in writes[i + 1:] if w is not None else ():
+                if later is not None and later[1] == w[1] and w[2] <= later[2] and w[3] <= later[3]:
+                    out[w[0]] = later[0]
+                    break
+        return out
+
+    rnd = random.Random(11)
+    bot = Actor(kind="agent", id="collision")
+    for _ in range(200):
+        batch = []
+        for seq in range(1, rnd.randint(2, 40)):
+            ops = []
+            for i in rnd.sample("abcd", rnd.randint(1, 3)):
+                ops.append(O.EntitySet(id=i, path="transform.position", value=[seq, 0, 0]) if rnd.random() < 0.7
+                           else O.KeySet(id=i, path="transform.position", frame=seq, value=[0, 0, 0]))
+            shot = rnd.choice([S, S, "other"])
+            ev = Event(event_id=f"e{seq}", command_id=f"c{seq}", project=P, shot=shot,
+                       actor=bot if rnd.random() < 0.1 else ALICE, ops=ops, ts=1.0)
+            batch.append(Stored(seq=seq, shot=shot, data=encode_event(ev)))
+        assert _superseded(batch) == pairwise(batch)
