@@ -88,14 +88,17 @@ class JetStreamLog:
     nc : a connected ``nats.aio.client.Client``; this object never closes it unless ``owns_connection``.
     duplicate_window_s : how long a ``msg_id`` is remembered by the server (retries within it append once).
     replicas : stream replicas (1 on a single server, 3 on a production cluster).
-    read_batch : messages per pull request of ``read`` / ``follow``; ``read_buffer_bytes`` caps what is in flight.
+    read_batch : messages per pull request of ``read`` / ``follow``; ``read_buffer_bytes`` caps what is in flight
+        for one reader, ``read_budget_bytes`` for all of them together: each open reader gets an equal share of it
+        (at least 256 KiB), so a hundred projects catching up at once stay under the server's per-connection
+        pending limit (64 MiB) instead of being cut off as a slow consumer.
     heartbeat_s : idle heartbeat of pull requests; two missed ones recreate the consumer.
     read_stall_s : ``read`` raises LogError after this long without progress (``follow`` retries forever).
     """
 
     def __init__(self, nc: NATS, *, duplicate_window_s: float = 2 * 3600.0, replicas: int = 1,
                  timeout_s: float = 5.0, read_batch: int = 1000, read_buffer_bytes: int = 16 << 20,
-                 heartbeat_s: float = 5.0, read_stall_s: float = 30.0, owns_connection: bool = False):
+                 read_budget_bytes: int = 24 << 20, heartbeat_s: float = 5.0, read_stall_s: float = 30.0, owns_connection: bool = False):
         if duplicate_window_s <= 0:
             raise ValueError(f"duplicate_window_s must be > 0, got {duplicate_window_s}")
         self._nc = nc
@@ -105,10 +108,17 @@ class JetStreamLog:
         self.timeout_s = timeout_s
         self.read_batch = read_batch
         self.read_buffer_bytes = read_buffer_bytes
+        self.read_budget_bytes = read_budget_bytes
+        self.open_readers = 0  # OrderedPull cursors started and not yet closed
         self.heartbeat_s = heartbeat_s
         self.read_stall_s = read_stall_s
         self._owns = owns_connection
         self._acks: Acks | None = None
+
+    def reader_share_bytes(self) -> float:
+        """The bytes one open reader may have in flight: ``read_buffer_bytes``, or its equal share of
+        ``read_budget_bytes`` when that is smaller (never under 256 KiB)."""
+        return min(self.read_buffer_bytes, max(256 << 10, self.read_budget_bytes / max(1, self.open_readers)))
 
     @classmethod
     async def connect(cls, url: str, *, name: str = "wnm", connect_timeout_s: float = 10.0,

@@ -37,11 +37,11 @@ class OrderedPull:
 
     def __init__(self, owner: JetStreamLog, stream: str, filter_subject: str | None, start_seq: int,
                  give_up_s: float | None):
+        self._owner = owner
         self._nc, self._js = owner._nc, owner._js
         self._stream, self._filter = stream, filter_subject
         self._next_seq = start_seq
         self._batch = max(1, owner.read_batch)
-        self._buffer_bytes = owner.read_buffer_bytes
         self._hb = owner.heartbeat_s
         self._expires = 6 * owner.heartbeat_s
         self._give_up_s = give_up_s
@@ -57,9 +57,13 @@ class OrderedPull:
         self._avg_size = 256.0
         self._seen = self._progress = time.monotonic()
         self._reconnects = 0
+        self._open = False
 
     async def start(self) -> None:
+        self._open = True
+        self._owner.open_readers += 1
         await self._restart()
+
 
     async def _create(self) -> None:
         self._gen += 1
@@ -129,7 +133,7 @@ class OrderedPull:
                            + (f" ({cause!r})" if cause else "")) from cause
 
     async def _pull(self) -> None:
-        self._want = max(1, min(self._batch, int(self._buffer_bytes // max(self._avg_size, 64.0))))
+        self._want = max(1, min(self._batch, int(self._owner.reader_share_bytes() // max(self._avg_size, 64.0))))
         if self._outstanding * 2 > self._want:
             return
         req = {"batch": self._want, "expires": int(self._expires * 1e9), "idle_heartbeat": int(self._hb * 1e9)}
@@ -212,6 +216,9 @@ class OrderedPull:
             pass
 
     async def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._owner.open_readers -= 1
         self._gen += 1
         sub, name = self._sub, self._name
         self._sub = self._name = None

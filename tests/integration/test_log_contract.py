@@ -363,6 +363,26 @@ async def test_readers_and_followers_leave_no_consumers(jslog, unique):
     assert await _consumers(jslog, unique) == []
 
 
+async def test_concurrent_readers_share_the_read_budget_and_each_reads_everything(jslog, unique):
+    """Many readers at once (a projector catching up on a hundred projects) split ``read_budget_bytes`` instead of
+    each asking for ``read_buffer_bytes``: the server would cut a connection that far behind off as a slow
+    consumer."""
+    await jslog.ensure_project(unique)
+    shots = [f"s{i}" for i in range(16)]
+    await asyncio.gather(*(jslog.append(unique, shot, b"y" * 1000, f"c{shot}-{j}")
+                           for shot in shots for j in range(60)))
+    jslog.read_budget_bytes = 4 << 20
+    assert jslog.reader_share_bytes() == 4 << 20  # none open: one reader may have the whole budget
+    readers = [jslog.read(unique, shot) for shot in shots]
+    firsts = [await r.__anext__() for r in readers]
+    assert jslog.open_readers == 16
+    assert jslog.reader_share_bytes() == 256 << 10  # 4 MiB / 16
+    rests = await asyncio.gather(*(collect(r) for r in readers))
+    assert [len(rest) + 1 for rest in rests] == [60] * 16
+    assert all(s.shot == shot for first, rest, shot in zip(firsts, rests, shots) for s in [first, *rest])
+    assert jslog.open_readers == 0
+
+
 class _Server:
     """A nats-server process of our own, so a test can stop it gently or kill it."""
 
