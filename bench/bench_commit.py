@@ -46,7 +46,8 @@ async def _timed(calls: int, step) -> list[float]:
 
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dsn", default=os.environ.get("WNM_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument("--dsn", default=os.environ.get("WNM_DATABASE_URL",
+                                                    "postgresql://postgres@127.0.0.1:5432/postgres"))
     ap.add_argument("--calls", type=int, default=400)
     args = ap.parse_args()
     name = f"wnm_bench_commit_{uuid.uuid4().hex[:8]}"

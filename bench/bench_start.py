@@ -78,7 +78,7 @@ async def fill(nats_url: str, projects: int, events: int, shots: int) -> float:
     return projects * events / (time.perf_counter() - t)
 
 
-CATCH_UP_GROUP = 10
+CATCH_UP_GROUP = 10  # projects watched at once while filling the projection (--catch-up-group; 0: all)
 
 
 async def fresh_database(server_url: str) -> str:
@@ -99,9 +99,10 @@ async def drop_database(server_url: str, url: str) -> None:
         await admin.close()
 
 
-async def project_all(nats_url: str, db_url: str, projects: int, events: int) -> float:
+async def project_all(nats_url: str, db_url: str, projects: int, events: int,
+                      group_size: int = CATCH_UP_GROUP, read_budget: int | None = None) -> float:
     """Run a projector until every project is projected; returns events/s. Also makes ``USER`` owner of all."""
-    log = await JetStreamLog.connect(nats_url)
+    log = await JetStreamLog.connect(nats_url, **({} if read_budget is None else {"read_budget_bytes": read_budget}))
     store = await PgStore.open(db_url)
     try:
         await migrate(store.pool)
@@ -110,13 +111,12 @@ async def project_all(nats_url: str, db_url: str, projects: int, events: int) ->
             await access.create_project(f"b{p:03d}", f"bench {p}", USER)
         projector = Projector(log, store)
         t = time.perf_counter()
-        # A group at a time: one projector catching up 100 projects' whole histories at once (100 × 10,000
-        # events) falls so far behind its 100 pull consumers on this 2-core machine that NATS drops the connection
-        # as a slow consumer, and the catch-up thrashes (a known limit of a cold rebuild; the measured instance
-        # below starts on an up-to-date projection).
+        # A group at a time by default, so the fill's own time stays predictable; --catch-up-group 0 watches every
+        # project at once, the cold rebuild of a fresh database (its readers share the log's read budget).
         names = [f"b{p:03d}" for p in range(projects)]
-        for start in range(0, projects, CATCH_UP_GROUP):
-            group = names[start:start + CATCH_UP_GROUP]
+        group_size = group_size or len(names)
+        for start in range(0, projects, group_size):
+            group = names[start:start + group_size]
             for name in group:
                 projector.watch_project(name)
             while any(projector.position(name) < events for name in group):
@@ -176,14 +176,17 @@ async def first_command(nats_url: str, db_url: str, old_project: str, old_shot: 
         return out
 
 
-async def phase(server_db: str, projects: int, events: int, shots: int) -> dict:
+async def phase(server_db: str, projects: int, events: int, shots: int, group_size: int = CATCH_UP_GROUP,
+                read_budget: int | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="wnm-bench-nats-") as tmp, embedded.nats_server(Path(tmp)) as nats_url:
         db = await fresh_database(server_db)
         try:
             res: dict = {}
             if events:
                 res["publish_eps"] = await fill(nats_url, projects, events, shots)
-            res["project_eps"] = await project_all(nats_url, db, projects, events)
+            t = time.perf_counter()
+            res["project_eps"] = await project_all(nats_url, db, projects, events, group_size, read_budget)
+            res["project_s"] = time.perf_counter() - t
             res.update(await first_command(nats_url, db, "b000", "s0" if events else None))
             again = await first_command(nats_url, db, "b000", "s0" if events else None)
             res.update({f"{k}_again": v for k, v in again.items()})
@@ -200,13 +203,20 @@ async def main() -> None:
     ap.add_argument("--projects", type=int, default=100)
     ap.add_argument("--events", type=int, default=1000, help="events per project")
     ap.add_argument("--shots", type=int, default=5, help="shots per project")
+    ap.add_argument("--catch-up-group", type=int, default=CATCH_UP_GROUP,
+                    help="projects the filling projector watches at once (0: all of them)")
+    ap.add_argument("--read-budget-mb", type=float, default=None,
+                    help="the filling projector's shared read budget (default: the log's; 1600 gives each of 100 "
+                         "readers its own 16 MiB, as before the budget was shared)")
     args = ap.parse_args()
     server_db = os.environ.get("WNM_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     base = await phase(server_db, 1, 0, args.shots)
-    full = await phase(server_db, args.projects, args.events, args.shots)
+    budget = None if args.read_budget_mb is None else int(args.read_budget_mb * (1 << 20))
+    full = await phase(server_db, args.projects, args.events, args.shots, args.catch_up_group, budget)
     total = args.projects * args.events
     print(f"log: {args.projects} projects × {args.events} events = {total:,} events "
-          f"(published {full['publish_eps']:,.0f}/s, projected {full['project_eps']:,.0f}/s)")
+          f"(published {full['publish_eps']:,.0f}/s, projected {full['project_eps']:,.0f}/s in "
+          f"{full['project_s']:.1f} s, {args.catch_up_group or args.projects} projects at a time)")
     print(f"{'measure':<38}{'empty log':>12}{'full log':>12}{'ratio':>8}")
     for key, what in (("http", "spawn → HTTP answering"), ("fresh_shot", "spawn → first command on a fresh shot"),
                       ("http_again", "  the same, a second start: HTTP"),

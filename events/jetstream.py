@@ -98,7 +98,8 @@ class JetStreamLog:
 
     def __init__(self, nc: NATS, *, duplicate_window_s: float = 2 * 3600.0, replicas: int = 1,
                  timeout_s: float = 5.0, read_batch: int = 1000, read_buffer_bytes: int = 16 << 20,
-                 read_budget_bytes: int = 24 << 20, heartbeat_s: float = 5.0, read_stall_s: float = 30.0, owns_connection: bool = False):
+                 read_budget_bytes: int = 24 << 20, heartbeat_s: float = 5.0, read_stall_s: float = 30.0,
+                 owns_connection: bool = False):
         if duplicate_window_s <= 0:
             raise ValueError(f"duplicate_window_s must be > 0, got {duplicate_window_s}")
         self._nc = nc

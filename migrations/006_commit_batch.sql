@@ -50,7 +50,8 @@ BEGIN
     INSERT INTO shots AS s (project, shot, head_seq, last_seq, state_hash, event_count)
     SELECT p_project, u.shot, u.head_seq, u.last_seq, u.state_hash,
            (SELECT count(*) FROM unnest(p_rows) AS r WHERE r.seq > current AND r.shot = u.shot)
-    FROM (SELECT DISTINCT ON (x.shot) x.* FROM unnest(p_shots) WITH ORDINALITY AS x ORDER BY x.shot, x.ordinality DESC) AS u
+    FROM (SELECT DISTINCT ON (x.shot) x.*                    -- a shot listed twice: its last row
+          FROM unnest(p_shots) WITH ORDINALITY AS x ORDER BY x.shot, x.ordinality DESC) AS u
     ON CONFLICT (project, shot) DO UPDATE SET
         head_seq    = CASE WHEN EXCLUDED.last_seq > s.last_seq THEN EXCLUDED.head_seq ELSE s.head_seq END,
         state_hash  = CASE WHEN EXCLUDED.last_seq > s.last_seq THEN EXCLUDED.state_hash ELSE s.state_hash END,
