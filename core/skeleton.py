@@ -11,7 +11,7 @@ from typing import Any
 
 from . import values
 
-__all__ = ["normalize_joints", "joint_names", "root_names", "MAX_JOINTS", "RADIUS_RANGE_M"]
+__all__ = ["normalize_joints", "MAX_JOINTS", "RADIUS_RANGE_M"]
 
 MAX_JOINTS = 512
 RADIUS_RANGE_M = (1e-3, 10.0)
@@ -84,11 +84,3 @@ def normalize_joints(joints: Any, what: str = "skeleton") -> list[dict]:
             seen.add(n)
         pending = rest
     return [by_name[n] for n in placed]
-
-
-def joint_names(joints: list[dict]) -> list[str]:
-    return [j["name"] for j in joints]
-
-
-def root_names(joints: list[dict]) -> list[str]:
-    return [j["name"] for j in joints if j["parent"] is None]

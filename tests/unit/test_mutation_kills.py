@@ -444,3 +444,120 @@ def _remove(eid: str):
     from core.ops import decode_ops
 
     return decode_ops(msgspec.json.encode([{"type": "entity.remove", "id": eid}]))[0]
+
+
+# ---------------------------------------------------------------- core on the fold's path: custom skeletons,
+# rotations, relation ranges, the world's JSON
+
+def test_a_custom_skeleton_is_normalised_exactly():
+    from core.skeleton import normalize_joints
+
+    out = normalize_joints([
+        {"name": "tip", "parent": "root", "offset": [0, 1, 0], "rotation": [0, 0, 0, 2],
+         "limits_deg": [[-10, 10], [-20, 20], [0, 90]], "radius_m": 0.05},
+        {"name": "root"},
+    ], "skeleton")
+    assert out == [
+        {"name": "root", "parent": None, "offset": [0.0, 0.0, 0.0], "rotation": [0.0, 0.0, 0.0, 1.0]},
+        {"name": "tip", "parent": "root", "offset": [0.0, 1.0, 0.0], "rotation": [0.0, 0.0, 0.0, 1.0],
+         "limits_deg": [[-10.0, 10.0], [-20.0, 20.0], [0.0, 90.0]], "radius_m": 0.05},
+    ]
+    at_most = normalize_joints([{"name": "j0"}] + [{"name": f"j{i}", "parent": f"j{i - 1}"} for i in range(1, 512)])
+    assert len(at_most) == 512  # MAX_JOINTS itself is allowed
+    edge = normalize_joints([{"name": "r", "limits_deg": [[-360, 360], [5, 5], [0, 0]], "radius_m": 10}])
+    assert edge[0]["limits_deg"] == [[-360.0, 360.0], [5.0, 5.0], [0.0, 0.0]] and edge[0]["radius_m"] == 10.0
+
+
+@pytest.mark.parametrize("joints, message", [
+    ([], "skeleton must be a non-empty list"),
+    ({"name": "r"}, "skeleton must be a non-empty list"),
+    ([{"name": f"j{i}"} for i in range(513)], "skeleton has 513 joints; at most 512"),
+    (["r"], "skeleton[0] must be an object"),
+    ([{"name": "r", "size": 1}], "skeleton[0] has unknown fields ['size']"),
+    ([{"name": "r bad"}], "skeleton[0].name"),
+    ([{"name": "r"}, {"name": "r", "parent": "r"}], "skeleton[1]: duplicate joint name 'r'"),
+    ([{"name": "r"}, {"name": "a", "parent": 5}], "skeleton[1].parent"),
+    ([{"name": "r", "offset": [0, 0]}], "skeleton[0].offset"),
+    ([{"name": "r", "rotation": [0, 0, 0]}], "skeleton[0].rotation"),
+    ([{"name": "r", "limits_deg": [[0, 1], [0, 1]]}], "skeleton[0].limits_deg must be [[xmin, xmax]"),
+    ([{"name": "r", "limits_deg": "x"}], "skeleton[0].limits_deg must be [[xmin, xmax]"),
+    ([{"name": "r", "limits_deg": [[0, 1], [0, 400], [0, 1]]}], "skeleton[0].limits_deg.y"),
+    ([{"name": "r", "limits_deg": [[0, 1], [0, 1], [5, 1]]}], "skeleton[0].limits_deg.z: min 5.0 > max 1.0"),
+    ([{"name": "r", "radius_m": 0.0005}], "skeleton[0].radius_m"),
+    ([{"name": "r", "radius_m": 11}], "skeleton[0].radius_m"),
+    ([{"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "skeleton has no root joint"),
+    ([{"name": "r"}, {"name": "a", "parent": "zz"}], "unknown parent 'zz'"),
+    ([{"name": "r"}, {"name": "a", "parent": "b"}, {"name": "b", "parent": "a"}], "parent cycle among joints"),
+])
+def test_a_bad_custom_skeleton_is_refused_naming_the_joint_and_field(joints, message):
+    from core.skeleton import normalize_joints
+
+    with pytest.raises(ValueError) as info:
+        normalize_joints(joints)
+    assert message in str(info.value)
+
+
+def test_rotations_are_stored_in_one_canonical_form():
+    """Unknown fields are refused; a quaternion is stored with w ≥ 0 (negated when w < 0, kept when w = 0) and
+    without negative zeros, so one rotation always has one stored value."""
+    with pytest.raises(ValueError, match="euler_deg"):
+        values.rotation({"euler_deg": [0, 0, 90], "spin": 1})
+    with pytest.raises(ValueError, match="euler_deg"):
+        values.rotation({"order": "XYZ"})
+    assert values.rotation([1, 0, 0, 0]) == [1.0, 0.0, 0.0, 0.0]
+    assert values.rotation([0, 0.6, 0, -0.8]) == [0.0, -0.6, 0.0, 0.8]
+    flipped = values.rotation([0, 0, 0, -1])
+    assert flipped == [0.0, 0.0, 0.0, 1.0] and all(math.copysign(1.0, c) == 1.0 for c in flipped)
+
+
+@pytest.mark.parametrize("mine, theirs, overlap", [
+    ((None, None), (None, None), True),
+    ((0, 10), (10, 20), False),   # half-open: [0, 10) and [10, 20) share no frame
+    ((0, 10), (9.5, 20), True),
+    ((10, 20), (0, 10), False),
+    ((None, 5), (4, None), True),
+    ((None, 5), (5, None), False),
+    ((3, None), (None, 3), False),
+    ((3, None), (None, 4), True),
+    ((0, 10), (None, None), True),
+])
+def test_relation_ranges_overlap_as_half_open_intervals(mine, theirs, overlap):
+    from core.world import Relation
+
+    r = Relation(id="r", kind="attached_to", subject="a", object="b", start=mine[0], end=mine[1])
+    assert r.overlaps(*theirs) is overlap
+
+
+def test_the_worlds_json_form_is_exact():
+    from core.world import DEFAULT_AGENT_MODE, Directive, Entity, Relation, World
+
+    w = World(project="p", shot="s", agents={"collision": "off"})
+    w.entities["a"] = Entity(id="a", kind="prop", name="A", parent=None, props={"color": [1.0, 0.0, 0.0]},
+                             tracks={"visible": [Key(frame=0.0, value=True, interp="constant", by="user:x")],
+                                     "transform.position": [Key(frame=1.0, value=[0.0, 1.0, 2.0], interp="bezier",
+                                                                by="user:x", in_tangent=[0.1, 0, 0],
+                                                                out_tangent=[0.2, 0, 0])]})
+    w.entities["b"] = Entity(id="b", kind="prop", parent="a")
+    w.relations["r"] = Relation(id="r", kind="attached_to", subject="b", object="a")
+    w.directives["d"] = Directive(id="d", agent="camera", params={"k": 1})
+    j = w.to_json()
+    assert list(j) == ["meta", "entities", "relations", "directives"]
+    assert j["meta"] == w.meta()
+    assert j["entities"]["a"] == {
+        "kind": "prop", "name": "A", "parent": None, "props": {"color": [1.0, 0.0, 0.0]},
+        "tracks": {"visible": [{"frame": 0.0, "value": True, "interp": "constant", "by": "user:x"}],
+                   "transform.position": [{"frame": 1.0, "value": [0.0, 1.0, 2.0], "interp": "bezier",
+                                           "by": "user:x", "in_tangent": [0.1, 0, 0],
+                                           "out_tangent": [0.2, 0, 0]}]}}
+    assert j["entities"]["b"]["parent"] == "a" and j["entities"]["b"]["tracks"] == {}
+    assert j["relations"] == {"r": w.relations["r"].to_dict()} and j["directives"] == {"d": w.directives["d"].to_dict()}
+    assert w.agent_mode("collision") == "off" and w.agent_mode("camera") == DEFAULT_AGENT_MODE
+
+
+def test_ops_survive_their_encoding():
+    from core import ops as O
+
+    ops = O.decode_ops(msgspec.json.encode([{"type": "entity.create", "id": "a", "kind": "prop"},
+                                            {"type": "key.set", "id": "a", "path": "color", "frame": 2,
+                                             "value": [1, 0, 0]}]))
+    assert O.decode_ops(O.encode_ops(ops)) == ops
