@@ -64,7 +64,6 @@ class OrderedPull:
         self._owner.open_readers += 1
         await self._restart()
 
-
     async def _create(self) -> None:
         self._gen += 1
         gen = self._gen
