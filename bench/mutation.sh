@@ -27,8 +27,8 @@ export WNM_ALLOW_SKIP=1
 # stats) now and then fails to import the tests package while loading tests/conftest.py (cause not found); a second
 # run in the same copy goes on from there
 sed -i 's/^\[tool.mutmut\]$/[tool.mutmut]\ndebug = true/' pyproject.toml
-"$py" -m mutmut run --max-children "${WNM_MUTATION_JOBS:-2}" "$@" \
-  || { echo "mutmut run failed; running it once more"; "$py" -m mutmut run --max-children "${WNM_MUTATION_JOBS:-2}" "$@"; }
+run() { "$py" -m mutmut run --max-children "${WNM_MUTATION_JOBS:-2}" "$@"; }
+run "$@" || { echo "mutmut run failed; running it once more"; run "$@"; }
 "$py" -m mutmut results > results.txt || true
 grep -E ': (survived|no tests|timeout|suspicious)' results.txt > survivors.txt || true
 echo "--- surviving mutants ($(wc -l < survivors.txt)) — details: cd $work && $py -m mutmut show NAME"

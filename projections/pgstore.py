@@ -76,7 +76,8 @@ def _jsonb(payload) -> str | None:
     return None if "\\u0000" in text else text
 
 
-def _audit_args(row: AuditEntry):
+def _audit_entry(row: AuditEntry) -> tuple:
+    """``row`` as the SQL type ``audit_entry`` (migrations/006_commit_batch.sql; the project is passed once)."""
     payload = _jsonb(row.payload)
     raw = None
     if payload is None:
@@ -87,7 +88,7 @@ def _audit_args(row: AuditEntry):
             except (TypeError, ValueError):
                 raw = None
     return (
-        _text(row.project), row.seq, _text(row.shot), _text(row.event_id), _text(row.command_id),
+        row.seq, _text(row.shot), _text(row.event_id), _text(row.command_id),
         _text(row.actor_kind), _text(row.actor_id), _bigint_or_none(row.causation), [_text(t) for t in row.op_types],
         [_text(e) for e in row.entity_ids], payload, raw, row.status,
         _text(row.reason), row.ts,
@@ -172,7 +173,7 @@ class PgStore:
         project = _text(project)
         committed = await conn.fetchval(
             "SELECT commit_batch($1, $2, $3::audit_entry[], $4::shot_update[])", project, new_checkpoint,
-            [_audit_args(r)[1:] for r in rows],
+            [_audit_entry(r) for r in rows],
             [(_text(u.shot), u.head_seq, u.last_seq, u.state_hash) for u in shot_updates])
         if not committed:
             return False
