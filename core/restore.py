@@ -223,8 +223,8 @@ def diff(current: World, target: World, *, full_meta: bool = False) -> list:
         if cur.name != tgt.name:
             sets.append(O.EntitySet(id=eid, path="name", value=tgt.name))
         for path in sorted(cur.props):
-            if path not in tgt.props:
-                removals.append(O.EntitySet(id=eid, path=path, value=None))
+            if path not in tgt.props:  # a skeleton goes after its joints' values and tracks (below) are gone
+                (skeletons if path == "skeleton" else removals).append(O.EntitySet(id=eid, path=path, value=None))
         for path in sorted(tgt.props):
             if cur.props.get(path) != tgt.props[path]:
                 op = O.EntitySet(id=eid, path=path, value=tgt.props[path])

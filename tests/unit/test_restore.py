@@ -62,6 +62,21 @@ def _world(ops, actor="user:alice"):
     return w
 
 
+def test_rolling_back_to_before_a_skeleton_clears_its_joints_values_first():
+    """A character without a skeleton can hold no joint value: the diff unsets the skeleton only after the joints'
+    props and tracks are gone (a property test found the skeleton removed first, so the track clear was refused)."""
+    before = _world([O.EntityCreate(id="b", kind="character")])
+    after = copy.deepcopy(before)
+    edit.apply(after, [
+        O.SkeletonSet(id="b", template="biped"),
+        O.EntitySet(id="b", path="joints.l_toe.rotation", value={"euler_deg": [0, 10, 0]}),
+        O.KeySet(id="b", path="joints.head_top.rotation", frame=0, value={"euler_deg": [0, 0, 20]}),
+    ], "user:alice")
+    ops = diff(after, before)
+    assert [type(op).__name__ for op in ops][-1] == "EntitySet" and ops[-1].path == "skeleton"
+    assert same_world(applied(after, ops), before) == []
+
+
 def test_rollback_is_exact_through_reparenting_cycles_kind_changes_and_skeleton_swaps():
     a = _world([
         O.EntityCreate(id="table", kind="prop", props={"geometry": {"primitive": "box", "size": [2, 1, 1]}}),
