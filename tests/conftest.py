@@ -16,6 +16,16 @@ from realtime import embedded
 from tests.tools import ALLOW_SKIP_ENV, skips_allowed
 
 
+# bench/mutation.sh sets WNM_MUTATION=1: a property test that a mutant breaks fails on its first failing example,
+# unshrunk (shrinking took minutes per mutant), and a slowed mutant is left to mutmut's own timeout.
+if os.environ.get("WNM_MUTATION") == "1":
+    from hypothesis import Phase, settings
+
+    settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate], deadline=None,
+                              print_blob=False)
+    settings.load_profile("mutation")
+
+
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
 
