@@ -53,7 +53,7 @@ def test_directive_update_and_remove_reach_the_world_and_the_document():
     ])
     assert sorted(r.world.directives) == ["d1"]
     d1 = r.world.directives["d1"]
-    assert (d1.agent, d1.params) == ("layout", {"n": 2.0, "more": [1.0, "x", None, True]})  # the agent is kept on update
+    assert (d1.agent, d1.params) == ("layout", {"n": 2.0, "more": [1.0, "x", None, True]})  # the agent is kept
 
 
 def test_an_update_or_removal_of_an_unknown_directive_or_relation_is_refused_naming_it():
@@ -245,6 +245,13 @@ REFUSALS = [
      (0, 'params', 'params.a must be ≥ -1e+15, got -1e+16')),
     ('[{"type": "skeleton.set", "id": "c", "joints": [{"name": "hips"}]}]',
      (0, 'joints', "relations ['r1'] attach to joints of 'c' that this skeleton lacks; remove them first")),
+    ('[{"type": "entity.set", "id": "p", "path": "name", "value": 5}]',
+     (0, 'value', 'name must be a string, got int')),
+    ('[{"type": "key.set", "id": "p", "path": "transform.position", "frame": 1, "value": [0, 0, 0],'
+     '"in_tangent": -1e10}]',
+     (0, 'in_tangent', 'in_tangent must be a list of 3 numbers')),
+    ('[{"type": "directive.add", "id": "d2", "agent": "x", "params": {"a": <41 deep>}}]',
+     (0, 'params', 'params nests deeper than 32 levels')),
 ]
 
 
@@ -252,7 +259,7 @@ REFUSALS = [
 def test_each_refusal_names_the_op_field_and_reason_exactly(ops, want):
     w = World("p", "s")
     edit.apply(w, decode_ops(WORLD), "user:alice")
-    e = _refused(w, decode_ops(ops.replace("<300 x>", "x" * 300)))
+    e = _refused(w, decode_ops(ops.replace("<300 x>", "x" * 300).replace("<41 deep>", "[" * 41 + "]" * 41)))
     assert (e.index, e.field, e.reason) == want
     assert str(e) == f"op {want[0]}: {want[1]}: {want[2]}"
 
@@ -418,3 +425,52 @@ def test_a_shift_may_land_exactly_on_the_frame_bound_and_names_at_most_five_keys
     w = _keyed([*range(7), *range(10, 17)])
     e = _refused(w, [O.TrackShift(id="p", path="transform.position", by=-10, start=10)])
     assert e.reason == "shifted keys would land on existing keys at frames [0.0, 1.0, 2.0, 3.0, 4.0]"
+
+
+# --- what only Python-built ops can hold, and limits too large to reach in a test --------------------------------
+
+def test_python_built_ops_with_odd_values_are_refused_naming_the_field():
+    class Unknown(O.EntityRemove, tag="entity.unknown"):
+        pass
+
+    w = World("p", "s")
+    edit.apply(w, [O.EntityCreate(id="cam", kind="camera")], "user:a")
+    cases = [
+        ([O.EntityRemove(id="cam"), Unknown(id="x")], (1, "type", "unknown op Unknown")),
+        ([O.ShotConfigure(name="a\ud800")], (0, "name", "name holds a lone surrogate (not valid Unicode text)")),
+        ([O.KeySet(id="cam", path="visible", frame=float("inf"), value=True)],
+         (0, "frame", "frame must be finite, got inf")),
+        ([O.KeySet(id="cam", path="camera.near_m", frame=0, value=0.5, in_tangent=-1e10)],
+         (0, "in_tangent", "in_tangent must be ≥ -1e+09, got -1e+10")),
+        ([O.EntityRemove(id=[1])], (0, "id", "unknown entity [1]")),
+    ]
+    for ops, want in cases:
+        e = _refused(w, ops)
+        assert (e.index, e.field, e.reason) == want
+
+
+def test_names_up_to_the_limit_are_kept_and_scalar_tangents_within_bounds_apply():
+    w = World("p", "s")
+    edit.apply(w, [O.EntityCreate(id="cam", kind="camera", name="n" * 256),
+                   O.KeySet(id="cam", path="camera.near_m", frame=0, value=0.5, in_tangent=-1e9, out_tangent=2.5)],
+               "user:a")
+    assert w.entities["cam"].name == "n" * 256
+    k = w.entities["cam"].tracks["camera.near_m"][0]
+    assert (k.in_tangent, k.out_tangent) == (-1e9, 2.5)
+
+
+def test_a_key_within_eps_of_another_replaces_it():
+    from core.tolerances import EPS_FRAME
+
+    w = _keyed([0])
+    edit.apply(w, [O.KeySet(id="p", path="transform.position", frame=EPS_FRAME, value=[1, 1, 1])], "user:a")
+    assert _frames(w) == [EPS_FRAME]
+
+
+def test_a_track_holds_at_most_max_keys_per_track(monkeypatch):
+    monkeypatch.setattr(edit, "MAX_KEYS_PER_TRACK", 3)
+    w = _keyed([0, 1, 2])
+    e = _refused(w, [O.KeySet(id="p", path="transform.position", frame=3, value=[0, 0, 0])])
+    assert (e.field, e.reason) == ("frame", "track 'transform.position' already has 3 keys")
+    edit.apply(w, [O.KeySet(id="p", path="transform.position", frame=2, value=[9, 9, 9])], "user:a")  # a replace
+    assert _frames(w) == [0, 1, 2]
