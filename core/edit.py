@@ -268,7 +268,7 @@ def _frame_of(k: Key) -> float:
     return k.frame
 
 
-def _set_prop(world: World, e: Entity, path: str, value: Any, tx: _Tx):
+def _set_prop(e: Entity, path: str, value: Any, tx: _Tx):
     if path == "skeleton":
         _check_skeleton_change(e, value)
     tx.set(e.props, path, value)
@@ -357,7 +357,7 @@ def _entity_create(world: World, op: O.EntityCreate, actor: str, tx: _Tx):
     for path in sorted(props, key=lambda p: (p != "skeleton", p)):
         spec = _spec(e, path)
         value = _value(spec, props[path], path, f"props.{path}")
-        _set_prop(world, e, path, value, tx)
+        _set_prop(e, path, value, tx)
 
 
 def _entity_remove(world: World, op: O.EntityRemove, actor: str, tx: _Tx):
@@ -397,7 +397,7 @@ def _entity_set(world: World, op: O.EntitySet, actor: str, tx: _Tx):
             tx.delete(e.props, op.path)
             tx.emit("prop.del", e.id, op.path)
         return
-    _set_prop(world, e, op.path, _value(spec, op.value, op.path), tx)
+    _set_prop(e, op.path, _value(spec, op.value, op.path), tx)
 
 
 def _key_set(world: World, op: O.KeySet, actor: str, tx: _Tx):
@@ -502,7 +502,7 @@ def _skeleton_set(world: World, op: O.SkeletonSet, actor: str, tx: _Tx):
     if held:  # the world would hold a relation to a joint that no longer exists, which no relation.add may make
         raise _FieldError("template" if op.template is not None else "joints",
                           f"relations {held} attach to joints of {op.id!r} that this skeleton lacks; remove them first")
-    _set_prop(world, e, "skeleton", joints, tx)
+    _set_prop(e, "skeleton", joints, tx)
 
 
 def _offset(value: Any):

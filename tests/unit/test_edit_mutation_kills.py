@@ -252,6 +252,10 @@ REFUSALS = [
      (0, 'in_tangent', 'in_tangent must be a list of 3 numbers')),
     ('[{"type": "directive.add", "id": "d2", "agent": "x", "params": {"a": <41 deep>}}]',
      (0, 'params', 'params nests deeper than 32 levels')),
+    ('[{"type": "entity.create", "id": "n", "kind": "prop", "props": {"transform.position": "x"}}]',
+     (0, 'props.transform.position', 'transform.position must be a list of 3 numbers')),
+    ('[{"type": "key.set", "id": "p", "path": "transform.position", "frame": 0, "value": "x"}]',
+     (0, 'value', 'transform.position must be a list of 3 numbers')),
 ]
 
 
