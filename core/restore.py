@@ -230,7 +230,7 @@ def diff(current: World, target: World, *, full_meta: bool = False) -> list:
                 op = O.EntitySet(id=eid, path=path, value=tgt.props[path])
                 (skeletons if path == "skeleton" else sets).append(op)
         for path in sorted(set(cur.tracks) | set(tgt.tracks)):
-            r, s = _track_ops(tgt, eid, path, cur.tracks.get(path, []), tgt.tracks.get(path, []))
+            r, s = _track_ops(eid, path, cur.tracks.get(path, []), tgt.tracks.get(path, []))
             removals += r
             sets += s
     ops += removals + skeletons + sets
@@ -241,7 +241,7 @@ def diff(current: World, target: World, *, full_meta: bool = False) -> list:
         props = dict(sorted(e.props.items()))
         ops.append(O.EntityCreate(id=eid, kind=e.kind, name=e.name or None, props=props or None))
         for path in sorted(e.tracks):
-            ops += _track_ops(e, eid, path, [], e.tracks[path])[1]
+            ops += _track_ops(eid, path, [], e.tracks[path])[1]
     for eid in sorted(target.entities):
         parent = target.entities[eid].parent
         if parent is not None and (eid not in kept or current.entities[eid].parent != parent
@@ -284,7 +284,7 @@ def _same_key(a: Key, b: Key) -> bool:
         b.frame, b.value, b.interp, b.in_tangent, b.out_tangent)
 
 
-def _track_ops(e: Entity, eid: str, path: str, cur: list[Key], tgt: list[Key]) -> tuple[list, list]:
+def _track_ops(eid: str, path: str, cur: list[Key], tgt: list[Key]) -> tuple[list, list]:
     """(removals, sets) turning track ``cur`` into ``tgt``; a whole-track clear when that is shorter."""
     if not tgt:
         return ([O.TrackClear(id=eid, path=path)] if cur else []), []
@@ -293,11 +293,11 @@ def _track_ops(e: Entity, eid: str, path: str, cur: list[Key], tgt: list[Key]) -
     gone = [k.frame for k in cur if k.frame not in tgt_frames]
     changed = [k for k in tgt if k.frame not in by_frame or not _same_key(by_frame[k.frame], k)]
     if gone and len(gone) + len(changed) > len(tgt) + 1:
-        return [O.TrackClear(id=eid, path=path)], [_key_op(e, eid, path, k) for k in tgt]
-    return [O.KeyRemove(id=eid, path=path, frame=f) for f in gone], [_key_op(e, eid, path, k) for k in changed]
+        return [O.TrackClear(id=eid, path=path)], [_key_op(eid, path, k) for k in tgt]
+    return [O.KeyRemove(id=eid, path=path, frame=f) for f in gone], [_key_op(eid, path, k) for k in changed]
 
 
-def _key_op(e: Entity, eid: str, path: str, k: Key):
+def _key_op(eid: str, path: str, k: Key):
     return O.KeySet(id=eid, path=path, frame=k.frame, value=k.value, interp=k.interp,
                     in_tangent=k.in_tangent, out_tangent=k.out_tangent)
 
