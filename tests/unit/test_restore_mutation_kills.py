@@ -193,3 +193,47 @@ def test_unknown_items_are_refused():
     for call in (lambda: item_value(w, ("bogus", "e")), lambda: set_item(w, ("bogus", "e"), 1)):
         with pytest.raises(ValueError, match=r"^unknown item \('bogus', 'e'\)$"):
             call()
+
+
+def test_a_world_diffed_with_itself_needs_no_op(worlds):
+    a, b = worlds
+    assert diff(a, copy.deepcopy(a)) == [] and diff(b, copy.deepcopy(b)) == []
+
+
+def test_a_character_gaining_a_skeleton_gets_it_before_its_joints_values():
+    bare = _world([O.EntityCreate(id="hero", kind="character")])
+    posed = _applied(bare, [
+        O.SkeletonSet(id="hero", template="biped"),
+        O.EntitySet(id="hero", path="joints.l_toe.rotation", value={"euler_deg": [0, 10, 0]}),
+        O.KeySet(id="hero", path="joints.head.rotation", frame=0, value={"euler_deg": [0, 0, 20]}),
+    ])
+    ops = diff(bare, posed)
+    assert [getattr(op, "path", None) for op in ops] == ["skeleton", "joints.l_toe.rotation", "joints.head.rotation"]
+    assert same_world(_applied(bare, ops), posed) == []
+
+
+@pytest.mark.parametrize("cur, tgt, whole", [
+    ([0, 10, 20], [0, 5], False),       # 2 gone + 1 new = 3 = len(target) + 1: key by key
+    ([0, 10, 20, 30], [0, 5], True),    # 3 gone + 1 new = 4 > 3: cleared and rewritten whole
+])
+def test_a_track_is_rewritten_whole_only_when_that_takes_fewer_ops(cur, tgt, whole):
+    a = _world([O.EntityCreate(id="box", kind="prop"), *_keys([(f, [f, 0, 0]) for f in cur])])
+    b = _world([O.EntityCreate(id="box", kind="prop"), *_keys([(f, [f, 0, 0]) for f in tgt])])
+    ops = diff(a, b)
+    assert any(isinstance(op, O.TrackClear) for op in ops) is whole
+    assert len(ops) == (1 + len(tgt) if whole else len(cur) - 1 + 1)
+    out = _applied(a, ops)
+    assert same_world(out, b) == []
+    assert [k.by for k in out.entities["box"].tracks["transform.position"]][0] == (
+        "user:restorer" if whole else "user:alice")  # a key left alone keeps its author
+
+
+def test_a_key_set_or_unset_on_a_track_that_does_not_exist(worlds):
+    from core.world import Key
+
+    a, _ = worlds
+    w = copy.deepcopy(a)
+    set_item(w, ("key", "hero", "transform.position", 3.0), None)
+    assert "transform.position" not in w.entities["hero"].tracks
+    set_item(w, ("key", "hero", "transform.position", 3.0), Key(3.0, [1.0, 2.0, 3.0], "linear", "user:x"))
+    assert [k.frame for k in w.entities["hero"].tracks["transform.position"]] == [3.0]
