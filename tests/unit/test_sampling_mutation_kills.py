@@ -60,12 +60,42 @@ def test_frames_must_be_a_finite_vector():
 def test_an_attachment_holds_from_its_start_frame_until_just_before_its_end():
     w = _world([
         O.EntityCreate(id="hand", kind="prop", props={"transform.position": [5, 0, 0]}),
+        O.EntityCreate(id="shelf", kind="prop", props={"transform.position": [0, 0, 7]}),
         O.EntityCreate(id="cup", kind="prop"),
-        O.RelationAdd(id="hold", kind="attached_to", subject="cup", object="hand", start=10, end=20),
+        O.RelationAdd(id="a-later", kind="attached_to", subject="cup", object="shelf", start=100, end=110),
+        O.RelationAdd(id="b-hold", kind="attached_to", subject="cup", object="hand", start=10, end=20),
     ])
-    s = sample(w, [9, 10, 19.5, 20])
-    x = s.matrices[:, s.ids.index("cup"), 0, 3]
-    assert list(x) == [0.0, 5.0, 5.0, 0.0]
+    s = sample(w, [9, 10, 19.5, 20, 105])
+    m = s.matrices[:, s.ids.index("cup")]
+    assert list(m[:, 0, 3]) == [0.0, 5.0, 5.0, 0.0, 0.0] and list(m[:, 2, 3]) == [0.0, 0.0, 0.0, 0.0, 7.0]
+
+
+def test_a_cycle_in_a_hand_built_world_is_refused_naming_an_entity_on_it():
+    w = _world([O.EntityCreate(id=i, kind="prop") for i in ("a", "b", "c", "d")] + [
+        O.EntitySet(id="b", path="parent", value="a"),
+        O.RelationAdd(id="r", kind="attached_to", subject="c", object="b")])
+    sample(w, [0])
+    w.entities["a"].parent = "c"  # no edit makes this: a → c → b → a
+    with pytest.raises(ValueError, match=r"^parent/attachment cycle through 'a'$"):
+        sample(w, [0])
+    w.entities["a"].parent = "a"
+    with pytest.raises(ValueError, match=r"^parent/attachment cycle through 'a'$"):
+        sample(w, [0])
+
+
+def test_a_long_chain_of_attachments_and_parents_samples_without_deep_recursion():
+    """600 links, each an attachment or a parent, named so that sorted order meets the tip first (resolving it
+    lazily would recurse 600 deep); ``a1`` → ``a2`` makes an id that is reached before its own turn."""
+    n = 600
+    name = lambda i: f"z{n - i:04d}"  # noqa: E731 - the base is z0600, the tip z0001
+    ops = [O.EntityCreate(id="a2", kind="prop"), O.EntityCreate(id="a1", kind="prop", parent="a2"),
+           O.EntityCreate(id=name(0), kind="prop", props={"transform.position": [1, 0, 0]})]
+    for i in range(1, n):
+        ops.append(O.EntityCreate(id=name(i), kind="prop", props={"transform.position": [1, 0, 0]}))
+        ops.append(O.RelationAdd(id=f"r{i}", kind="attached_to", subject=name(i), object=name(i - 1))
+                   if i % 2 else O.EntitySet(id=name(i), path="parent", value=name(i - 1)))
+    s = sample(_world(ops), [0])
+    assert s.matrices[0, s.ids.index(name(n - 1)), 0, 3] == float(n)
 
 
 def test_a_relation_to_an_entity_that_is_gone_is_ignored_and_the_rest_still_apply():
@@ -85,7 +115,8 @@ def test_a_relation_to_an_entity_that_is_gone_is_ignored_and_the_rest_still_appl
 
 def test_look_at_turns_a_scaled_prop_and_keeps_its_scale():
     w = _world([
-        O.EntityCreate(id="arrow", kind="prop", props={"transform.scale": [2, 3, 4]}),
+        O.EntityCreate(id="arrow", kind="prop", props={"transform.scale": [2, 3, 4],
+                                                        "transform.rotation": {"euler_deg": [0, 0, 90]}}),
         O.EntityCreate(id="target", kind="prop", props={"transform.position": [3, 0, 0]}),
         O.RelationAdd(id="aim", kind="look_at", subject="arrow", object="target"),
     ])
@@ -149,3 +180,31 @@ def test_a_camera_lens_uses_its_own_sensor_and_the_shot_resolution():
     assert np.allclose(c.K[0], camera.intrinsics(np.array([50.0]), (640, 480), np.array([[24.0, 18.0]]))[0])
     assert c.K[0, 0, 0] == pytest.approx(50 / 24 * 640)
     assert np.allclose(c.fov_deg[0], [2 * np.degrees(np.arctan(12 / 50)), 2 * np.degrees(np.arctan(9 / 50))])
+
+
+def test_look_at_a_target_at_the_subjects_own_position_leaves_its_rotation():
+    w = _world([
+        O.EntityCreate(id="arrow", kind="prop", props={"transform.rotation": {"euler_deg": [0, 30, 0]}}),
+        O.EntityCreate(id="here", kind="prop"),
+        O.RelationAdd(id="aim", kind="look_at", subject="arrow", object="here"),
+    ])
+    s = sample(w, [0])
+    alone = sample(_world([O.EntityCreate(id="arrow", kind="prop",
+                                          props={"transform.rotation": {"euler_deg": [0, 30, 0]}})]), [0])
+    assert np.allclose(s.matrices[0, s.ids.index("arrow")], alone.matrices[0, 0])
+
+
+def test_a_root_joints_position_moves_the_whole_skeleton():
+    ops = [O.EntityCreate(id="bob", kind="character"), O.SkeletonSet(id="bob", template="biped")]
+    still = sample(_world(ops), [0]).joints["bob"].matrices[0, :, :3, 3]
+    moved = sample(_world(ops + [O.EntitySet(id="bob", path="joints.hips.position", value=[0, 0, 2])]),
+                   [0]).joints["bob"].matrices[0, :, :3, 3]
+    assert np.allclose(moved - still, [0, 0, 2])
+
+
+def test_the_vertical_field_of_view_follows_the_shot_resolution_not_the_sensor_height():
+    w = _world([O.ShotConfigure(resolution=(1000, 500)),
+                O.EntityCreate(id="cam", kind="camera", props={"camera.focal_length_mm": 50,
+                                                                "camera.sensor_mm": [36, 24]})])
+    fov = sample(w, [0]).cameras["cam"].fov_deg[0]
+    assert np.allclose(fov, [2 * np.degrees(np.arctan(18 / 50)), 2 * np.degrees(np.arctan(9 / 50))])
