@@ -5,6 +5,8 @@ a camera's lens from a non-default sensor, an empty world (see ``bench/MUTATION.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -39,6 +41,7 @@ def test_the_json_form_holds_every_field_with_its_value():
                              "color_temperature_k": None, "cone_deg": 30.0, "blend": 0.2, "size_m": 0.5,
                              "shadow": False}
     assert warm["light"]["color_temperature_k"] == 3200.0 and warm["light"]["shadow"] is True
+    assert spot["visible"] is True and warm["visible"] is True
     assert sample_json(World(project="p", shot="s"), 3) == {"frame": 3.0, "entities": {}}
 
 
@@ -65,9 +68,11 @@ def test_an_attachment_holds_from_its_start_frame_until_just_before_its_end():
         O.RelationAdd(id="a-later", kind="attached_to", subject="cup", object="shelf", start=100, end=110),
         O.RelationAdd(id="b-hold", kind="attached_to", subject="cup", object="hand", start=10, end=20),
     ])
-    s = sample(w, [9, 10, 19.5, 20, 105])
+    s = sample(w, [9, 10, 19.5, 20])  # the shelf's relation, first in id order, holds at none of them
     m = s.matrices[:, s.ids.index("cup")]
-    assert list(m[:, 0, 3]) == [0.0, 5.0, 5.0, 0.0, 0.0] and list(m[:, 2, 3]) == [0.0, 0.0, 0.0, 0.0, 7.0]
+    assert list(m[:, 0, 3]) == [0.0, 5.0, 5.0, 0.0] and list(m[:, 2, 3]) == [0.0] * 4
+    s = sample(w, [105])
+    assert list(s.matrices[0, s.ids.index("cup"), :3, 3]) == [0.0, 0.0, 7.0]
 
 
 def test_a_cycle_in_a_hand_built_world_is_refused_naming_an_entity_on_it():
@@ -76,6 +81,10 @@ def test_a_cycle_in_a_hand_built_world_is_refused_naming_an_entity_on_it():
         O.RelationAdd(id="r", kind="attached_to", subject="c", object="b")])
     sample(w, [0])
     w.entities["a"].parent = "c"  # no edit makes this: a → c → b → a
+    with pytest.raises(ValueError, match=r"^parent/attachment cycle through 'a'$"):
+        sample(w, [0])
+    w.entities["0"] = copy.deepcopy(w.entities["d"])  # sorts first and enters the cycle from outside it
+    w.entities["0"].id, w.entities["0"].parent = "0", "a"
     with pytest.raises(ValueError, match=r"^parent/attachment cycle through 'a'$"):
         sample(w, [0])
     w.entities["a"].parent = "a"
