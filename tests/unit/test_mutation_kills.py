@@ -561,3 +561,47 @@ def test_ops_survive_their_encoding():
                                             {"type": "key.set", "id": "a", "path": "color", "frame": 2,
                                              "value": [1, 0, 0]}]))
     assert O.decode_ops(O.encode_ops(ops)) == ops
+
+
+# ---------------------------------------------------------------- skeleton templates (built when core.templates is
+# imported, so mutmut cannot switch their mutants on: pinned here instead)
+
+TEMPLATE_HASHES = {"biped": (29, "5307967293e3ad56"), "bird": (26, "f4ff04845a15bcc2"),
+                   "fish": (13, "697fce8252d4c8ef"), "quadruped": (29, "d2022b81e3b39db9")}
+"""sha256 of each template's joints as JSON (sorted keys), first 16 hex digits: a skeleton.set of a template stores
+these joints, so any change to the tables or their mirroring changes replayed worlds."""
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_HASHES))
+def test_each_template_is_pinned_mirrored_and_free_of_negative_zeros(name):
+    import hashlib
+    import json
+
+    from core.templates import SKELETON_EDGES, template_joints
+
+    joints = template_joints(name)
+    digest = hashlib.sha256(json.dumps(joints, sort_keys=True).encode()).hexdigest()[:16]
+    assert (len(joints), digest) == TEMPLATE_HASHES[name]
+    by = {j["name"]: j for j in joints}
+    for j in joints:
+        assert j["rotation"] == [0.0, 0.0, 0.0, 1.0]
+        assert all(math.copysign(1.0, c) == 1.0 for c in j["offset"] if c == 0.0), j
+        if j["name"].startswith("l_"):
+            r = by["r_" + j["name"][2:]]
+            assert r["offset"] == [-j["offset"][0] + 0.0, *j["offset"][1:]]
+            assert r["parent"] == ("r_" + j["parent"][2:] if j["parent"].startswith("l_") else j["parent"])
+            if "limits_deg" in j:
+                (xa, xb), (ya, yb), (za, zb) = j["limits_deg"]
+                assert r["limits_deg"] == [[xa, xb], [-yb + 0.0, -ya + 0.0], [-zb + 0.0, -za + 0.0]]
+    assert SKELETON_EDGES[name] == [(j["parent"], j["name"]) for j in joints if j["parent"] is not None]
+    doubled = template_joints(name, 2.0)
+    assert [d["offset"] for d in doubled] == [[2 * c + 0.0 for c in j["offset"]] for j in joints]
+
+
+def test_packages_export_their_public_api_lazily():
+    import core
+    from core import world
+
+    assert core.World is world.World and "World" in core.__all__ and core.__all__ == sorted(core.__all__)
+    with pytest.raises(AttributeError, match=r"^module 'core' has no attribute 'nope'$"):
+        core.nope  # noqa: B018
