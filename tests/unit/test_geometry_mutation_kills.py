@@ -1,0 +1,76 @@
+"""Tests written against mutants of ``core/camera.py`` and ``core/kinematics.py`` that survived
+``bench/mutation.sh 'core.camera.*' 'core.kinematics.*'``: projection with a skewed K, the lens checks at their
+bounds, and forward kinematics past one work block and in float32 (see ``bench/MUTATION.md``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import camera, kinematics, quat
+from core.templates import template_joints
+
+
+def test_projection_with_a_skewed_k_is_k_times_the_normalised_point():
+    K = np.array([[800.0, 25.0, 320.0], [0.0, 700.0, 240.0], [0.0, 0.0, 1.0]])
+    points = np.array([[0.5, -0.25, -4.0], [-1.0, 2.0, -10.0]])  # OpenGL: in front is −Z, +Y up
+    uv, depth = camera.project(K, np.eye(4), points, return_depth=True)
+    for (x, y, z), got, d in zip(points, uv, depth):
+        cv = np.array([x, -y, -z])  # OpenCV axes: +Z forward, +Y down
+        want = (K @ (cv / cv[2]))[:2]
+        assert np.allclose(got, want) and d == -z
+
+
+@pytest.mark.parametrize("focal, sensor, ok", [(0.5, (0.5, 0.5), True), (0.0, (36, 24), False),
+                                               (50, (0.0, 24), False), (-1, (36, 24), False)])
+def test_a_lens_needs_a_positive_focal_length_and_sensor_however_small(focal, sensor, ok):
+    if ok:
+        assert camera.intrinsics(focal, (640, 480), sensor)[0, 0] == pytest.approx(focal / sensor[0] * 640)
+    else:
+        with pytest.raises(ValueError, match="^focal length and sensor size must be > 0$"):
+            camera.intrinsics(focal, (640, 480), sensor)
+
+
+def test_a_one_pixel_wide_image_is_a_resolution():
+    assert camera.intrinsics(50, (1, 1)).shape == (3, 3)
+    with pytest.raises(ValueError, match=r"^resolution must be \[width, height\] > 0, got \(0, 5\)$"):
+        camera.intrinsics(50, (0, 5))
+
+
+def _biped_pose(frames: int, seed: int = 3):
+    rig = kinematics.rig(template_joints("biped"))
+    rng = np.random.default_rng(seed)
+    rot = quat.normalize(rng.normal(size=(frames, len(rig.names), 4)))
+    trans = rng.normal(size=(frames, len(rig.names), 3))
+    return rig, rot, trans
+
+
+def test_forward_kinematics_over_many_blocks_equals_it_frame_slice_by_slice():
+    rig, rot, trans = _biped_pose(10_000)  # > 2 work blocks of a 29-joint skeleton
+    whole = kinematics.forward_kinematics(rig.parents, rig.offsets, rig.rest, rot, trans)
+    assert whole.shape == (10_000, 29, 4, 4) and whole.dtype == np.float64
+    parts = [kinematics.forward_kinematics(rig.parents, rig.offsets, rig.rest, rot[i:i + 97], trans[i:i + 97])
+             for i in range(0, 10_000, 97)]
+    assert np.array_equal(whole, np.concatenate(parts))
+    assert np.array_equal(whole[:, :, 3], np.broadcast_to([0.0, 0.0, 0.0, 1.0], whole[:, :, 3].shape))
+
+
+def test_forward_kinematics_in_float32_stays_float32_and_close_to_float64():
+    rig, rot, trans = _biped_pose(64)
+    f64 = kinematics.forward_kinematics(rig.parents, rig.offsets, rig.rest, rot, trans, np.eye(4))
+    f32 = kinematics.forward_kinematics(rig.parents, rig.offsets, rig.rest, rot, trans, np.eye(4),
+                                        dtype=np.float32)
+    assert f32.dtype == np.float32 and np.allclose(f32, f64, atol=1e-4)
+    assert not np.array_equal(f32.astype(np.float64), f64)  # really computed in float32
+
+
+def test_parents_must_come_before_their_children():
+    rig = kinematics.rig(template_joints("fish"))
+    bad = rig.parents.copy()
+    bad[1] = 1
+    with pytest.raises(ValueError, match=r"^parents must list each joint after its parent \(parents\[j\] < j, "
+                                         r"−1 for roots\)$"):
+        kinematics.forward_kinematics(bad, rig.offsets, rig.rest)
+    bad[1] = -2
+    with pytest.raises(ValueError):
+        kinematics.forward_kinematics(bad, rig.offsets, rig.rest)
