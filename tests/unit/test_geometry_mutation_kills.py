@@ -74,3 +74,54 @@ def test_parents_must_come_before_their_children():
     bad[1] = -2
     with pytest.raises(ValueError):
         kinematics.forward_kinematics(bad, rig.offsets, rig.rest)
+
+
+# --- core/transform.py ------------------------------------------------------------------------------------------
+
+def test_looking_straight_down_or_up_keeps_the_image_top_along_minus_or_plus_z():
+    from core import transform
+
+    r, ok = transform.aim_rotation(np.array([[0.0, -3.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, -1.0]]))
+    assert ok.all()
+    for m in r:
+        assert np.allclose(m.T @ m, np.eye(3)) and np.isclose(np.linalg.det(m), 1.0)
+    down, up, ahead = r
+    assert np.allclose(-down[:, 2], [0, -1, 0]) and np.allclose(down[:, 1], [0, 0, -1])  # image top along −Z
+    assert np.allclose(-up[:, 2], [0, 1, 0]) and np.allclose(up[:, 1], [0, 0, 1])        # image top along +Z
+    assert np.allclose(ahead, np.eye(3))
+    r, ok = transform.aim_rotation([0.0, 0.0, 0.0])
+    assert not ok and np.array_equal(r, np.eye(3))
+
+
+def test_rigid_removes_scale_and_shear_and_keeps_a_right_handed_rotation():
+    from core import quat, transform
+
+    q = quat.from_euler_deg([20.0, -35.0, 50.0])
+    m = transform.compose([1.0, 2.0, 3.0], q, [2.0, 3.0, 4.0])
+    assert np.allclose(transform.rigid(m), transform.compose([1.0, 2.0, 3.0], q))
+    sheared = m.copy()
+    sheared[:3, 1] += 0.3 * sheared[:3, 0]
+    r = transform.rigid(sheared)[:3, :3]
+    assert np.allclose(r.T @ r, np.eye(3)) and np.isclose(np.linalg.det(r), 1.0)
+    assert np.allclose(transform.rigid(sheared)[3], [0, 0, 0, 1]) and np.allclose(transform.rigid(sheared)[:3, 3],
+                                                                                 [1, 2, 3])
+    mirrored = np.diag([-1.0, 1.0, 1.0, 1.0]) @ transform.compose([0, 0, 0], q)
+    mirrored[:3, 1] += 0.2 * mirrored[:3, 2]  # not orthogonal: the polar path, with a reflection to undo
+    r = transform.rigid(mirrored)[:3, :3]
+    assert np.isclose(np.linalg.det(r), 1.0) and np.allclose(r.T @ r, np.eye(3))
+    with pytest.raises(ValueError, match="^matrix has a zero-length axis; cannot remove its scale$"):
+        transform.rigid(np.diag([1.0, 0.0, 1.0, 1.0]))
+
+
+def test_decompose_inverts_compose_with_rotation_and_non_uniform_scale_in_batches():
+    from core import quat, transform
+
+    q = quat.from_euler_deg(np.array([[20.0, -35.0, 50.0], [0.0, 90.0, 10.0]]))
+    p = np.array([[1.0, 2.0, 3.0], [-4.0, 0.5, 2.0]])
+    s = np.array([[2.0, 3.0, 4.0], [0.5, 1.0, 7.0]])
+    pos, rot, scl = transform.decompose(transform.compose(p, q, s))
+    assert np.allclose(pos, p) and np.allclose(scl, s) and np.allclose(np.abs(np.sum(rot * q, axis=-1)), 1.0)
+    assert transform.compose(p, [0.0, 0.0, 0.0, 1.0]).shape == (2, 4, 4)
+    assert transform.compose([0.0, 0.0, 0.0], q).shape == (2, 4, 4)
+    t = transform.translation_matrix(p)
+    assert t.shape == (2, 4, 4) and np.allclose(t[:, :3, 3], p) and np.allclose(t[:, :3, :3], np.eye(3))
