@@ -125,3 +125,51 @@ def test_decompose_inverts_compose_with_rotation_and_non_uniform_scale_in_batche
     assert transform.compose([0.0, 0.0, 0.0], q).shape == (2, 4, 4)
     t = transform.translation_matrix(p)
     assert t.shape == (2, 4, 4) and np.allclose(t[:, :3, 3], p) and np.allclose(t[:, :3, :3], np.eye(3))
+
+
+# --- forward kinematics against a chain of 4×4 matrices written out --------------------------------------------
+
+def _reference_fk(parents, offsets, rest, rotations, translations, base):
+    from core import transform
+
+    out = np.empty((len(parents), 4, 4))
+    for j, p in enumerate(parents):
+        local = transform.compose(offsets[j] + translations[j], quat.multiply(rest[j], rotations[j]))
+        out[j] = (base if p < 0 else out[p]) @ local
+    return out
+
+
+def test_forward_kinematics_with_rest_rotations_translations_and_a_base_is_the_matrix_chain():
+    from core import transform
+
+    rng = np.random.default_rng(7)
+    parents = np.array([-1, 0, 1, 1, -1, 4])  # two roots
+    offsets = rng.normal(size=(6, 3))
+    rest = quat.normalize(rng.normal(size=(6, 4)))
+    rot = quat.normalize(rng.normal(size=(5, 6, 4)))
+    trans = rng.normal(size=(5, 6, 3))
+    base = transform.compose([1.0, -2.0, 0.5], quat.normalize([0.1, 0.7, -0.2, 0.6]))
+    got = kinematics.forward_kinematics(parents, offsets, rest, rot, trans, base)
+    for f in range(5):
+        assert np.allclose(got[f], _reference_fk(parents, offsets, rest, rot[f], trans[f], base))
+    assert [list(level) for level in kinematics.depth_levels(parents)] == [[0, 4], [1, 5], [2, 3]]
+    assert kinematics.depth_levels(np.array([], dtype=int)) == ()
+    batch = kinematics.forward_batch(parents, offsets, rest, rot[None], trans[None], base[None, None])
+    assert np.allclose(batch[0], got)
+
+
+def test_forward_takes_root_motion_per_joint_or_per_frame_and_ignores_non_roots():
+    rig = kinematics.rig(template_joints("fish"))
+    nj = len(rig.names)
+    per_frame = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, -1.0]])
+    per_joint = np.zeros((2, nj, 3))
+    per_joint[:, 0] = per_frame
+    per_joint[:, 1:] = 50.0  # rows of non-root joints are ignored
+    still = kinematics.forward(rig)  # (J, 4, 4): no frames
+    for rt in (per_frame, per_joint):
+        moved = kinematics.forward(rig, None, rt)
+        assert moved.shape == (2, nj, 4, 4)
+        assert np.allclose(moved[:, :, :3, 3] - still[None, :, :3, 3], per_frame[:, None, :])
+    with pytest.raises(ValueError, match=r"^root_translation must have shape \(F, 3\) or \(F, 13, 3\), "
+                                         r"got \(2, 2\)$"):
+        kinematics.forward(rig, None, np.zeros((2, 2)))
