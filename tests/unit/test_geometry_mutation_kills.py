@@ -91,6 +91,12 @@ def test_looking_straight_down_or_up_keeps_the_image_top_along_minus_or_plus_z()
     assert np.allclose(ahead, np.eye(3))
     r, ok = transform.aim_rotation([0.0, 0.0, 0.0])
     assert not ok and np.array_equal(r, np.eye(3))
+    r, ok = transform.aim_rotation([0.0, -2.0, 0.0])  # one direction, not a batch
+    assert ok and np.allclose(r, down)
+    dirs = np.array([[0.0, -3.0, 0.0], [1.0, 1.0, 0.0], [0.0, 2.0, 0.0], [-2.0, 0.5, 3.0]])
+    r, ok = transform.aim_rotation(dirs)
+    for m, d in zip(r, dirs):
+        assert np.allclose(m.T @ m, np.eye(3)) and np.allclose(-m[:, 2], d / np.linalg.norm(d))
 
 
 def test_rigid_removes_scale_and_shear_and_keeps_a_right_handed_rotation():
@@ -102,6 +108,8 @@ def test_rigid_removes_scale_and_shear_and_keeps_a_right_handed_rotation():
     sheared = m.copy()
     sheared[:3, 1] += 0.3 * sheared[:3, 0]
     r = transform.rigid(sheared)[:3, :3]
+    u, _, vt = np.linalg.svd(sheared[:3, :3])
+    assert np.allclose(r, u @ vt)  # the nearest rotation (polar decomposition)
     assert np.allclose(r.T @ r, np.eye(3)) and np.isclose(np.linalg.det(r), 1.0)
     assert np.allclose(transform.rigid(sheared)[3], [0, 0, 0, 1]) and np.allclose(transform.rigid(sheared)[:3, 3],
                                                                                  [1, 2, 3])
