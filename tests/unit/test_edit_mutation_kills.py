@@ -13,15 +13,10 @@ from core import edit
 from core import ops as O
 from core.ops import decode_ops
 from core.world import World
-from events.envelope import Actor, Event
 from projections.decode import world_from_doc
 from projections.reducer import ShotReducer
 
-ALICE = Actor(kind="user", id="alice")
-
-
-def _event(seq: int, ops: list) -> Event:
-    return Event(event_id=f"e{seq}", command_id=f"c{seq}", project="p", shot="s", actor=ALICE, ops=ops, ts=0.0)
+from .test_mutation_kills import _event  # an event of p/s by alice
 
 
 def _fold(steps: list[list]) -> ShotReducer:

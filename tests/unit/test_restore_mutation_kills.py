@@ -8,22 +8,11 @@ import copy
 
 import pytest
 
-from core import edit
 from core import ops as O
 from core.restore import changed_items, describe, diff, item_value, revert, same_world, set_item
-from core.world import World
 
-
-def _world(ops: list) -> World:
-    w = World(project="p", shot="s")
-    edit.apply(w, ops, "user:alice")
-    return w
-
-
-def _applied(world: World, ops: list) -> World:
-    w = copy.deepcopy(world)
-    edit.apply(w, ops, "user:restorer")
-    return w
+from .test_restore import _world
+from .test_restore import applied as _applied  # by "user:restorer", as a restore writes
 
 
 def _keys(frames_values, path="transform.position", eid="box"):
