@@ -114,6 +114,13 @@ def _snapshot_from(r) -> Snapshot:
                     state_hash=r["state_hash"], reducer_version=r["reducer_version"])
 
 
+async def _keep_session(_conn) -> None:
+    """The pool's reset on release, instead of asyncpg's ``RESET ALL; CLOSE ALL; UNLISTEN *; pg_advisory_unlock_all()``
+    (a round trip per release, on every projector commit): nothing here leaves session state behind — no ``SET``,
+    ``LISTEN``, session-level advisory lock (migrations take a transaction-level one) or cursor outside a
+    transaction. asyncpg still rolls back a transaction left open before this is called."""
+
+
 class PgStore:
     """Projection store on a PostgreSQL pool. Build it with :meth:`open` (which migrates) or around a pool."""
 
@@ -123,7 +130,7 @@ class PgStore:
     @classmethod
     async def open(cls, dsn: str, *, min_size: int = 1, max_size: int = 10, migrate: bool = True) -> "PgStore":
         try:
-            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, reset=_keep_session)
         except _ERRORS as e:
             raise StoreError(f"cannot connect to PostgreSQL: {e}") from e
         if migrate:

@@ -43,6 +43,14 @@ def _error_response(request: Request, exc: Exception) -> Response:
     return Response(body, status_code=status, headers=headers)
 
 
+async def _check_inputs(connection, _handler=None) -> None:
+    """Every route's one guard: ids and numbers in the path and query (:func:`check_params`, then
+    :func:`realtime.inputs.guard`), before authentication or any handler. One coroutine: litestar runs a
+    synchronous guard on a worker thread and copies the route handler for each guard, per request."""
+    check_params(connection)
+    await inputs.guard(connection)
+
+
 async def _count_response(message, scope) -> None:
     if message["type"] == "http.response.start":
         wnm = getattr(scope["app"].state, "wnm", None)
@@ -100,7 +108,7 @@ def create_app(system, *, limits: Limits | None = None, debug: bool = False) -> 
     app = Litestar(
         route_handlers=handlers,
         dependencies={"user": Provide(provide_user)},
-        guards=[check_params, inputs.guard],  # ids and numbers in every path and query, before any handler
+        guards=[_check_inputs],  # ids and numbers in every path and query, before any handler
         exception_handlers={Exception: _error_response},
         before_send=[_count_response],
         on_startup=[_connect_render_farm],

@@ -21,6 +21,8 @@ __all__ = ["Tokens", "USER_RE", "check_user", "secret_for", "bearer_token", "DEF
 
 USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
 DEFAULT_TTL_S = 30 * 86400
+VERIFIED_CACHE = 10_000
+"""Tokens remembered as verified (the dict is emptied when full: a few hundred bytes each)."""
 _ISSUER = "wnm"
 
 
@@ -31,12 +33,18 @@ def check_user(user: object) -> str:
 
 
 class Tokens:
-    """Issues and verifies tokens with one secret. ``leeway_s`` tolerates clock skew on ``exp`` / ``iat``."""
+    """Issues and verifies tokens with one secret. ``leeway_s`` tolerates clock skew on ``exp`` / ``iat``.
+
+    A token that verified is remembered with its ``exp`` (up to :data:`VERIFIED_CACHE` of them), so a client's
+    next request skips the signature check: whether a token verifies depends only on it, the secret and the clock,
+    and the clock can only end its validity, at ``exp`` — which the remembered entry is still checked against.
+    Refusals are not remembered."""
 
     def __init__(self, secret: str, leeway_s: float = 5.0):
         if not secret or len(secret) < 32:
             raise ValueError("the token secret (WNM_SECRET) must be at least 32 characters")
         self._secret, self.leeway_s = secret, leeway_s
+        self._verified: dict[str, tuple[str, float]] = {}  # token → (user, exp)
 
     def issue(self, user: str, ttl_s: float = DEFAULT_TTL_S, now: float | None = None) -> str:
         check_user(user)
@@ -48,6 +56,18 @@ class Tokens:
 
     def verify(self, token: str) -> str:
         """The user a token names; raises :class:`Unauthorized` saying why not (expired, forged, malformed)."""
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() <= known[1] + self.leeway_s:
+                return known[0]
+            del self._verified[token]
+        user, exp = self._check(token)
+        if len(self._verified) >= VERIFIED_CACHE:
+            self._verified.clear()
+        self._verified[token] = (user, exp)
+        return user
+
+    def _check(self, token: str) -> tuple[str, float]:
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], issuer=_ISSUER, leeway=self.leeway_s,
                                 options={"require": ["sub", "exp", "iat", "iss"]})
@@ -60,8 +80,8 @@ class Tokens:
         except jwt.InvalidTokenError as e:
             raise Unauthorized(f"invalid token: {e}") from None
         try:
-            return check_user(claims["sub"])
-        except ValueError as e:
+            return check_user(claims["sub"]), float(claims["exp"])
+        except (ValueError, TypeError) as e:
             raise Unauthorized(f"invalid token: {e}") from None
 
 

@@ -70,7 +70,7 @@ QUERY_FRAMES = ("frame",)
 
 
 def check_params(connection, _handler=None) -> None:
-    """The guard of every HTTP route (``Litestar(guards=[check_params])``): ids in the path and the query match
+    """Part of every HTTP route's guard (``realtime.app``): ids in the path and the query match
     their patterns, integers fit in int64 and finite frames are within ``MAX_QUERY_FRAME`` — else 400
     naming the parameter, before authentication, handlers or any store call. A well-formed id that names nothing
     is the handler's 404. Sockets check their own parameters."""

@@ -49,6 +49,7 @@ async def serve(system) -> None:
     settings = system.settings
     server = _Server(uvicorn.Config(create_app(system), host=settings.host, port=settings.port,
                                     log_level=os.environ.get("WNM_LOG_LEVEL", "warning"), lifespan="on",
+                                    http="httptools",
                                     ws_max_size=16 << 20))
     if token is not None:
         print(f"wnm up: sign in as the owner at {studio_address(settings.host, settings.port, token)}", flush=True)

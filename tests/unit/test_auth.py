@@ -46,6 +46,30 @@ def test_tokens_name_their_user_and_refuse_expired_forged_and_unsigned_ones():
         tokens.verify("garbage")
 
 
+def test_a_remembered_token_skips_the_signature_check_and_still_expires(monkeypatch):
+    import time
+
+    import realtime.auth as auth
+
+    tokens = Tokens(SECRET, leeway_s=0.0)
+    token = tokens.issue("alice", ttl_s=1)
+    exp = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["exp"]
+    decoded = []
+    real = jwt.decode
+    monkeypatch.setattr(auth.jwt, "decode", lambda *a, **k: decoded.append(1) or real(*a, **k))
+    assert tokens.verify(token) == "alice" and tokens.verify(token) == "alice"
+    assert len(decoded) == 1  # the second request was answered from what the first verified
+    head, body, sig = token.split(".")
+    forged = f"{head}.{body}.{sig[:10]}{'B' if sig[10] == 'A' else 'A'}{sig[11:]}"
+    for _ in range(2):  # a forgery is checked every time, never remembered
+        with pytest.raises(Unauthorized, match="signature"):
+            tokens.verify(forged)
+    assert len(decoded) == 3
+    time.sleep(max(0.0, exp - time.time()) + 0.05)
+    with pytest.raises(Unauthorized, match="expired"):
+        tokens.verify(token)
+
+
 def test_bearer_token_comes_from_the_header_or_the_socket_query():
     assert bearer_token("Bearer abc") == "abc"
     assert bearer_token(None, "q") == "q"
