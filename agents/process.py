@@ -8,9 +8,12 @@ killed is started again after a backoff that doubles up to ``MAX_BACKOFF_S`` and
 (``PR_SET_PDEATHSIG``), so a ``kill -9`` of ``wnm up`` leaves no agents process behind; a restarted agent resumes
 from its checkpoint and publishes nothing twice (command ids derive from the triggering seq).
 
-The child runs at a lower CPU priority (``nice``, default :data:`NICE`, ``WNM_AGENTS_NICE``): on a machine with
-few cores the agents' work (a repair per edit, a model loading) competes with the server for them, and the kernel
-then gives the server's commands and socket updates the CPU first. The agents still get every idle cycle.
+The child runs at a lower CPU priority (``nice``, default :data:`NICE`, ``WNM_AGENTS_NICE``) and, by default, in
+Linux's ``SCHED_IDLE`` class (``WNM_AGENTS_SCHED=idle``; ``normal`` leaves it out): on a machine with few cores the
+agents' work (a repair per edit, a model loading) competes with the server for them. ``nice`` alone lowers the
+child's share of a busy CPU, but a server task that wakes (a command, an ack from NATS) may still wait for the
+child's time slice; a ``SCHED_IDLE`` task is preempted as soon as any other task wants its core. The agents still
+get every idle cycle (and, as ``SCHED_IDLE`` is a very low weight rather than a ban, a trickle under full load).
 
 The child's output is passed through, each line prefixed ``agents:``.
 """
@@ -43,7 +46,7 @@ NICE = 19
 """How much lower than ``wnm up`` the agents child is scheduled (``nice`` increment; 0 = the same priority)."""
 
 
-def _child_setup(nice: int):
+def _child_setup(nice: int, idle: bool = True):
     def setup() -> None:  # runs in the child between fork and exec
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
@@ -54,6 +57,11 @@ def _child_setup(nice: int):
                 os.nice(nice)
             except OSError:  # not permitted here: the child runs at the parent's priority
                 pass
+        if idle and hasattr(os, "SCHED_IDLE"):
+            try:
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            except OSError:  # not permitted here: nice alone
+                pass
     return setup
 
 
@@ -63,11 +71,11 @@ class AgentProcess:
     restarted."""
 
     def __init__(self, env: Mapping[str, str], argv: Sequence[str] | None = None, *, cwd: str | None = None,
-                 prefix: str = "agents: ", out=None, nice: int = NICE):
+                 prefix: str = "agents: ", out=None, nice: int = NICE, idle: bool = True):
         self.env = dict(env)
         self.argv = list(argv) if argv else [sys.executable, "-m", "realtime.cli", "agents", "run"]
         self.cwd, self.prefix = cwd, prefix
-        self.nice = max(0, int(nice))
+        self.nice, self.idle = max(0, int(nice)), bool(idle)
         self.out = out if out is not None else sys.stdout
         self.restarts = 0
         self.proc: asyncio.subprocess.Process | None = None
@@ -76,7 +84,7 @@ class AgentProcess:
     def status(self) -> dict:
         alive = self.proc is not None and self.proc.returncode is None
         return {"running": alive, "pid": self.proc.pid if alive else None, "restarts": self.restarts,
-                "nice": self.nice}
+                "nice": self.nice, "sched": "idle" if self.idle else "normal"}
 
     async def run(self) -> None:
         backoff = 0.5
@@ -98,7 +106,7 @@ class AgentProcess:
     async def _start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_child_setup(self.nice))
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_child_setup(self.nice, self.idle))
         self.started_at = time.monotonic()
 
     async def _pump(self) -> int:

@@ -69,10 +69,13 @@ async def run_as_child(system) -> None:
     from agents.process import AgentProcess, child_env
 
     settings = system.settings
-    child = AgentProcess(child_env(settings.nats_url, settings.database_url), nice=settings.agents_nice)
+    child = AgentProcess(child_env(settings.nats_url, settings.database_url), nice=settings.agents_nice,
+                         idle=settings.agents_idle)
     system.agents = child
     # the child names its agents when it starts; importing them all here would cost the server's start 0.1 s
-    print(f"wnm up: agents run as a child process (nice {settings.agents_nice}); restarted if it dies", flush=True)
+    sched = ", SCHED_IDLE" if settings.agents_idle else ""
+    print(f"wnm up: agents run as a child process (nice {settings.agents_nice}{sched}); restarted if it dies",
+          flush=True)
     await child.run()
 
 

@@ -24,6 +24,7 @@ class Settings:
     follow_all_projects: bool = True
     nats_sync_always: bool = True  # the embedded NATS fsyncs every write before acknowledging it
     agents_nice: int = 19  # the agents child's CPU priority below the server's (agents.process.NICE)
+    agents_idle: bool = True  # the agents child in the SCHED_IDLE class: preempted whenever the server wants a core
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -40,6 +41,7 @@ class Settings:
             follow_all_projects=env.get("WNM_FOLLOW_ALL_PROJECTS", "1") not in ("0", "false", "no"),
             nats_sync_always=_sync_always(env.get("WNM_NATS_SYNC") or "always"),
             agents_nice=_nice(env.get("WNM_AGENTS_NICE") or "19"),
+            agents_idle=_sched_idle(env.get("WNM_AGENTS_SCHED") or "idle"),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
@@ -51,6 +53,14 @@ def _sync_always(value: str) -> bool:
     if value not in ("always", "interval"):
         raise ValueError(f"WNM_NATS_SYNC must be 'always' or 'interval', got {value!r}")
     return value == "always"
+
+
+def _sched_idle(value: str) -> bool:
+    """``WNM_AGENTS_SCHED``: ``idle`` runs the agents child in Linux's SCHED_IDLE class (the default), ``normal``
+    at its ``nice`` level only."""
+    if value not in ("idle", "normal"):
+        raise ValueError(f"WNM_AGENTS_SCHED must be 'idle' or 'normal', got {value!r}")
+    return value == "idle"
 
 
 def _nice(value: str) -> int:

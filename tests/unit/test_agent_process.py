@@ -69,24 +69,28 @@ def test_the_child_is_pointed_at_the_parents_services():
     assert env["PATH"] == "/bin"
 
 
-NICE_CHILD = "import os, time; print('nice', os.nice(0), flush=True); time.sleep(60)"
+NICE_CHILD = ("import os, time; print('nice', os.nice(0), 'sched', os.sched_getscheduler(0), flush=True); "
+              "time.sleep(60)")
 
 
 async def test_the_child_runs_below_the_servers_cpu_priority():
     """The agents compete with the server for few cores: the kernel must give the server's commands the CPU
     first (issue 12: nothing an agent does may delay a verdict or a peer's update)."""
-    base = os.nice(0)
-    for nice, want in ((process.NICE, min(19, base + process.NICE)), (0, base)):
+    base, parent = os.nice(0), os.sched_getscheduler(0)
+    for nice, idle, want in ((process.NICE, True, min(19, base + process.NICE)), (0, False, base)):
         out = io.StringIO()
-        child = AgentProcess(os.environ, [sys.executable, "-c", NICE_CHILD], out=out, nice=nice)
+        child = AgentProcess(os.environ, [sys.executable, "-c", NICE_CHILD], out=out, nice=nice, idle=idle)
         task = asyncio.create_task(child.run())
         try:
             await _wait_for(lambda: "nice" in out.getvalue())
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        assert out.getvalue().split()[-1] == str(want)
-        assert child.status()["nice"] == nice
+        words = out.getvalue().split()
+        assert words[-3] == str(want)
+        # SCHED_IDLE: preempted whenever the server wakes, not only given a smaller share
+        assert int(words[-1]) == (os.SCHED_IDLE if idle else parent)
+        assert child.status()["nice"] == nice and child.status()["sched"] == ("idle" if idle else "normal")
 
 
 def test_agents_nice_setting():
@@ -97,6 +101,10 @@ def test_agents_nice_setting():
     for bad in ("-1", "20", "high"):
         with pytest.raises(ValueError, match="WNM_AGENTS_NICE"):
             Settings.from_env({"WNM_AGENTS_NICE": bad})
+    assert Settings.from_env({}).agents_idle is True
+    assert Settings.from_env({"WNM_AGENTS_SCHED": "normal"}).agents_idle is False
+    with pytest.raises(ValueError, match="WNM_AGENTS_SCHED"):
+        Settings.from_env({"WNM_AGENTS_SCHED": "batch"})
 
 
 HOLDER = ("import os, subprocess, sys, time; "
