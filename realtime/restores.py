@@ -97,6 +97,17 @@ def undo_stacks(entries) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     return undo, redo
 
 
+async def _history_reaches(system, project: str, shot: str, seq: int) -> None:
+    """Wait until the history holds every event folded so far (up to ``seq``). The undo and redo stacks are read
+    from the history, which is committed after the live world is folded (sockets see an edit first): an undo sent
+    right after seeing an edit, before its own answer, must find that edit."""
+    try:
+        await system.commands.replica.outcome(project, shot, seq, system.commands.outcome_timeout)
+    except TimeoutError:
+        raise CommandError("timeout", f"the history of {project}/{shot} has not reached seq {seq} yet; "
+                                      "try again") from None
+
+
 async def _own_history(system, m: Membership, project: str, shot: str, command_id: str):
     entries = await system.store.history(project, shot, actor=actor_for(m).label, limit=HISTORY_MAX)
     for e in entries:
@@ -131,7 +142,8 @@ async def redo_as(system, user: str, project: str, shot: str, command_id: str) -
 async def _step(system, user: str, project: str, shot: str, command_id: str, redo: bool) -> dict:
     command_id_field(command_id)
     m = await require_member(system, user, project, write=True)
-    await current_reducer(system, project, shot)
+    head = await current_reducer(system, project, shot)
+    await _history_reaches(system, project, shot, head.last_seq)
     entries, dup = await _own_history(system, m, project, shot, command_id)
     if dup is not None:
         return dup.to_json()

@@ -241,6 +241,35 @@ async def test_undo_touches_only_the_callers_edits_and_redo_brings_them_back(env
     assert [r.split()[0] for r in reasons if r] == ["undo", "redo", "undo", "undo", "undo"]
 
 
+async def test_an_undo_sent_before_the_edit_is_committed_undoes_that_edit(env, unique, monkeypatch):
+    """Sockets see an edit when it is folded, before its audit row is committed; an undo sent at that moment (a
+    studio's Ctrl+Z right after the drag showed) must undo that edit, not the one before it."""
+    import asyncio
+
+    system, api = env
+    await project_with_shot(api, unique)
+    base = f"/v1/projects/{unique}/shots/s1"
+    await api.ok("POST", f"{base}/commands", {"command_id": "a0", "ops": [box("box")]})
+    commit = system.projector.store.commit_batch
+
+    async def slow_commit(*args, **kwargs):
+        await asyncio.sleep(0.5)
+        return await commit(*args, **kwargs)
+
+    monkeypatch.setattr(system.projector.store, "commit_batch", slow_commit)
+    folded_before = (await system.commands.replica.reducer(unique, "s1")).last_seq
+    edit = asyncio.create_task(api.ok("POST", f"{base}/commands", {"command_id": "a1", "ops": [
+        key("box", 0, [1, 0, 0])]}))
+    async with asyncio.timeout(5):
+        while (await system.commands.replica.reducer(unique, "s1")).last_seq == folded_before:
+            await asyncio.sleep(0.005)
+    assert not edit.done()  # folded, not yet committed
+    r = await api.ok("POST", f"{base}/undo", {"command_id": "u1"})
+    assert r["undone"] == (await edit)["seq"]
+    world = await api.ok("GET", f"{base}/world")
+    assert "box" in world["entities"] and not world["entities"]["box"]["tracks"]
+
+
 async def test_fork_copies_the_world_at_n_into_a_new_shot(env, unique):
     system, api = env
     await project_with_shot(api, unique, fps=30, frame_end=200, name="Take 1")
