@@ -248,6 +248,7 @@ class Projector:
         self.counts: Counter[str] = Counter()
         self._projects: dict[str, _Project] = {}
         self._listeners: list[Listener] = []
+        self._batch_listeners: list[Callable[[], None]] = []
         self._deadlines: deque[tuple[float, asyncio.Future]] = deque()
         self._sweeper: asyncio.Task | None = None
         self._hasher = Hasher()
@@ -258,6 +259,13 @@ class Projector:
         """Call ``listener`` for every projected event; returns a function that removes it."""
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def add_batch_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener()`` each time the listeners have heard every event of one folded batch (a socket hub
+        sends the batch's updates then, merged, rather than a loop turn later); returns a function that removes
+        it."""
+        self._batch_listeners.append(listener)
+        return lambda: self._batch_listeners.remove(listener) if listener in self._batch_listeners else None
 
     def watch_project(self, project: str) -> None:
         """Start following ``project`` (idempotent). Call it when a project is created; :meth:`run` also finds
@@ -818,6 +826,7 @@ class Projector:
         # commit, so a client that reads its history right after a command finds the entry.
         for shot, outcome, update, event in effects:
             await self._notify(st.name, shot, outcome, update, event)
+        self._batch_done()
         return _Folded(rows, updates, snapshots, [outcome for _, outcome, _, _ in effects], batch[-1].seq)
 
     async def _reject_poisoned(self, st: _Project, stored: Stored, error: str) -> _Shot:
@@ -940,6 +949,14 @@ class Projector:
             sh.doc_bytes = len(doc)
             sh.since_doc_snapshot = 0
         return out
+
+    def _batch_done(self) -> None:
+        for listener in list(self._batch_listeners):
+            try:
+                listener()
+            except Exception:
+                self.counts["listener_errors"] += 1
+                log.exception("projector: batch listener %r failed", listener)
 
     async def _notify(self, project, shot, outcome, update, event) -> None:
         for listener in list(self._listeners):

@@ -81,6 +81,8 @@ class SyncHub:
         self.bus: AwarenessBus | None = None
         self._nc = None
         self._unlisten: Callable[[], None] | None = None
+        self._unlisten_batch: Callable[[], None] | None = None
+        self._pushed: set[Room] = set()  # rooms with updates of the batch being folded
         self._ticker: asyncio.Task | None = None
         self._start_lock = asyncio.Lock()
         self._closed = False
@@ -96,6 +98,8 @@ class SyncHub:
             self._nc = await nats_conn.connect(self.system.settings.nats_url, name="wnm-sync")
             self.bus = AwarenessBus(self._nc, self._on_remote)
             self._unlisten = self.projector.add_listener(self._on_event)
+            add_batch = getattr(self.projector, "add_batch_listener", None)
+            self._unlisten_batch = add_batch(self._flush_rooms) if add_batch is not None else None
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="sync-keepalive")
 
     async def aclose(self) -> None:
@@ -106,6 +110,9 @@ class SyncHub:
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
+        if self._unlisten_batch is not None:
+            self._unlisten_batch()
+            self._unlisten_batch = None
         if self._ticker is not None:
             self._ticker.cancel()
         await asyncio.sleep(0.05)  # let writers send their close frames
@@ -135,7 +142,14 @@ class SyncHub:
         room = self.rooms.get((project, shot))
         if room is not None and room.conns:
             room.push_update(update)
+            self._pushed.add(room)
             self.counts["updates_pushed"] += 1
+
+    def _flush_rooms(self) -> None:
+        """Projector batch listener: the rooms that got updates from the batch send them now, merged."""
+        rooms, self._pushed = self._pushed, set()
+        for room in rooms:
+            room.flush()
 
     async def _on_remote(self, project: str, shot: str, kind: int, payload: bytes, origin: bytes) -> None:
         room = self.rooms.get((project, shot))

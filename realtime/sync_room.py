@@ -109,10 +109,16 @@ class Connection:
         self.closing: tuple[int, str] | None = None
         self.told_read_only = False
         self.last_sent = time.monotonic()
+        self._idle = False  # the writer waits on an empty queue: a frame may be written at once
 
     def send(self, frame: bytes) -> None:
-        """Queue a frame (never blocks). A socket that has ``send_queue`` frames waiting is closed with 1013."""
+        """Send a frame, or queue it (never blocks). When the writer waits on an empty queue the frame is written
+        at once (:meth:`_send_now`), a loop turn sooner than the writer would. A socket that has ``send_queue``
+        frames waiting is closed with 1013."""
         if self.closing is not None:
+            return
+        if self._idle:
+            self._send_now(frame)
             return
         if self.out.qsize() >= self.limits.send_queue:
             self.close_soon(Close.TRY_AGAIN, f"too slow: {self.limits.send_queue} messages waiting; "
@@ -120,40 +126,96 @@ class Connection:
             return
         self.out.put_nowait(frame)
 
+    def _send_now(self, frame: bytes) -> None:
+        """Run the socket's send up to its first suspension, here (as Python 3.12's eager tasks do): a send whose
+        transport takes the bytes — every send but one waiting for a paused transport — ends in this call. One that
+        suspends is handed, as it is, to the writer, which finishes it before anything queued after it."""
+        sending = self.socket.send({"type": "websocket.send", "bytes": frame})
+        try:
+            step = sending.send(None)
+        except StopIteration:
+            self.last_sent = time.monotonic()
+        except Exception as e:  # the peer went away mid-send: the reader sees the disconnect
+            log.debug("socket send failed: %r", e)
+            self.closing = self.closing or (Close.GOING_AWAY, "send failed")
+            self.out.put_nowait(_STOP)
+        else:
+            self._idle = False
+            self.out.put_nowait(_Started(sending, step))
+
     def close_soon(self, code: int, reason: str) -> None:
         """Drop what is still queued and close the socket with ``code`` and ``reason``."""
         if self.closing is not None:
             return
         self.closing = (int(code), close_reason(reason))
         while not self.out.empty():
-            self.out.get_nowait()
+            item = self.out.get_nowait()
+            if isinstance(item, _Started):
+                item.sending.close()
         self.out.put_nowait(_CLOSE)
 
     async def write_loop(self) -> None:
         send, out = self.socket.send, self.out
         try:
             while True:
-                frame = await out.get()
-                if frame is _CLOSE:
+                self._idle = out.empty() and self.closing is None
+                item = await out.get()
+                self._idle = False
+                if item is _STOP:
+                    return
+                if item is _CLOSE:
                     code, reason = self.closing
                     await send({"type": "websocket.close", "code": code, "reason": reason})
                     return
-                await send({"type": "websocket.send", "bytes": frame})
+                if isinstance(item, _Started):
+                    await item.finish()
+                else:
+                    await send({"type": "websocket.send", "bytes": item})
                 self.last_sent = time.monotonic()
         except asyncio.CancelledError:
             raise
         except Exception as e:  # the peer went away mid-send: the reader sees the disconnect
             log.debug("socket send failed: %r", e)
             self.closing = self.closing or (Close.GOING_AWAY, "send failed")
+        finally:
+            self._idle = False
+
+
+_STOP = object()
+
+
+class _Started:
+    """A send coroutine run up to its first suspension (``step``: what it yielded, an asyncio future or None for
+    a bare yield); :meth:`finish` drives it to its end from the writer task."""
+
+    def __init__(self, sending, step):
+        self.sending, self.step = sending, step
+
+    async def finish(self) -> None:
+        sending, step = self.sending, self.step
+        while True:
+            try:
+                if step is None:
+                    await asyncio.sleep(0)
+                else:  # waited on, not awaited: the send reads the future's outcome itself when resumed
+                    await asyncio.wait((step,))
+            except asyncio.CancelledError:
+                sending.close()
+                raise
+            try:
+                step = sending.send(None)
+            except StopIteration:
+                return
 
 
 class Room(ShotPresence):
     """The sockets of one shot on this instance and (through :class:`~realtime.presence.ShotPresence`) the
     awareness states known for the shot.
 
-    Document updates are coalesced: those pushed within one turn of the event loop (a projector batch folds many
-    events in one turn) are merged into one update and sent as one frame to every socket, in stream order, at the
-    start of the next turn. Under a sustained stream a socket gets one frame per batch instead of one per event."""
+    Document updates are coalesced: those of one projector batch are merged into one update and sent as one frame
+    to every socket, in stream order, when the batch is folded (:meth:`flush`, called by the socket hub; updates
+    pushed without it go out at the start of the next loop turn). Under a sustained stream a socket gets one frame
+    per batch instead of one per event."""
 
     def __init__(self, project: str, shot: str, limits: SyncLimits | None = None):
         super().__init__(limits or SyncLimits())
@@ -168,12 +230,13 @@ class Room(ShotPresence):
             c.send(frame)
 
     def push_update(self, update: bytes) -> None:
-        """Queue a document update for every socket; sent, merged with its neighbours, on the next loop turn."""
+        """Queue a document update for every socket; sent, merged with its neighbours, at :meth:`flush` — which the
+        socket hub calls once the projector's batch is folded — or else on the next loop turn."""
         if not self._updates:
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self.flush)
         self._updates.append(update)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         updates, self._updates = self._updates, []
         if updates and self.conns:
             self.broadcast(Y.sync_update(updates[0] if len(updates) == 1 else merge_updates(*updates)))

@@ -234,6 +234,33 @@ async def test_listeners_get_each_events_doc_update_in_order():
     await projector.stop()
 
 
+async def test_a_batch_listener_hears_the_end_of_each_folded_batch_after_its_events():
+    log, store = MemoryLog(), MemoryStore()
+    events = make_events(["a"], 95, seed=3)
+    heard: list[object] = []
+    projector = _projector(log, store, batch_max=30)
+    projector.add_listener(lambda p, s, o, update, ev: heard.append(o.seq))
+    remove = projector.add_batch_listener(lambda: heard.append("end"))
+    await fill(log, events)
+    projector.watch_project(P)
+    await caught_up(projector, len(events))
+    seqs = [x for x in heard if x != "end"]
+    assert seqs == list(range(1, len(events) + 1)) and heard[-1] == "end"
+    batches, run = [], 0
+    for x in heard:
+        if x == "end":
+            batches.append(run)
+            run = 0
+        else:
+            run += 1
+    assert 0 not in batches and max(batches) <= 30 and sum(batches) == len(events)  # one end per batch
+    remove()
+    seq = (await log.append(P, "a", make_events(["a"], 1, seed=4)[0][1], "late")).seq
+    await projector.wait_for(P, seq, timeout=5)
+    assert heard[-1] == seq  # removed: no end after the later batch
+    await projector.stop()
+
+
 class FlakyStore(MemoryStore):
     """Fails a share of commits; half of those fail *after* committing (a lost acknowledgement)."""
 
