@@ -116,6 +116,15 @@ async def _settle(n: int = 5) -> None:
         await asyncio.sleep(0)
 
 
+async def _writing() -> tuple[FakeSocket, Connection, asyncio.Task]:
+    """A connection on a fake socket whose writer runs and waits on its empty queue."""
+    sock = FakeSocket()
+    conn = _conn(sock)
+    writer = asyncio.create_task(conn.write_loop())
+    await _settle()
+    return sock, conn, writer
+
+
 def _bytes(sock: FakeSocket) -> list[bytes]:
     return [m["bytes"] for m in sock.sent if m["type"] == "websocket.send"]
 
@@ -134,10 +143,7 @@ async def test_an_idle_writer_lets_a_frame_go_out_within_the_send_call():
 
 
 async def test_a_send_that_waits_keeps_the_frames_after_it_in_order():
-    sock = FakeSocket()
-    conn = _conn(sock)
-    writer = asyncio.create_task(conn.write_loop())
-    await _settle()
+    sock, conn, writer = await _writing()
     sock.paused.clear()
     conn.send(b"1")  # starts, then waits on the paused transport
     conn.send(b"2")
@@ -153,10 +159,7 @@ async def test_a_send_that_waits_keeps_the_frames_after_it_in_order():
 
 
 async def test_a_failed_send_at_once_closes_the_connection_and_ends_its_writer():
-    sock = FakeSocket()
-    conn = _conn(sock)
-    writer = asyncio.create_task(conn.write_loop())
-    await _settle()
+    sock, conn, writer = await _writing()
     sock.fail = True
     conn.send(b"x")
     assert conn.closing == (Close.GOING_AWAY, "send failed")
@@ -166,10 +169,7 @@ async def test_a_failed_send_at_once_closes_the_connection_and_ends_its_writer()
 
 
 async def test_closing_drops_what_is_queued_behind_a_waiting_send_then_sends_the_close_frame():
-    sock = FakeSocket()
-    conn = _conn(sock)
-    writer = asyncio.create_task(conn.write_loop())
-    await _settle()
+    sock, conn, writer = await _writing()
     sock.paused.clear()
     conn.send(b"stuck")
     conn.send(b"behind it")
@@ -184,10 +184,7 @@ async def test_closing_drops_what_is_queued_behind_a_waiting_send_then_sends_the
 
 
 async def test_closing_before_the_writer_took_a_started_send_drops_it():
-    sock = FakeSocket()
-    conn = _conn(sock)
-    writer = asyncio.create_task(conn.write_loop())
-    await _settle()
+    sock, conn, writer = await _writing()
     sock.paused.clear()
     conn.send(b"stuck")  # started here; the writer has not taken it yet
     conn.close_soon(Close.TRY_AGAIN, "too slow")
