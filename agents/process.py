@@ -106,7 +106,8 @@ class AgentProcess:
     async def _start(self) -> None:
         self.proc = await asyncio.create_subprocess_exec(
             *self.argv, env=self.env, cwd=self.cwd, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=_child_setup(self.nice, self.idle))
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_child_setup(self.nice, self.idle))
         self.started_at = time.monotonic()
 
     async def _pump(self) -> int:

@@ -263,10 +263,15 @@ async def fill(c: httpx.AsyncClient, p: str, s: str, n: int, chunk: int = 1000) 
         await command_http(c, p, s, f"fill-{start}", [grid_box(f"g{i}", i) for i in range(start, min(n, start + chunk))])
 
 
-async def command_http(c: httpx.AsyncClient, p: str, s: str, cid: str, ops: list) -> dict:
-    r = await c.post(f"/v1/projects/{p}/shots/{s}/commands", json={"command_id": cid, "ops": ops})
-    assert r.status_code == 200 and r.json()["status"] == "applied", r.text
-    return r.json()
+async def command_http(c: httpx.AsyncClient | PlainHTTP, p: str, s: str, cid: str, ops: list) -> dict:
+    path, body = f"/v1/projects/{p}/shots/{s}/commands", {"command_id": cid, "ops": ops}
+    if isinstance(c, PlainHTTP):
+        status, r = await c.post(path, body)
+    else:
+        resp = await c.post(path, json=body)
+        status, r = resp.status_code, resp.json()
+    assert status == 200 and r["status"] == "applied", r
+    return r
 
 
 # ---------------------------------------------------------------- floor
@@ -434,17 +439,11 @@ async def http_latency(server: Server, c: httpx.AsyncClient | PlainHTTP, p: str,
     watcher = await Raw.open(sync_url(server, p, s), client_id_for(p, s))
     sent: list[tuple[int, float]] = []
     stop = time.perf_counter() + seconds
-    path = f"/v1/projects/{p}/shots/{s}/commands"
     k = 0
     while time.perf_counter() < stop:
-        body = {"command_id": f"{tag}-{k}", "ops": [grid_box(f"{tag}{k}", first + k)]}
+        ops = [grid_box(f"{tag}{k}", first + k)]
         t0 = time.perf_counter()
-        if isinstance(c, PlainHTTP):
-            status, r = await c.post(path, body)
-        else:
-            resp = await c.post(path, json=body)
-            status, r = resp.status_code, resp.json()
-        assert status == 200 and r["status"] == "applied", r
+        r = await command_http(c, p, s, f"{tag}-{k}", ops)
         sent.append((r["seq"], t0))
         k += 1
         await asyncio.sleep(max(0.0, 1 / rate - (time.perf_counter() - t0)))

@@ -98,8 +98,7 @@ class SyncHub:
             self._nc = await nats_conn.connect(self.system.settings.nats_url, name="wnm-sync")
             self.bus = AwarenessBus(self._nc, self._on_remote)
             self._unlisten = self.projector.add_listener(self._on_event)
-            add_batch = getattr(self.projector, "add_batch_listener", None)
-            self._unlisten_batch = add_batch(self._flush_rooms) if add_batch is not None else None
+            self._unlisten_batch = self.projector.add_batch_listener(self._flush_rooms)
             self._ticker = asyncio.get_running_loop().create_task(self._tick(), name="sync-keepalive")
 
     async def aclose(self) -> None:
