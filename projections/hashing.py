@@ -82,9 +82,25 @@ def _drop_shadow(token: int) -> None:
     _SHADOWS.pop(token, None)
 
 
-_CONTEXT = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-"""Forked where the platform can (started in milliseconds, pycrdt already loaded; the worker runs only the pure
-functions above, never the parent's loop, threads or locks); spawned elsewhere."""
+_CONTEXT = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                       else "spawn")
+"""Not forked from the server: a forked child holds a copy of every socket open in the server at that moment (the
+listening socket, each client's WebSocket, NATS and PostgreSQL), so a socket the server closes stays open in the
+worker — its peer never sees the end of the connection, and the port stays bound after the server is gone. The
+fork server is a fresh interpreter holding only its own pipes; the worker is forked from it."""
+if _CONTEXT.get_start_method() == "forkserver":
+    _CONTEXT.set_forkserver_preload(["pycrdt", __name__])
+
+
+def _started_pool() -> ProcessPoolExecutor:
+    pool = ProcessPoolExecutor(1, mp_context=_CONTEXT)
+    pool.submit(int).result()  # the process is started by its first task
+    return pool
+
+
+def _shut_down(started: asyncio.Future) -> None:
+    if not started.cancelled() and started.exception() is None:
+        started.result().shutdown(wait=False)
 
 
 class Shadow:
@@ -110,7 +126,8 @@ class Hasher:
 
     def __init__(self):
         self._pool: ProcessPoolExecutor | None = None
-        self.counts = {"offloaded": 0, "seeded": 0, "worker_errors": 0}
+        self._starting: asyncio.Future | None = None
+        self.counts = {"offloaded": 0, "seeded": 0, "worker_errors": 0, "workers_started": 0}
 
     def canonical(self, shadow: Shadow, doc, want_doc: bool = False):
         """Hand ``shadow`` what it lacks *now* (so the answer is ``doc`` as it stands at this call, whatever is
@@ -125,20 +142,13 @@ class Hasher:
             shadow.seeded = True
             self.counts["seeded"] += 1
         shadow.pending = []
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=_CONTEXT)
-        try:
-            future = asyncio.get_running_loop().run_in_executor(self._pool, _shadow_canonical, shadow.token, seed,
-                                                                updates, want_doc)
-        except Exception:  # a broken pool refuses at once
-            shadow.seeded = False
-            self.close()
-            raise
-        return self._finish(shadow, future)
+        return self._run(shadow, seed, updates, want_doc)
 
-    async def _finish(self, shadow: Shadow, future):
+    async def _run(self, shadow: Shadow, seed: bytes | None, updates: list[bytes], want_doc: bool):
         try:
-            out = await future
+            pool = self._pool or await self._start()
+            out = await asyncio.get_running_loop().run_in_executor(pool, _shadow_canonical, shadow.token, seed,
+                                                                   updates, want_doc)
         except asyncio.CancelledError:
             shadow.seeded, shadow.pending = False, []
             raise
@@ -154,6 +164,20 @@ class Hasher:
         self.counts["offloaded"] += 1
         return out
 
+    async def _start(self) -> ProcessPoolExecutor:
+        """The worker, started on a thread: starting a process (and, the first time, the fork server) takes a
+        fifth of a second or more, which the event loop must not wait out."""
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(asyncio.to_thread(_started_pool))
+        starting = self._starting
+        pool = await asyncio.shield(starting)
+        if self._starting is starting:  # the first to see it started keeps it
+            self._starting, self._pool = None, pool
+            self.counts["workers_started"] += 1
+        if self._pool is not pool:
+            raise RuntimeError("the hashing worker was closed while it started")
+        return pool
+
     def forget(self, shadow: Shadow) -> None:
         """Drop ``shadow`` in the worker (its shot was unloaded); best effort."""
         if self._pool is not None and shadow.seeded:
@@ -163,6 +187,9 @@ class Hasher:
                 pass
 
     def close(self) -> None:
+        if self._starting is not None:  # a worker still starting is shut down once it has
+            self._starting.add_done_callback(_shut_down)
+            self._starting = None
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
