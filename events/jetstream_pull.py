@@ -191,9 +191,12 @@ class OrderedPull:
     async def _idle(self) -> None:
         self._wake.clear()
         try:
-            await asyncio.wait_for(self._wake.wait(), min(1.0, self._hb))
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for wraps the wait in a task of its own, two more
+            # turns of the event loop between a message's arrival and its reader.
+            async with asyncio.timeout(min(1.0, self._hb)):
+                await self._wake.wait()
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self._stalled()
         now = time.monotonic()
