@@ -1,6 +1,6 @@
 """The ``bounds`` repair agent: an edited prop or character standing outside every walkable area (the footprints
 of box-room and plane-floor environments) is pulled back inside the nearest one, at every keyed frame of its
-placement. Shots without such environments have no bounds. One event per entity:
+placement that the edit changed (:func:`agents.repair.changed_span`). Shots without such environments have no bounds. One event per entity:
 ``"pulled lamp-1 0.50 m +z back inside room-1 at frame 0"``.
 """
 
@@ -31,11 +31,13 @@ class BoundsAgent:
 
     def _pull_inside(self, mv: R.Mover, eid: str) -> str | None:
         e = mv.world.entities[eid]
-        frames = R.keyed_frames(mv.world, eid) if e.tracks.get(R.POSITION) else [R.keyed_frames(mv.world, eid)[0]]
+        frames = mv.within(R.keyed_frames(mv.world, eid)) if e.tracks.get(R.POSITION) else \
+            [R.keyed_frames(mv.world, eid)[0]]
         first = None
+        ids = [eid, *mv.index.environments()]
+        at = mv.index.shapes(mv.world, frames, ids, fresh=mv.dirty | {eid})  # a move at one keyed frame moves no other
         for frame in frames:
-            ids = [eid, *mv.index.environments()]
-            shapes = mv.index.shapes(mv.world, [frame], ids, fresh=mv.dirty | {eid})[frame]
+            shapes = at[frame]
             areas = G.walkable_areas(shapes)
             if eid not in shapes or not areas:
                 continue

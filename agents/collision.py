@@ -2,7 +2,8 @@
 horizontal move that separates them.
 
 Checked at every keyed frame of the edited entity and of every animated solid, and at sampled frames when anything
-is animated (:func:`agents.repair.check_frames`). The moved entity is always the one the event edited; a static one
+is animated (:func:`agents.repair.check_frames`) — those the edit changed, when it only set or removed keys
+(:func:`agents.repair.changed_span`). The moved entity is always the one the event edited; a static one
 moves as a whole, an animated one gets its key at the contact frame moved (or a key added there). Moves repeat
 (bounded) until the entity is free or MAX_ITERATIONS is reached, and become one event per entity:
 ``"moved chair-1 0.20 m −x: intersected table-1 at frame 0"``.
@@ -65,7 +66,9 @@ def _first_contact(mv: R.Mover, eid: str) -> G.Contact | None:
     id order. Only its neighbours in the spatial index are tested."""
     world, index = mv.world, mv.index
     ignore = index.touching(eid)
-    frames = R.check_frames(world, eid, index, mv.dirty)
+    frames = mv.within(R.check_frames(world, eid, index, mv.dirty))
+    if not frames:
+        return None
     own = index.shapes(world, frames, [eid], fresh={eid})
     bounds = spatial.union_rect(spatial.rect_of(at[eid]) for at in own.values() if eid in at)
     others = (index.near(bounds, frames) | mv.dirty) - {eid}

@@ -8,6 +8,7 @@ answers); ``dirty`` names entities moved since the index was made (in a simulate
 
 from __future__ import annotations
 
+import bisect
 import copy
 import dataclasses
 import math
@@ -20,7 +21,7 @@ from core.tolerances import EPS_FRAME
 from core.world import World
 from events.envelope import Event
 
-__all__ = ["edited_entities", "movable", "keyed_frames", "check_frames", "touching_pairs", "move_ops", "simulate",
+__all__ = ["edited_entities", "changed_span", "movable", "keyed_frames", "check_frames", "touching_pairs", "move_ops", "simulate",
            "merge_ops", "describe_move", "fmt_frame", "POSITION", "Mover", "repair_each"]
 
 POSITION = "transform.position"
@@ -42,6 +43,33 @@ def edited_entities(world: World, event: Event) -> list[str]:
         elif isinstance(op, O.RelationAdd) and op.kind == "supports":
             ids.add(op.subject)
     return sorted(i for i in ids if i in world.entities)
+
+
+def changed_span(world: World, event: Event, eid: str) -> tuple[float, float] | None:
+    """The frames over which ``event`` may have moved ``eid`` (``world`` is after it), when the event only set or
+    removed keys of its transform or joint tracks: from two keys before the first such key to two keys after the
+    last (an ``auto`` key's slope follows its neighbours, so a key bends the curve up to its neighbours'
+    neighbours), open-ended where that runs past a track's first or last key (the curve holds beyond them).
+    None when the event may have moved it at every frame: a creation, a static value, a track cleared or
+    shifted, a skeleton, a new support. So a key set on a long animation is checked near that key only."""
+    lo, hi = math.inf, -math.inf
+    for op in event.ops:
+        if isinstance(op, O.RelationAdd):
+            if op.kind == "supports" and op.subject == eid:
+                return None
+            continue
+        if getattr(op, "id", None) != eid:
+            continue
+        if isinstance(op, (O.KeySet, O.KeyRemove)):
+            if not op.path.startswith(_SHAPE_PATHS):
+                continue
+            frames = [k.frame for k in world.entities[eid].tracks.get(op.path) or ()]
+            at = bisect.bisect_left(frames, op.frame - EPS_FRAME)  # the key set, or the one after the key removed
+            lo = min(lo, frames[at - 2] if at >= 2 else -math.inf)
+            hi = max(hi, frames[at + 2] if at + 2 < len(frames) else math.inf)
+        elif isinstance(op, (O.EntityCreate, O.SkeletonSet)) or op.path.startswith(_SHAPE_PATHS):
+            return None
+    return (lo, hi) if lo <= hi else None
 
 
 def movable(world: World, eid: str, index=None) -> bool:
@@ -138,10 +166,19 @@ class Mover:
     ``index`` is the spatial index of the world the decision started from; ``dirty`` the entities moved since
     (those whose pose hangs from a moved one included)."""
 
-    def __init__(self, world: World, actor: str, index=None, dirty: set[str] | None = None):
+    def __init__(self, world: World, actor: str, index=None, dirty: set[str] | None = None,
+                 span: tuple[float, float] | None = None):
         self.world, self.actor, self.index = world, actor, index
         self.dirty: set[str] = set() if dirty is None else dirty
+        self.span = span
         self.ops: list = []
+
+    def within(self, frames: list[float]) -> list[float]:
+        """Those of ``frames`` inside the span the event changed (:func:`changed_span`; all when it has none)."""
+        if self.span is None:
+            return frames
+        lo, hi = self.span
+        return [f for f in frames if lo - EPS_FRAME <= f <= hi + EPS_FRAME]
 
     def move(self, eid: str, frame: float, delta) -> None:
         step = move_ops(self.world, eid, frame, delta)
@@ -152,8 +189,8 @@ class Mover:
 
 def repair_each(world: World, event: Event, agent: str, repair_one, index=None) -> list:
     """The decision every repair agent shares: for each entity ``event`` edited that may be moved,
-    ``repair_one(mover, eid)`` makes its moves through ``mover`` and returns the reason; each entity that moved
-    becomes one proposal. Entities are visited in order, each seeing the moves made for the ones before."""
+    ``repair_one(mover, eid)`` makes its moves through ``mover`` (looking at the frames ``mover.within`` keeps)
+    and returns the reason; each entity that moved becomes one proposal. Entities are visited in order, each seeing the moves made for the ones before."""
     from .base import Proposal
 
     out = []
@@ -162,7 +199,7 @@ def repair_each(world: World, event: Event, agent: str, repair_one, index=None) 
     for eid in edited_entities(world, event):
         if not movable(w, eid, index):
             continue
-        mover = Mover(w, f"agent:{agent}", index, dirty)
+        mover = Mover(w, f"agent:{agent}", index, dirty, changed_span(world, event, eid))
         reason = repair_one(mover, eid)
         w = mover.world
         if mover.ops:

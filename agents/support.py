@@ -1,6 +1,6 @@
 """The ``support`` repair agent (gravity): an edited prop or character that floats above, or is sunk into, the
-surface below it is put onto that surface, at every keyed frame of its position (or once, at the shot's first
-frame, when its position is static).
+surface below it is put onto that surface, at every keyed frame of its position that the edit changed
+(:func:`agents.repair.changed_span`; once, at the shot's first frame, when its position is static).
 
 The surface is the ``supports`` relation's object when the entity has one, otherwise the highest prop top or
 environment floor under its footprint centre that is not above its mid-height, otherwise the ground y = 0
@@ -37,14 +37,15 @@ class SupportAgent:
     def _ground(self, mv: R.Mover, eid: str) -> str | None:
         w, index = mv.world, mv.index
         e = w.entities[eid]
-        frames = R.keyed_frames(w, eid, paths=(R.POSITION,)) if e.tracks.get(R.POSITION) else \
+        frames = mv.within(R.keyed_frames(w, eid, paths=(R.POSITION,))) if e.tracks.get(R.POSITION) else \
             [R.keyed_frames(w, eid)[0]]
         carried = index.carried(eid)
         only = next((o for _, kind, s, o in index.relations_of(eid)
                      if kind == "supports" and s == eid and o in w.entities), None)
         first = None
+        owns = index.shapes(mv.world, frames, [eid], fresh={eid})  # a move at one keyed frame moves no other
         for frame in frames:
-            own = index.shapes(mv.world, [frame], [eid], fresh={eid})[frame]
+            own = owns[frame]
             if eid not in own:
                 break
             x, z = own[eid].centre_xz

@@ -129,3 +129,49 @@ def test_bounds_pulls_back_inside_the_room():
     assert p.reason == "pulled lamp-1 0.50 m \u2212z back inside room-1 at frame 0"
     assert p.ops[0].value == pytest.approx([0, 0, 1.8])
     assert BoundsAgent().decide(_world(), ev, 2) == []  # no environment, no bounds
+
+
+def _floating_walk(keys: int) -> tuple[World, list]:
+    """A ball keyed at frames 0 … keys − 1, every key 0.5 m above the ground."""
+    w = _world(O.EntityCreate(id="ball", kind="prop", props={"geometry": {"primitive": "sphere", "radius": 0.1}}))
+    return w, [O.KeySet(id="ball", path="transform.position", frame=float(f), value=[f * 0.1, 0.6, 0])
+               for f in range(keys)]
+
+
+def test_a_key_set_is_checked_near_that_key_only():
+    """Setting one key of a long animation changes the curve from two keys before it to two after (auto slopes
+    follow their neighbours): only those keyed frames are looked at, so the cost does not grow with the keys."""
+    w, keys = _floating_walk(40)
+    edit.apply(w, keys, "user:alice")
+    ev = _edit(w, O.KeySet(id="ball", path="transform.position", frame=20.0, value=[2.0, 0.7, 0]))
+    [p] = SupportAgent().decide(w, ev, 3)
+    assert [op.frame for op in p.ops] == [18.0, 19.0, 20.0, 21.0, 22.0]
+    ev = _edit(w, O.KeyRemove(id="ball", path="transform.position", frame=39.0))  # the last: open towards the end
+    [p] = SupportAgent().decide(w, ev, 4)
+    assert [op.frame for op in p.ops] == [37.0, 38.0]  # 38 is the last key now: its slope changed, and 37-38
+    ev = _edit(w, O.KeySet(id="ball", path="transform.position", frame=1.0, value=[0.1, 0.6, 0]),
+               O.KeySet(id="ball", path="transform.position", frame=30.0, value=[3.0, 0.6, 0]))
+    [p] = SupportAgent().decide(w, ev, 5)  # two keys: from the first's span to the second's
+    assert [op.frame for op in p.ops] == [float(f) for f in range(0, 33)]
+
+
+def test_a_static_or_structural_edit_is_checked_at_every_keyed_frame():
+    w, keys = _floating_walk(12)
+    ev = _edit(w, *keys)  # a new track: every key is new
+    [p] = SupportAgent().decide(w, ev, 2)
+    assert len(p.ops) == 12
+    ev = _edit(w, O.EntitySet(id="ball", path="geometry", value={"primitive": "sphere", "radius": 0.3}))
+    [p] = SupportAgent().decide(w, ev, 3)
+    assert len(p.ops) == 12
+
+
+def test_collision_looks_near_the_key_set_only():
+    w = _world(_prop("wall", BOX(1, 2, 1), [5, 0, 0]), O.EntityCreate(id="cart", kind="prop",
+                                                                     props={"geometry": BOX(1, 1, 1)}))
+    edit.apply(w, [O.KeySet(id="cart", path="transform.position", frame=float(f), value=[f * 0.25, 0, 0],
+                            interp="linear") for f in range(41)], "user:alice")  # through the wall at 16-24
+    ev = _edit(w, O.KeySet(id="cart", path="transform.position", frame=40.0, value=[10.0, 0, 0.5], interp="linear"))
+    assert CollisionAgent().decide(w, ev, 3) == []  # frames 38-40 are clear; the wall is not looked at
+    ev = _edit(w, O.KeySet(id="cart", path="transform.position", frame=20.0, value=[5.0, 0, 0.1], interp="linear"))
+    [p] = CollisionAgent().decide(w, ev, 4)
+    assert 18.0 <= p.ops[0].frame <= 22.0 and "intersected wall" in p.reason
