@@ -27,7 +27,7 @@ footprint the walkable area), a plane environment is a floor.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
@@ -210,7 +210,8 @@ def shapes_at(world: World, frames: Iterable[float] | float, ids: Iterable[str] 
     """Collision shapes of the solid entities (``ids``, default all) at each frame: ``{frame: {id: Shape}}``.
 
     Entities without a shape (cameras, lights, props or environments without geometry) are left out. One
-    vectorised :func:`core.sampling.sample` call serves every frame.
+    vectorised :func:`core.sampling.sample` call serves every frame; an entity standing exactly as at an earlier
+    of these frames (held before its first key, after its last, or static) reuses that frame's shape.
     """
     frames = [float(f) for f in np.atleast_1d(np.asarray(frames, dtype=np.float64))]
     wanted = sorted(world.entities) if ids is None else sorted(set(ids) & set(world.entities))
@@ -228,17 +229,27 @@ def shapes_at(world: World, frames: Iterable[float] | float, ids: Iterable[str] 
             js = s.joints.get(eid)
             body = bodies.body_of(e.props.get("skeleton") if js is not None else None)
             pts = bodies.body_points(body, None if js is None else js.matrices, mats)   # (F, N, 3)
+            seen: dict[bytes, Shape] = {}
             for fi, f in enumerate(frames):
+                key = mats[fi].tobytes() + pts[fi].tobytes()
+                if key in seen:
+                    out[f][eid] = replace(seen[key], frame=f)
+                    continue
                 origin = mats[fi, :3, 3].copy()
-                out[f][eid] = _prism(eid, e.kind, f, pts[fi], origin[1], origin)
+                out[f][eid] = seen[key] = _prism(eid, e.kind, f, pts[fi], origin[1], origin)
             continue
         local = local_points(e.props.get("geometry"), asset_size)
         if local is None:
             continue
         flat = e.props.get("geometry", {}).get("primitive") == "plane"
+        seen = {}
         for fi, f in enumerate(frames):
+            key = mats[fi].tobytes()
+            if key in seen:
+                out[f][eid] = replace(seen[key], frame=f)
+                continue
             pts = _apply(mats[fi], local)
-            out[f][eid] = _prism(eid, e.kind, f, pts, pts[:, 1].min(), mats[fi, :3, 3].copy(), flat)
+            out[f][eid] = seen[key] = _prism(eid, e.kind, f, pts, pts[:, 1].min(), mats[fi, :3, 3].copy(), flat)
     return out
 
 

@@ -95,6 +95,7 @@ class SpatialIndex:
         self._animated: set[str] = set()                          # props/characters animated themselves
         self._envs: set[str] = set()
         self._shapes: dict[str, G.Shape] = {}                     # static solids: the shape at every frame
+        self._sampled: dict[tuple[str, float], G.Shape | None] = {}  # others sampled in this world, this seq
         self._rects: dict[str, Rect] = {}
         self._cells: dict[tuple[int, int], set[str]] = {}
         self._big: set[str] = set()
@@ -132,6 +133,7 @@ class SpatialIndex:
             e = world.entities.get(eid)
             self._set_parent(eid, None if e is None else e.parent)
         self.world, self.seq = world, world.head_seq
+        self._sampled.clear()
         self._refresh(world, touched)
 
     def _add_relation(self, rid: str, kind: str, subject: str, obj: str) -> None:
@@ -300,14 +302,34 @@ class SpatialIndex:
         rest = ids.difference(cached)
         rest = {eid for eid in rest if eid in world.entities and (eid in self._moving or eid in fresh)}
         if rest and frames:
-            for f, shapes in self.sample(world, frames, rest).items():
-                out[f].update(shapes)
+            self._sample_into(out, world, frames, rest)
             for eid in sorted(rest - fresh):  # as indexed: keep their bounds over these frames
                 seen, rect = self._motion.get(eid, (frozenset(), None))
                 rect = union_rect([r for r in [rect] if r is not None]
                                   + [rect_of(out[f][eid]) for f in frames if eid in out[f]])
                 self._motion[eid] = (seen | frozenset(frames), rect)
         return out
+
+    def _sample_into(self, out: dict, world: World, frames: list[float], ids: set[str]) -> None:
+        """Sample ``ids`` at ``frames`` into ``out``. In the indexed world itself (not a simulated copy) a shape
+        sampled once is kept until the next event: the repair agents deciding on one event look at the edited
+        entity at the same frames, and sample it once between them."""
+        if world is not self.world or world.head_seq != self.seq:
+            for f, shapes in self.sample(world, frames, ids).items():
+                out[f].update(shapes)
+            return
+        known = self._sampled
+        missing = [f for f in frames if any((eid, f) not in known for eid in ids)]
+        if missing:
+            sampled = self.sample(world, missing, ids)
+            for f in missing:
+                for eid in ids:
+                    known[(eid, f)] = sampled[f].get(eid)
+        for f in frames:
+            for eid in ids:
+                shape = known[(eid, f)]
+                if shape is not None:
+                    out[f][eid] = shape
 
     def near(self, rect: Rect | None, frames: Iterable[float] | None = None) -> set[str]:
         """The entities whose shape may overlap ``rect`` (x0, z0, x1, z1) on the floor plane at some frame (of

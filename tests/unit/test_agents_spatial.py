@@ -218,3 +218,33 @@ def test_simulated_moves_copy_only_what_they_write():
     assert moved.entities["b"] is w.entities["b"] and moved.entities["a"] is not w.entities["a"]
     assert "transform.position" not in w.entities["a"].props
     assert moved.entities["a"].props["transform.position"] == [1.0, 0.0, 0.0]
+
+
+def test_the_agents_deciding_on_one_event_sample_the_edited_entity_once(monkeypatch):
+    """Collision, support and bounds look at the edited entity at the same frames: it is sampled once between
+    them, and again after the next event (which may have moved it)."""
+    w = World("p", "s")
+    tracker = spatial.Tracker()
+    calls = []
+    real = spatial.SpatialIndex.sample
+    monkeypatch.setattr(spatial.SpatialIndex, "sample",
+                        lambda self, world, frames, ids: calls.append(sorted(ids)) or real(self, world, frames, ids))
+
+    def step(*ops):
+        head = w.head_seq
+        edit.apply(w, list(ops), "user:alice")
+        w.head_seq = head + 1
+        event = Event(event_id=f"e{head}", command_id=f"c{head}", project="p", shot="s",
+                      actor=Actor(kind="user", id="alice"), ops=list(ops))
+        tracker.applied(w, event, head)
+        calls.clear()
+        with spatial.using(tracker):
+            return [p for agent in AGENTS for p in agent.decide(w, event, w.head_seq)]
+
+    step(O.EntityCreate(id="room", kind="environment", props={"geometry": {"primitive": "box", "size": [8, 3, 8]}}))
+    step(O.EntityCreate(id="cart", kind="prop", props={"geometry": BOXES[0]}),
+         *[O.KeySet(id="cart", path="transform.position", frame=float(f), value=[0.1 * f, 0, 0]) for f in range(8)])
+    step(O.KeySet(id="cart", path="transform.position", frame=7.0, value=[0.5, 0, 0]))
+    assert calls.count(["cart"]) == 1
+    [moved] = step(O.KeySet(id="cart", path="transform.position", frame=7.0, value=[0.5, 0.4, 0]))
+    assert calls.count(["cart"]) == 1 and moved.reason == "put cart 0.40 m down onto room at frame 7"
