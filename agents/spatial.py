@@ -29,6 +29,8 @@ import dataclasses
 import math
 from typing import Iterable, Iterator
 
+import numpy as np
+
 from core import ops as O
 from core.world import World
 from events.envelope import Event
@@ -44,6 +46,8 @@ MAX_CELLS = 64
 _EPS = 1e-6
 """Rectangles are widened by this before overlap tests (a superset is always right; a miss never is)."""
 
+_HOLDING_INTERPS = ("constant", "linear", "auto")
+"""Interpolations whose curve never leaves the range of the two keys around it (``auto`` is monotone)."""
 _POSE_RELATIONS = ("attached_to", "look_at")
 """Relations whose subject's pose depends on the object (core.sampling)."""
 _TOUCH_RELATIONS = ("attached_to", "supports")
@@ -92,6 +96,7 @@ class SpatialIndex:
         self._children: dict[str, set[str]] = {}
         self._moving: set[str] = set()                            # pose or shape depends on the frame
         self._motion: dict[str, tuple[frozenset, Rect | None]] = {}  # moving: frames sampled, bounds over them
+        self._reaches: dict[str, Rect] = {}                       # moving: bounds at every frame, where known
         self._animated: set[str] = set()                          # props/characters animated themselves
         self._envs: set[str] = set()
         self._shapes: dict[str, G.Shape] = {}                     # static solids: the shape at every frame
@@ -166,6 +171,7 @@ class SpatialIndex:
 
     def _unplace(self, eid: str) -> None:
         self._motion.pop(eid, None)
+        self._reaches.pop(eid, None)
         self._shapes.pop(eid, None)
         self._big.discard(eid)
         rect = self._rects.pop(eid, None)
@@ -209,6 +215,9 @@ class SpatialIndex:
         for eid in live:
             if self._moves(world, eid, affected, memo, set()):
                 self._moving.add(eid)
+                reach = self._reach(world, eid)
+                if reach is not None:
+                    self._reaches[eid] = reach
             e = world.entities[eid]
             if e.kind in ("prop", "character") and _is_animated(e):
                 self._animated.add(eid)
@@ -219,6 +228,36 @@ class SpatialIndex:
             frame = float(world.frame_start)
             for eid, shape in self.sample(world, [frame], static)[frame].items():
                 self._place(eid, shape)
+
+    def _reach(self, world: World, eid: str) -> Rect | None:
+        """A rectangle the entity's footprint stays inside at every frame, from its keys alone (no sampling): its
+        position's range over its keys, widened by the farthest of its support points from its origin at its
+        largest scale (whatever way it turns). None when that cannot be told so simply: its pose hangs from
+        another entity, a character's joints, a keyed shape, a tangent or a ``bezier`` key (which may overshoot
+        its keys)."""
+        e = world.entities[eid]
+        if e.kind != "prop" or self._dependencies(eid):
+            return None
+        local = G.local_points(e.props.get("geometry"), self.asset_size)
+        if local is None:
+            return None
+        for path, keys in e.tracks.items():
+            if len(keys) > 1 and path.startswith(("geometry", "joints.", "skeleton")):
+                return None
+        values = {}
+        for path, default in (("transform.position", [0.0, 0.0, 0.0]), ("transform.scale", [1.0, 1.0, 1.0])):
+            keys = e.tracks.get(path)
+            if not keys:
+                values[path] = [e.props.get(path) or default]
+            elif all(k.interp in _HOLDING_INTERPS and k.in_tangent is None and k.out_tangent is None for k in keys):
+                values[path] = [k.value for k in keys]
+            else:
+                return None
+        scale = max(abs(float(c)) for v in values["transform.scale"] for c in v)
+        radius = float(np.sqrt((local * local).sum(axis=1)).max()) * scale
+        xs = [float(v[0]) for v in values["transform.position"]]
+        zs = [float(v[2]) for v in values["transform.position"]]
+        return (min(xs) - radius, min(zs) - radius, max(xs) + radius, max(zs) + radius)
 
     def _moves(self, world: World, eid: str, affected: set[str], memo: dict[str, bool], visiting: set[str]) -> bool:
         if eid not in affected:
@@ -337,7 +376,10 @@ class SpatialIndex:
         that were not yet sampled at all of them), and every one too large for the grid."""
         out = set(self._big)
         wanted = None if frames is None else frozenset(float(f) for f in frames)
+        reaches = self._reaches
         for eid in self._moving:
+            if rect is not None and eid in reaches and not overlaps(reaches[eid], rect):
+                continue  # wherever it moves, it stays clear of ``rect``
             seen, bounds = self._motion.get(eid, (frozenset(), None))
             if wanted is None or rect is None or not wanted <= seen or \
                     (bounds is not None and overlaps(bounds, rect)):

@@ -248,3 +248,32 @@ def test_the_agents_deciding_on_one_event_sample_the_edited_entity_once(monkeypa
     assert calls.count(["cart"]) == 1
     [moved] = step(O.KeySet(id="cart", path="transform.position", frame=7.0, value=[0.5, 0.4, 0]))
     assert calls.count(["cart"]) == 1 and moved.reason == "put cart 0.40 m down onto room at frame 7"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_moving_prop_s_reach_holds_its_footprint_at_every_frame(seed):
+    """The index skips a moving prop whose reach (its key values' range, widened by its farthest support point at
+    its largest scale) misses the query, without sampling it: sampled densely between and beyond its keys,
+    turning and scaling, its footprint never leaves that reach."""
+    rng = random.Random(seed)
+    w = World("p", "s", frame_start=0, frame_end=48)
+    ops = [O.EntityCreate(id="m", kind="prop", props={"geometry": rng.choice(BOXES)})]
+    for path, make in (("transform.position", lambda: [rng.uniform(-3, 3), rng.uniform(0, 1), rng.uniform(-3, 3)]),
+                       ("transform.rotation", lambda: list(np.array(_unit_quat(rng)))),
+                       ("transform.scale", lambda: [rng.uniform(0.5, 2) for _ in range(3)])):
+        for f in sorted(rng.sample(range(0, 48), 6)):
+            ops.append(O.KeySet(id="m", path=path, frame=float(f), value=make(),
+                                interp=rng.choice(["constant", "linear", "auto"])))
+    edit.apply(w, ops, "user:alice")
+    reach = spatial.SpatialIndex(w)._reaches["m"]
+    for at in G.shapes_at(w, np.linspace(-5, 55, 241), ["m"]).values():
+        x0, z0, x1, z1 = spatial.rect_of(at["m"])
+        assert reach[0] - 1e-9 <= x0 and reach[1] - 1e-9 <= z0 and x1 <= reach[2] + 1e-9 and z1 <= reach[3] + 1e-9
+    edit.apply(w, [O.KeySet(id="m", path="transform.position", frame=10.0, value=[0, 0, 0], interp="bezier")],
+               "user:alice")
+    assert "m" not in spatial.SpatialIndex(w)._reaches  # a bezier key may overshoot: sampled as before
+
+
+def _unit_quat(rng):
+    q = np.array([rng.gauss(0, 1) for _ in range(4)])
+    return q / np.linalg.norm(q)
