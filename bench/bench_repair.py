@@ -2,11 +2,12 @@
 :class:`~agents.runtime.AgentRunner` with collision, support and bounds over the in-memory log, publishing through a
 command service with its own following replica — the way ``wnm agents run`` runs them.
 
-    python bench/bench_repair.py [--sizes 100,1000,10000] [--edits 30] [--animated 0]
+    python bench/bench_repair.py [--sizes 100,1000,10000] [--edits 30] [--animated 0] [--keying 0]
 
 The shot: props (boxes and cylinders) on a square grid 1.2 m apart on a floor plane, ``--animated`` of them keyed
 at two frames. Each edit pushes a random prop into its neighbour, or lifts one off the floor; the agents free or
-ground it. Per size it prints, over the edits after the first (which builds the replica's index):
+ground it. With ``--keying K`` each edit instead re-sets one key of a prop walking beside the grid on K position
+keys (an animator adjusting a long animation; nothing to repair, so this is the cost of checking). Per size it prints, over the edits after the first (which builds the replica's index):
 
 - agent CPU per edit — process CPU time of the runner handling the edit and the repairs it caused (folding them,
   deciding, validating and publishing), p50 / p90;
@@ -80,6 +81,22 @@ def _scene(n: int, animated: int) -> list[list]:
     return [ops[k:k + MAX_OPS] for k in range(0, len(ops), MAX_OPS)]
 
 
+def _walker(n: int, keys: int) -> list[list]:
+    """A prop beside the grid walking along z on ``keys`` position keys over the shot."""
+    x = int(n ** 0.5 + 0.999) * SPACING / 2 + 0.5  # clear of the grid, inside the floor
+    ops: list = [O.EntityCreate(id="walker", kind="prop", props={"geometry": GEOMETRIES[0]})]
+    ops += [O.KeySet(id="walker", path="transform.position", frame=48.0 * k / max(1, keys - 1),
+                     value=[x, 0.0, -5.0 + 10.0 * k / max(1, keys - 1)], interp="linear") for k in range(keys)]
+    return [ops[k:k + MAX_OPS] for k in range(0, len(ops), MAX_OPS)]
+
+
+def _rekey(rnd: random.Random, n: int, keys: int) -> list:
+    x = int(n ** 0.5 + 0.999) * SPACING / 2 + 0.5  # clear of the grid, inside the floor
+    k = rnd.randrange(keys)
+    return [O.KeySet(id="walker", path="transform.position", frame=48.0 * k / max(1, keys - 1),
+                     value=[x + rnd.uniform(-0.2, 0.2), 0.0, -5.0 + 10.0 * k / max(1, keys - 1)], interp="linear")]
+
+
 def _edit(rnd: random.Random, n: int, side: int, half: float) -> list:
     i = rnd.randrange(n)
     x, z = (i % side) * SPACING - half, (i // side) * SPACING - half
@@ -88,7 +105,7 @@ def _edit(rnd: random.Random, n: int, side: int, half: float) -> list:
     return [O.EntitySet(id=f"p{i}", path="transform.position", value=[x, 0.4, z])]  # lifted off the floor
 
 
-async def run(n: int, edits: int, animated: int, seed: int = 7) -> dict:
+async def run(n: int, edits: int, animated: int, keying: int = 0, seed: int = 7) -> dict:
     log, store = MemoryLog(), MemoryStore()
     await log.ensure_project(P)
 
@@ -99,7 +116,7 @@ async def run(n: int, edits: int, animated: int, seed: int = 7) -> dict:
     commands = CommandService(log, FollowingReplica(log, load), outcome_timeout=30.0)
     people = CommandService(log, FollowingReplica(log, load), outcome_timeout=30.0)
     k = 0
-    for ops in _scene(n, animated):
+    for ops in _scene(n, animated) + (_walker(n, keying) if keying else []):
         k += 1
         res = await people.submit(P, S, ALICE, Command(command_id=f"scene{k}", ops=ops), must_exist=False)
         assert res.status == "applied", res
@@ -118,7 +135,8 @@ async def run(n: int, edits: int, animated: int, seed: int = 7) -> dict:
     handled = res.seq
     for e in range(edits + 1):
         t0 = time.perf_counter()
-        res = await people.submit(P, S, ALICE, Command(command_id=f"edit{e}", ops=_edit(rnd, n, side, half)))
+        ops = _rekey(rnd, n, keying) if keying else _edit(rnd, n, side, half)
+        res = await people.submit(P, S, ALICE, Command(command_id=f"edit{e}", ops=ops))
         c0, spent[0] = time.process_time(), 0.0
         first_repair = None
         while True:  # the edit, then what the agents publish, until they are quiet (causation depth bounds it)
@@ -150,12 +168,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,1000,10000")
     ap.add_argument("--edits", type=int, default=30)
     ap.add_argument("--animated", type=int, default=0)
+    ap.add_argument("--keying", type=int, default=0, help="re-key a prop walking on this many keys instead")
     args = ap.parse_args()
-    asyncio.run(run(50, 5, args.animated))  # warm-up: imports, first calls
+    asyncio.run(run(50, 5, args.animated, args.keying))  # warm-up: imports, first calls
     rows = []
     for n in [int(x) for x in args.sizes.split(",")]:
         t = time.perf_counter()
-        r = asyncio.run(run(n, args.edits, args.animated))
+        r = asyncio.run(run(n, args.edits, args.animated, args.keying))
         r["setup_s"] = time.perf_counter() - t
         rows.append(r)
         base = rows[0]
