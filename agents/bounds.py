@@ -1,6 +1,7 @@
 """The ``bounds`` repair agent: an edited prop or character standing outside every walkable area (the footprints
 of box-room and plane-floor environments) is pulled back inside the nearest one, at every keyed frame of its
-placement that the edit changed (:func:`agents.repair.changed_span`). Shots without such environments have no bounds. One event per entity:
+placement that the edit changed (:func:`agents.repair.changed_span`). Shots without such environments have no
+bounds. One event per entity:
 ``"pulled lamp-1 0.50 m +z back inside room-1 at frame 0"``.
 """
 

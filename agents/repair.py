@@ -21,8 +21,8 @@ from core.tolerances import EPS_FRAME
 from core.world import World
 from events.envelope import Event
 
-__all__ = ["edited_entities", "changed_span", "movable", "keyed_frames", "check_frames", "touching_pairs", "move_ops", "simulate",
-           "merge_ops", "describe_move", "fmt_frame", "POSITION", "Mover", "repair_each"]
+__all__ = ["edited_entities", "changed_span", "movable", "keyed_frames", "check_frames", "touching_pairs",
+           "move_ops", "simulate", "merge_ops", "describe_move", "fmt_frame", "POSITION", "Mover", "repair_each"]
 
 POSITION = "transform.position"
 _SHAPE_PATHS = ("transform.", "geometry", "joints.", "skeleton")
@@ -190,7 +190,8 @@ class Mover:
 def repair_each(world: World, event: Event, agent: str, repair_one, index=None) -> list:
     """The decision every repair agent shares: for each entity ``event`` edited that may be moved,
     ``repair_one(mover, eid)`` makes its moves through ``mover`` (looking at the frames ``mover.within`` keeps)
-    and returns the reason; each entity that moved becomes one proposal. Entities are visited in order, each seeing the moves made for the ones before."""
+    and returns the reason; each entity that moved becomes one proposal. Entities are visited in order, each
+    seeing the moves made for the ones before."""
     from .base import Proposal
 
     out = []

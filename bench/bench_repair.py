@@ -7,7 +7,8 @@ command service with its own following replica — the way ``wnm agents run`` ru
 The shot: props (boxes and cylinders) on a square grid 1.2 m apart on a floor plane, ``--animated`` of them keyed
 at two frames. Each edit pushes a random prop into its neighbour, or lifts one off the floor; the agents free or
 ground it. With ``--keying K`` each edit instead re-sets one key of a prop walking beside the grid on K position
-keys (an animator adjusting a long animation; nothing to repair, so this is the cost of checking). Per size it prints, over the edits after the first (which builds the replica's index):
+keys (an animator adjusting a long animation; nothing to repair, so this is the cost of checking). Per size it
+prints, over the edits after the first (which builds the replica's index):
 
 - agent CPU per edit — process CPU time of the runner handling the edit and the repairs it caused (folding them,
   deciding, validating and publishing), p50 / p90;

@@ -170,7 +170,12 @@ class Hasher:
         if self._starting is None:
             self._starting = asyncio.ensure_future(asyncio.to_thread(_started_pool))
         starting = self._starting
-        pool = await asyncio.shield(starting)
+        try:
+            pool = await asyncio.shield(starting)
+        except Exception:
+            if self._starting is starting:  # tried again on the next call
+                self._starting = None
+            raise
         if self._starting is starting:  # the first to see it started keeps it
             self._starting, self._pool = None, pool
             self.counts["workers_started"] += 1

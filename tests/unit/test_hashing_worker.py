@@ -61,3 +61,32 @@ def test_the_worker_is_started_off_the_event_loop_s_thread(monkeypatch):
     assert len(answers) == 2 and answers[0][1] == answers[1][1]
     assert len(started_on) == 1 and started_on[0] != loop_thread
     assert hasher.counts["workers_started"] == 1
+
+
+def test_a_worker_that_fails_to_start_is_started_again_on_the_next_call(monkeypatch):
+    real, tries = hashing._started_pool, []
+
+    def failing_once():
+        tries.append(1)
+        if len(tries) == 1:
+            raise OSError("no more processes")
+        return real()
+
+    monkeypatch.setattr(hashing, "_started_pool", failing_once)
+    hasher = hashing.Hasher()
+
+    async def main():
+        doc, shadow = ShotReducer("p", "s").doc, hashing.Shadow()
+        try:
+            await hasher.canonical(shadow, doc)
+        except OSError:
+            pass
+        else:
+            raise AssertionError("the first start failed: its hash must fail")
+        return (await hasher.canonical(shadow, doc))[1] == state_hash(doc)
+
+    try:
+        assert asyncio.run(main())
+    finally:
+        hasher.close()
+    assert len(tries) == 2 and hasher.counts["worker_errors"] == 1
