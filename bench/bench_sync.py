@@ -294,7 +294,10 @@ async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
     for _ in range(n):
         await a.publish("bench.floor", repr(time.perf_counter()).encode())
         await asyncio.sleep(interval)
-    await asyncio.wait_for(done.wait(), 30)
+    try:  # core NATS delivers at most once: a lost message shortens the sample (its n is printed), never the run
+        await asyncio.wait_for(done.wait(), 10)
+    except TimeoutError:
+        pass
     await a.close()
     await b.close()
     return got
