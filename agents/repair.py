@@ -57,18 +57,17 @@ def changed_span(world: World, event: Event, eid: str) -> tuple[float, float] | 
         if isinstance(op, O.RelationAdd):
             if op.kind == "supports" and op.subject == eid:
                 return None
-            continue
-        if getattr(op, "id", None) != eid:
-            continue
-        if isinstance(op, (O.KeySet, O.KeyRemove)):
-            if not op.path.startswith(_SHAPE_PATHS):
-                continue
+        elif isinstance(op, (O.EntityCreate, O.SkeletonSet)):
+            if op.id == eid:
+                return None
+        elif isinstance(op, (O.EntitySet, O.TrackClear, O.TrackShift)):
+            if op.id == eid and op.path.startswith(_SHAPE_PATHS):
+                return None
+        elif isinstance(op, (O.KeySet, O.KeyRemove)) and op.id == eid and op.path.startswith(_SHAPE_PATHS):
             frames = [k.frame for k in world.entities[eid].tracks.get(op.path) or ()]
             at = bisect.bisect_left(frames, op.frame - EPS_FRAME)  # the key set, or the one after the key removed
             lo = min(lo, frames[at - 2] if at >= 2 else -math.inf)
             hi = max(hi, frames[at + 2] if at + 2 < len(frames) else math.inf)
-        elif isinstance(op, (O.EntityCreate, O.SkeletonSet)) or op.path.startswith(_SHAPE_PATHS):
-            return None
     return (lo, hi) if lo <= hi else None
 
 

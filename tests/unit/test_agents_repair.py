@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from agents import geometry as G
+from agents import repair as R
 from agents.bounds import BoundsAgent
 from agents.collision import CollisionAgent
 from agents.support import SupportAgent
@@ -175,3 +176,15 @@ def test_collision_looks_near_the_key_set_only():
     ev = _edit(w, O.KeySet(id="cart", path="transform.position", frame=20.0, value=[5.0, 0, 0.1], interp="linear"))
     [p] = CollisionAgent().decide(w, ev, 4)
     assert 18.0 <= p.ops[0].frame <= 22.0 and "intersected wall" in p.reason
+
+
+def test_an_op_on_a_directive_or_relation_named_like_the_entity_leaves_its_span_alone():
+    """Directives and relations have ids of their own, which may equal an entity's; their ops have no path."""
+    w, keys = _floating_walk(12)
+    edit.apply(w, keys, "user:alice")
+    key = O.KeySet(id="ball", path="transform.position", frame=6.0, value=[0.6, 0.7, 0])
+    for other in (O.DirectiveAdd(id="ball", agent="layout", params={}), O.RelationRemove(id="ball"),
+                  O.DirectiveRemove(id="ball")):
+        ev = Event(event_id="e", command_id="c", project="p", shot="s", actor=Actor(kind="user", id="alice"),
+                   ops=[other, key])
+        assert R.changed_span(w, ev, "ball") == (4.0, 8.0)
