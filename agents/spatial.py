@@ -353,7 +353,7 @@ class SpatialIndex:
         """Sample ``ids`` at ``frames`` into ``out``. In the indexed world itself (not a simulated copy) a shape
         sampled once is kept until the next event: the repair agents deciding on one event look at the edited
         entity at the same frames, and sample it once between them."""
-        if world is not self.world or world.head_seq != self.seq:
+        if not self.current_for(world, self.asset_size):
             for f, shapes in self.sample(world, frames, ids).items():
                 out[f].update(shapes)
             return
