@@ -135,9 +135,8 @@ class Connection:
             step = sending.send(None)
         except StopIteration:
             self.last_sent = time.monotonic()
-        except Exception as e:  # the peer went away mid-send: the reader sees the disconnect
-            log.debug("socket send failed: %r", e)
-            self.closing = self.closing or (Close.GOING_AWAY, "send failed")
+        except Exception as e:
+            self._send_failed(e)
             self.out.put_nowait(_STOP)
         else:
             self._idle = False
@@ -174,11 +173,15 @@ class Connection:
                 self.last_sent = time.monotonic()
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # the peer went away mid-send: the reader sees the disconnect
-            log.debug("socket send failed: %r", e)
-            self.closing = self.closing or (Close.GOING_AWAY, "send failed")
+        except Exception as e:
+            self._send_failed(e)
         finally:
             self._idle = False
+
+    def _send_failed(self, e: Exception) -> None:
+        """The peer went away mid-send: the reader sees the disconnect; nothing more is sent."""
+        log.debug("socket send failed: %r", e)
+        self.closing = self.closing or (Close.GOING_AWAY, "send failed")
 
 
 _STOP = object()
