@@ -18,9 +18,12 @@ server's clock in order without gaps. Afterwards the shot's log is replayed here
 reducer, which gives the clock each event ends at: an event with end clock E reached a socket with the last frame
 starting below E (a sentinel command sent last makes sure a later frame exists). Reported in the same run:
 
-* floor — nats-py core publish → subscribe latency between two connections of this process, same pacing;
+* floor — nats-py core publish → subscribe latency between two connections of this process, same pacing; and
+  the durable floor: a JetStream append → its delivery to an ordered consumer on another connection, on the same
+  NATS (file storage, fsync per write as ``wnm up`` runs it unless ``WNM_NATS_SYNC=interval``) — the log's share
+  of every command → peer, which no server work can go under;
 * latency — ``--editors`` sockets each send a command every 1/``--rate`` s; p50 / p99 of command sent → the Yjs
-  update arriving at each *other* editor's socket, and the ratio to the floor;
+  update arriving at each *other* editor's socket, its ratio to the floor and how far above the durable floor;
 * http — one HTTP client creates a prop per command (on the grid, clear of the others), ``--http-rate`` commands
   a second, each sent after the previous answer; p50 / p99 of POST sent → the Yjs update arriving at a socket
   watching the shot; measured twice, with a plain keep-alive HTTP/1.1 client (a few lines on asyncio streams:
@@ -300,6 +303,42 @@ async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
         pass
     await a.close()
     await b.close()
+    return got
+
+
+async def durable_floor(nats_url: str, n: int, interval: float) -> list[float]:
+    """JetStream append → delivery at an ordered consumer on a second connection, on a stream of its own (file
+    storage: the server's fsync setting applies), ``n`` appends ``interval`` apart; seconds each."""
+    import nats
+    from nats.js import api
+
+    a, b = await nats.connect(nats_url), await nats.connect(nats_url)
+    name = "BENCH_FLOOR_" + os.urandom(3).hex().upper()
+    subject = f"benchfloor.{name.lower()}"
+    got: list[float] = []
+    done = asyncio.Event()
+
+    async def on_msg(msg):
+        got.append(time.perf_counter() - float(msg.data))
+        if len(got) >= n:
+            done.set()
+
+    js = a.jetstream()
+    await js.add_stream(name=name, subjects=[subject], storage=api.StorageType.FILE)
+    try:
+        sub = await b.jetstream().subscribe(subject, cb=on_msg, ordered_consumer=True)
+        for _ in range(n):
+            await a.publish(subject, repr(time.perf_counter()).encode())
+            await asyncio.sleep(interval)
+        try:
+            await asyncio.wait_for(done.wait(), 10)
+        except TimeoutError:
+            pass
+        await sub.unsubscribe()
+    finally:
+        await js.delete_stream(name)
+        await a.close()
+        await b.close()
     return got
 
 
@@ -638,9 +677,14 @@ async def _run_in(args, tmp: Path) -> None:
             c = await http_setup(server, p, [])
             floor = None
             if want("latency"):
-                floor = await nats_floor(resolved.nats_url, 1000, 1 / (args.rate * args.editors))
-                f50, f99 = pct(floor, 50), pct(floor, 99)
-                print(f"\nfloor  nats-py core publish→subscribe: p50 {ms(f50)}  p99 {ms(f99)}  (n={len(floor)})")
+                gap = 1 / (args.rate * args.editors)
+                floor = {"core": await nats_floor(resolved.nats_url, 1000, gap),
+                         "durable": await durable_floor(resolved.nats_url, 1000, gap)}
+                for what, xs in (("core", "nats-py core publish→subscribe"),
+                                 ("durable", f"JetStream append→delivery, {_fsync(settings)}")):
+                    print(f"\nfloor  {xs}: p50 {ms(pct(floor[what], 50))}  p99 {ms(pct(floor[what], 99))}  "
+                          f"(n={len(floor[what])})", end="")
+                print()
             for mode in modes:
                 await _scaled(args, server, c, p, mode, sizes, floor, want)
                 await _fixed(args, server, c, p, mode, tmp, want)
@@ -648,6 +692,12 @@ async def _run_in(args, tmp: Path) -> None:
             print(f"\nload average at end: {os.getloadavg()}")
         finally:
             server.stop()
+
+
+def _fsync(settings) -> str:
+    if os.environ.get("WNM_NATS_URL"):
+        return "fsync as that NATS is configured"
+    return "fsync per write" if settings.nats_sync_always else "fsync every 2 min (WNM_NATS_SYNC=interval)"
 
 
 async def agents_caught_up(c: httpx.AsyncClient, p: str, timeout: float = 300.0) -> float | None:
@@ -687,7 +737,9 @@ async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str,
             print(f"latency edit→peer, {args.editors} editors × {args.rate:g} cmd/s: p50 {ms(l50)}  "
                   f"p99 {ms(l99)}  (n={len(lat)}; goal p50 ≤ 2 ms, p99 ≤ 10 ms at 1,000 props)")
             if floor:
-                print(f"        ratio to the floor: p50 ×{l50 / pct(floor, 50):.1f}  p99 ×{l99 / pct(floor, 99):.1f}")
+                core, durable = floor["core"], floor["durable"]
+                print(f"        ratio to the floor: p50 ×{l50 / pct(core, 50):.1f}  p99 ×{l99 / pct(core, 99):.1f}; "
+                      f"above the durable floor: p50 +{ms(l50 - pct(durable, 50))}  p99 +{ms(l99 - pct(durable, 99))}")
             print(f"        command → own result: p50 {ms(pct(own, 50))}  p99 {ms(pct(own, 99))}; "
                   f"{per_frame:.2f} events per update frame")
         if want("http"):
