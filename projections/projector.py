@@ -955,8 +955,7 @@ class Projector:
             try:
                 listener()
             except Exception:
-                self.counts["listener_errors"] += 1
-                log.exception("projector: batch listener %r failed", listener)
+                self._listener_failed(listener, "at the end of a batch")
 
     async def _notify(self, project, shot, outcome, update, event) -> None:
         for listener in list(self._listeners):
@@ -967,5 +966,9 @@ class Projector:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                self.counts["listener_errors"] += 1
-                log.exception("projector: listener %r failed on %s seq %d", listener, project, outcome.seq)
+                self._listener_failed(listener, f"on {project} seq {outcome.seq}")
+
+    def _listener_failed(self, listener, where: str) -> None:
+        """A listener's failure is logged and counted; the fold goes on (event consumers never stop on one)."""
+        self.counts["listener_errors"] += 1
+        log.exception("projector: listener %r failed %s", listener, where)

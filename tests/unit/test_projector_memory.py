@@ -261,6 +261,34 @@ async def test_a_batch_listener_hears_the_end_of_each_folded_batch_after_its_eve
     await projector.stop()
 
 
+async def test_a_failing_listener_is_counted_and_logged_and_the_others_still_hear_every_event(caplog):
+    log, store = MemoryLog(), MemoryStore()
+    events = make_events(["a"], 12, seed=5)
+    heard: list[int] = []
+    ends: list[str] = []
+    projector = _projector(log, store, batch_max=5)
+
+    def broken(p, s, o, update, ev):
+        raise RuntimeError("listener bug")
+
+    def broken_end():
+        raise RuntimeError("batch listener bug")
+
+    projector.add_listener(broken)
+    projector.add_listener(lambda p, s, o, update, ev: heard.append(o.seq))
+    projector.add_batch_listener(broken_end)
+    projector.add_batch_listener(lambda: ends.append("end"))
+    await fill(log, events)
+    projector.watch_project(P)
+    await caught_up(projector, len(events))
+    assert heard == list(range(1, len(events) + 1))
+    assert projector.counts["listener_errors"] == len(events) + len(ends) and ends
+    assert any("seq 12" in r.getMessage() for r in caplog.records if "listener" in r.getMessage())
+    assert any("end of a batch" in r.getMessage() for r in caplog.records)
+    assert projector.reducer(P, "a").last_seq == len(events)
+    await projector.stop()
+
+
 class FlakyStore(MemoryStore):
     """Fails a share of commits; half of those fail *after* committing (a lost acknowledgement)."""
 
