@@ -66,7 +66,7 @@ def _first_contact(mv: R.Mover, eid: str) -> G.Contact | None:
     id order. Only its neighbours in the spatial index are tested."""
     world, index = mv.world, mv.index
     ignore = index.touching(eid)
-    frames = mv.within(R.check_frames(world, eid, index, mv.dirty))
+    frames = R.check_frames(world, eid, index, mv.dirty, mv.span)
     if not frames:
         return None
     own = index.shapes(world, frames, [eid], fresh={eid})

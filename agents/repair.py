@@ -94,24 +94,39 @@ def keyed_frames(world: World, eid: str, paths: tuple[str, ...] = ("transform.",
     return sorted(frames) if frames else [float(world.frame_start)]
 
 
-def check_frames(world: World, eid: str, index=None, dirty: set[str] = frozenset()) -> list[float]:
+def check_frames(world: World, eid: str, index=None, dirty: set[str] = frozenset(),
+                 span: tuple[float, float] | None = None) -> list[float]:
     """Frames at which to look for collisions of ``eid``: every keyed frame of it and of every animated solid,
-    plus evenly sampled frames over the shot when anything involved is animated (at most MAX_SAMPLED_FRAMES)."""
+    plus evenly sampled frames over the shot when anything involved is animated (at most MAX_SAMPLED_FRAMES);
+    with ``span`` (:func:`changed_span`) only those within it."""
     frames = set(keyed_frames(world, eid))
     if index is None:
         animated = [i for i in sorted(world.entities)
                     if world.entities[i].kind in ("prop", "character") and _is_animated(world, i)]
-    else:
+        for i in animated:
+            frames.update(keyed_frames(world, i))
+    else:  # the index keeps the animated solids' keyed frames; those moved in this decision are read afresh
         now = {i for i in dirty if i in world.entities and world.entities[i].kind in ("prop", "character")
                and _is_animated(world, i)}
-        animated = sorted((set(index.animated()) - set(dirty)) | now)
-    for i in animated:
-        frames.update(keyed_frames(world, i))
+        kept = set(index.animated()) - set(dirty)
+        for i in kept:
+            frames.update(index.keyed_frames(i, span))
+        for i in now:
+            frames.update(keyed_frames(world, i))
+        animated = kept | now
     if animated:
         start, end = float(world.frame_start), float(world.frame_end)
         n = min(MAX_SAMPLED_FRAMES, int(math.floor(end - start)) + 1)
         frames.update(float(round(f, 6)) for f in np.linspace(start, end, max(n, 2)))
-    return sorted(frames)
+    return _in_span(sorted(frames), span)
+
+
+def _in_span(frames: list[float], span: tuple[float, float] | None) -> list[float]:
+    """Those of ``frames`` within ``EPS_FRAME`` of ``span`` (lo, hi); all when it is None."""
+    if span is None:
+        return frames
+    lo, hi = span
+    return [f for f in frames if lo - EPS_FRAME <= f <= hi + EPS_FRAME]
 
 
 def touching_pairs(world: World) -> set[frozenset]:
@@ -174,10 +189,7 @@ class Mover:
 
     def within(self, frames: list[float]) -> list[float]:
         """Those of ``frames`` inside the span the event changed (:func:`changed_span`; all when it has none)."""
-        if self.span is None:
-            return frames
-        lo, hi = self.span
-        return [f for f in frames if lo - EPS_FRAME <= f <= hi + EPS_FRAME]
+        return _in_span(frames, self.span)
 
     def move(self, eid: str, frame: float, delta) -> None:
         step = move_ops(self.world, eid, frame, delta)
