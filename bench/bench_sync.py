@@ -280,10 +280,10 @@ async def command_http(c: httpx.AsyncClient | PlainHTTP, p: str, s: str, cid: st
 # ---------------------------------------------------------------- floor
 
 
-async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
-    import nats
-
-    a, b = await nats.connect(nats_url), await nats.connect(nats_url)
+def _paced(publish, n: int, interval: float) -> tuple:
+    """``(run, on_msg)``: subscribe ``on_msg``, then ``await run()`` publishes ``n`` timestamps ``interval`` apart
+    with ``publish(bytes)`` and returns the seconds each took to arrive. Waits at most 10 s for the last: a message lost
+    (core NATS delivers at most once) shortens the sample, whose n is printed, never the run."""
     got: list[float] = []
     done = asyncio.Event()
 
@@ -292,18 +292,31 @@ async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
         if len(got) >= n:
             done.set()
 
+    async def run() -> list[float]:
+        for _ in range(n):
+            await publish(repr(time.perf_counter()).encode())
+            await asyncio.sleep(interval)
+        try:
+            await asyncio.wait_for(done.wait(), 10)
+        except TimeoutError:
+            pass
+        return got
+
+    return run, on_msg
+
+
+async def nats_floor(nats_url: str, n: int, interval: float) -> list[float]:
+    import nats
+
+    a, b = await nats.connect(nats_url), await nats.connect(nats_url)
+    run, on_msg = _paced(lambda data: a.publish("bench.floor", data), n, interval)
     await b.subscribe("bench.floor", cb=on_msg)
     await b.flush()
-    for _ in range(n):
-        await a.publish("bench.floor", repr(time.perf_counter()).encode())
-        await asyncio.sleep(interval)
-    try:  # core NATS delivers at most once: a lost message shortens the sample (its n is printed), never the run
-        await asyncio.wait_for(done.wait(), 10)
-    except TimeoutError:
-        pass
-    await a.close()
-    await b.close()
-    return got
+    try:
+        return await run()
+    finally:
+        await a.close()
+        await b.close()
 
 
 async def durable_floor(nats_url: str, n: int, interval: float) -> list[float]:
@@ -315,31 +328,18 @@ async def durable_floor(nats_url: str, n: int, interval: float) -> list[float]:
     a, b = await nats.connect(nats_url), await nats.connect(nats_url)
     name = "BENCH_FLOOR_" + os.urandom(3).hex().upper()
     subject = f"benchfloor.{name.lower()}"
-    got: list[float] = []
-    done = asyncio.Event()
-
-    async def on_msg(msg):
-        got.append(time.perf_counter() - float(msg.data))
-        if len(got) >= n:
-            done.set()
-
     js = a.jetstream()
     await js.add_stream(name=name, subjects=[subject], storage=api.StorageType.FILE)
     try:
+        run, on_msg = _paced(lambda data: a.publish(subject, data), n, interval)
         sub = await b.jetstream().subscribe(subject, cb=on_msg, ordered_consumer=True)
-        for _ in range(n):
-            await a.publish(subject, repr(time.perf_counter()).encode())
-            await asyncio.sleep(interval)
-        try:
-            await asyncio.wait_for(done.wait(), 10)
-        except TimeoutError:
-            pass
+        got = await run()
         await sub.unsubscribe()
+        return got
     finally:
         await js.delete_stream(name)
         await a.close()
         await b.close()
-    return got
 
 
 # ---------------------------------------------------------------- latency and ingest
