@@ -40,6 +40,11 @@ __all__ = ["INTERPS", "track_kind", "auto_slopes", "evaluate", "value_at"]
 INTERPS = ("constant", "linear", "bezier", "auto")
 _CODE = {name: i for i, name in enumerate(INTERPS)}
 _CONSTANT, _LINEAR, _BEZIER, _AUTO = range(4)
+WINDOW_MIN_KEYS = 16
+"""Tracks longer than this are read only around the frames asked for (:func:`_window`): evaluating a few frames of
+a long animation costs the keys around them, not the whole track. Numeric tracks give the same numbers bit for bit
+(every slope and segment is computed from the same neighbours); quaternion tracks the same to rounding (their eased
+parameter reads differences of a cumulative angle, which then starts at the window)."""
 
 
 def track_kind(path: str) -> str:
@@ -156,15 +161,28 @@ def _segment_slopes(keys: Sequence, t: np.ndarray, v: np.ndarray, codes: np.ndar
     return m0, m1
 
 
+def _window(t: np.ndarray, f: np.ndarray) -> slice:
+    """The keys that evaluating at frames ``f`` reads: the segments holding them and one key either side (the auto
+    slope at a key reads its neighbours' values). A track of up to ``WINDOW_MIN_KEYS`` keys is read whole."""
+    k = t.shape[0]
+    if k <= WINDOW_MIN_KEYS or f.shape[0] == 0:
+        return slice(0, k)
+    first, last = np.clip(np.searchsorted(t, (f.min(), f.max()), side="right") - 1, 0, k - 2)
+    return slice(max(0, int(first) - 1), min(k, int(last) + 3))
+
+
 def _eval_numeric(keys: Sequence, f: np.ndarray) -> np.ndarray:
+    if len(keys) > 1:
+        t = _key_frames(keys)  # the whole track is checked (sorted, known interps), only the window is read
+        codes = _codes(keys)
+        w = _window(t, f)
+        keys, t, codes = keys[w], t[w], codes[w.start:w.stop - 1]
     v = np.array([k.value for k in keys], dtype=np.float64)
     scalar = v.ndim == 1
     v = v.reshape(len(keys), -1)
     if len(keys) == 1:
         out = np.broadcast_to(v[0], (f.shape[0], v.shape[1])).copy()
     else:
-        t = _key_frames(keys)
-        codes = _codes(keys)
         m0, m1 = _segment_slopes(keys, t, v, codes)
         seg, s, h, before, after = _locate(t, f)
         out = _hermite(s, h, v[seg], v[seg + 1], m0[seg], m1[seg])
@@ -191,11 +209,14 @@ def _angular_speed(q: np.ndarray, dq) -> float:
 
 
 def _eval_quat(keys: Sequence, f: np.ndarray) -> np.ndarray:
+    if len(keys) > 1:
+        t = _key_frames(keys)
+        codes = _codes(keys)
+        w = _window(t, f)  # the cumulative angle then starts at the window: the same eased curve, to rounding
+        keys, t, codes = keys[w], t[w], codes[w.start:w.stop - 1]
     q = quat.normalize(np.array([k.value for k in keys], dtype=np.float64).reshape(len(keys), 4))
     if len(keys) == 1:
         return np.broadcast_to(q[0], (f.shape[0], 4)).copy()
-    t = _key_frames(keys)
-    codes = _codes(keys)
     # short-path angle between consecutive keys, and the cumulative angle along the track
     dots = np.abs(np.sum(q[:-1] * q[1:], axis=-1))
     ang = 2.0 * np.arccos(np.clip(dots, 0.0, 1.0))                 # (K-1,)

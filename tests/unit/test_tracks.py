@@ -179,3 +179,78 @@ def test_track_kinds():
     assert track_kind("light.shadow") == "bool"
     assert track_kind("camera.focal_length_mm") == "numeric"
     assert track_kind("light.type") == "static"
+
+
+# ---------------------------------------------------------------- long tracks read around the frames asked for
+
+
+def _long_track(rng, n: int, kind: str) -> list[Key]:
+    frames = np.sort(rng.choice(np.arange(0, 10 * n), size=n, replace=False)).astype(float)
+    out = []
+    for i, f in enumerate(frames):
+        interp = str(rng.choice(["auto", "linear", "bezier", "constant"]))
+        if kind == "quat":
+            value = rng.normal(size=4)
+            value = list(value / np.linalg.norm(value)) if i == 0 or rng.random() > 0.2 else out[-1].value
+            tan = list(rng.uniform(-0.1, 0.1, 4)) if interp == "bezier" and rng.random() < 0.5 else None
+        else:
+            value = list(rng.uniform(-5, 5, 3))
+            tan = list(rng.uniform(-1, 1, 3)) if interp == "bezier" and rng.random() < 0.5 else None
+        out.append(Key(float(f), value, interp, "u", tan, tan))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["numeric", "quat"])
+def test_a_long_track_read_around_the_frames_gives_what_the_whole_track_gives(kind, monkeypatch):
+    rng = np.random.default_rng(7 if kind == "numeric" else 8)
+    for n in (17, 18, 40, 300):
+        track = _long_track(rng, n, kind)
+        end = float(track[-1].frame)
+        for _ in range(20):
+            lo = rng.uniform(-20, end + 20)
+            f = np.sort(np.concatenate([rng.uniform(lo, lo + rng.uniform(0, 60), rng.integers(1, 6)),
+                                        [track[rng.integers(n)].frame]]))
+            windowed = evaluate(track, f, kind)
+            with monkeypatch.context() as m:
+                m.setattr("core.tracks.WINDOW_MIN_KEYS", 10**9)
+                whole = evaluate(track, f, kind)
+            if kind == "numeric":
+                assert np.array_equal(windowed, whole), (n, f)  # bit for bit
+            else:
+                np.testing.assert_allclose(windowed, whole, atol=1e-12)
+
+
+class _Counted:
+    """A key that counts how often its value is read."""
+
+    reads = 0
+
+    def __init__(self, frame, value, interp="auto"):
+        self.frame, self._value, self.interp, self.in_tangent, self.out_tangent = frame, value, interp, None, None
+
+    @property
+    def value(self):
+        _Counted.reads += 1
+        return self._value
+
+
+@pytest.mark.parametrize("kind, value", [("numeric", [1.0, 2.0, 3.0]), ("quat", [0.0, 0.0, 0.0, 1.0])])
+def test_a_few_frames_of_a_long_track_read_only_the_keys_around_them(kind, value):
+    track = [_Counted(float(2 * i), value) for i in range(1000)]
+    _Counted.reads = 0
+    evaluate(track, [500.0, 501.5, 503.0], kind)
+    assert _Counted.reads <= 6  # segments 250-251 and one key either side, not 1,000
+    _Counted.reads = 0
+    evaluate(track[:10], [5.0], kind)
+    assert _Counted.reads == 10  # a short track is read whole
+
+
+def test_a_long_track_is_still_checked_whole():
+    far = [Key(float(i), [0.0, 0.0, 0.0], "auto", "u") for i in range(100)]
+    far[90] = Key(89.0, [0.0, 0.0, 0.0], "auto", "u")  # a repeated frame far from the frames asked for
+    with pytest.raises(ValueError, match="sorted"):
+        evaluate(far, [2.0])
+    far = [Key(float(i), [0.0, 0.0, 0.0], "auto", "u") for i in range(100)]
+    far[80] = Key(80.0, [0.0, 0.0, 0.0], "spline", "u")
+    with pytest.raises(ValueError, match="unknown interp"):
+        evaluate(far, [2.0])
