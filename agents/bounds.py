@@ -32,7 +32,7 @@ class BoundsAgent:
 
     def _pull_inside(self, mv: R.Mover, eid: str) -> str | None:
         e = mv.world.entities[eid]
-        frames = mv.within(R.keyed_frames(mv.world, eid)) if e.tracks.get(R.POSITION) else \
+        frames = R.keyed_frames(mv.world, eid, span=mv.span) if e.tracks.get(R.POSITION) else \
             [R.keyed_frames(mv.world, eid)[0]]
         first = None
         ids = [eid, *mv.index.environments()]

@@ -73,7 +73,7 @@ def _first_contact(mv: R.Mover, eid: str) -> G.Contact | None:
     bounds = spatial.union_rect(spatial.rect_of(at[eid]) for at in own.values() if eid in at)
     others = (index.near(bounds, frames) | mv.dirty) - {eid}
     shapes = index.shapes(world, frames, others, fresh=mv.dirty)
-    keyed = set(R.keyed_frames(world, eid))
+    keyed = set(R.keyed_frames(world, eid, span=mv.span))
     for frame in sorted(own, key=lambda f: (f not in keyed, f)):
         if eid not in own[frame]:
             return None

@@ -64,10 +64,10 @@ def changed_span(world: World, event: Event, eid: str) -> tuple[float, float] | 
             if op.id == eid and op.path.startswith(_SHAPE_PATHS):
                 return None
         elif isinstance(op, (O.KeySet, O.KeyRemove)) and op.id == eid and op.path.startswith(_SHAPE_PATHS):
-            frames = [k.frame for k in world.entities[eid].tracks.get(op.path) or ()]
-            at = bisect.bisect_left(frames, op.frame - EPS_FRAME)  # the key set, or the one after the key removed
-            lo = min(lo, frames[at - 2] if at >= 2 else -math.inf)
-            hi = max(hi, frames[at + 2] if at + 2 < len(frames) else math.inf)
+            keys = world.entities[eid].tracks.get(op.path) or ()
+            at = bisect.bisect_left(keys, op.frame - EPS_FRAME, key=_frame)  # the key set, or the one after it
+            lo = min(lo, keys[at - 2].frame if at >= 2 else -math.inf)
+            hi = max(hi, keys[at + 2].frame if at + 2 < len(keys) else math.inf)
     return (lo, hi) if lo <= hi else None
 
 
@@ -87,11 +87,27 @@ def _is_animated(world: World, eid: str) -> bool:
     return any(p.startswith(("transform.", "joints.")) and len(keys) > 1 for p, keys in e.tracks.items())
 
 
-def keyed_frames(world: World, eid: str, paths: tuple[str, ...] = ("transform.", "joints.")) -> list[float]:
-    """Frames of the entity's keys on ``paths`` (prefixes), sorted; ``[frame_start]`` when it has none."""
+def keyed_frames(world: World, eid: str, paths: tuple[str, ...] = ("transform.", "joints."),
+                 span: tuple[float, float] | None = None) -> list[float]:
+    """Frames of the entity's keys on ``paths`` (prefixes), sorted; ``[frame_start]`` when it has none. With
+    ``span`` (lo, hi) only those within ``EPS_FRAME`` of it, found by bisection: a long track costs the keys in the
+    span, not all of them."""
     e = world.entities[eid]
-    frames = {k.frame for p, keys in e.tracks.items() if p.startswith(paths) for k in keys}
-    return sorted(frames) if frames else [float(world.frame_start)]
+    keyed = [keys for p, keys in e.tracks.items() if keys and p.startswith(paths)]
+    if not keyed:
+        return _in_span([float(world.frame_start)], span)
+    if span is None:
+        return sorted({k.frame for keys in keyed for k in keys})
+    lo, hi = span[0] - EPS_FRAME, span[1] + EPS_FRAME
+    frames = set()
+    for keys in keyed:
+        frames.update(k.frame for k in keys[bisect.bisect_left(keys, lo, key=_frame):
+                                              bisect.bisect_right(keys, hi, key=_frame)])
+    return sorted(frames)
+
+
+def _frame(key) -> float:
+    return key.frame
 
 
 def check_frames(world: World, eid: str, index=None, dirty: set[str] = frozenset(),
@@ -99,21 +115,16 @@ def check_frames(world: World, eid: str, index=None, dirty: set[str] = frozenset
     """Frames at which to look for collisions of ``eid``: every keyed frame of it and of every animated solid,
     plus evenly sampled frames over the shot when anything involved is animated (at most MAX_SAMPLED_FRAMES);
     with ``span`` (:func:`changed_span`) only those within it."""
-    frames = set(keyed_frames(world, eid))
+    frames = set(keyed_frames(world, eid, span=span))
     if index is None:
         animated = [i for i in sorted(world.entities)
                     if world.entities[i].kind in ("prop", "character") and _is_animated(world, i)]
-        for i in animated:
-            frames.update(keyed_frames(world, i))
-    else:  # the index keeps the animated solids' keyed frames; those moved in this decision are read afresh
+    else:
         now = {i for i in dirty if i in world.entities and world.entities[i].kind in ("prop", "character")
                and _is_animated(world, i)}
-        kept = set(index.animated()) - set(dirty)
-        for i in kept:
-            frames.update(index.keyed_frames(i, span))
-        for i in now:
-            frames.update(keyed_frames(world, i))
-        animated = kept | now
+        animated = sorted((set(index.animated()) - set(dirty)) | now)
+    for i in animated:
+        frames.update(keyed_frames(world, i, span=span))
     if animated:
         start, end = float(world.frame_start), float(world.frame_end)
         n = min(MAX_SAMPLED_FRAMES, int(math.floor(end - start)) + 1)
@@ -186,10 +197,6 @@ class Mover:
         self.dirty: set[str] = set() if dirty is None else dirty
         self.span = span
         self.ops: list = []
-
-    def within(self, frames: list[float]) -> list[float]:
-        """Those of ``frames`` inside the span the event changed (:func:`changed_span`; all when it has none)."""
-        return _in_span(frames, self.span)
 
     def move(self, eid: str, frame: float, delta) -> None:
         step = move_ops(self.world, eid, frame, delta)

@@ -10,8 +10,7 @@ only — its cost grows with what is near the edit, not with the size of the sce
   those frames, so a later query at frames among them tests the bounds first, like a static entity's (a moving
   entity not yet sampled at a query's frames is a candidate of it).
 - The parent tree and the relations are indexed by entity (who carries what, which pairs may touch, what hangs
-  from what), and the animated solids whose keys :func:`agents.repair.check_frames` adds are kept with their keyed
-  frames, sorted, so a decision about a span of frames takes theirs in it by bisection.
+  from what), and the animated solids whose keys :func:`agents.repair.check_frames` adds are kept as a set.
 
 The index is a cache: every answer equals the full scan of the world (``tests/unit/test_agents_spatial.py``
 checks it on random worlds). It follows one world object and is updated from each applied event — only the
@@ -24,7 +23,6 @@ builds a fresh one otherwise (a decision called on its own), so decisions stay p
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import contextvars
 import dataclasses
@@ -34,7 +32,6 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from core import ops as O
-from core.tolerances import EPS_FRAME
 from core.world import World
 from events.envelope import Event
 
@@ -101,7 +98,6 @@ class SpatialIndex:
         self._motion: dict[str, tuple[frozenset, Rect | None]] = {}  # moving: frames sampled, bounds over them
         self._reaches: dict[str, Rect] = {}                       # moving: bounds at every frame, where known
         self._animated: set[str] = set()                          # props/characters animated themselves
-        self._keyed: dict[str, list[float]] = {}                  # animated: their transform/joint key frames
         self._envs: set[str] = set()
         self._shapes: dict[str, G.Shape] = {}                     # static solids: the shape at every frame
         self._sampled: dict[tuple[str, float], G.Shape | None] = {}  # others sampled in this world, this seq
@@ -213,7 +209,6 @@ class SpatialIndex:
             self._unplace(eid)
             self._moving.discard(eid)
             self._animated.discard(eid)
-            self._keyed.pop(eid, None)
             self._envs.discard(eid)
         live = sorted(eid for eid in affected if eid in world.entities)
         memo: dict[str, bool] = {}
@@ -226,8 +221,6 @@ class SpatialIndex:
             e = world.entities[eid]
             if e.kind in ("prop", "character") and _is_animated(e):
                 self._animated.add(eid)
-                self._keyed[eid] = sorted({k.frame for p, keys in e.tracks.items() if p.startswith(_MOTION)
-                                           for k in keys})
             if e.kind == "environment":
                 self._envs.add(eid)
         static = [eid for eid in live if eid not in self._moving and world.entities[eid].kind in G.SOLID_KINDS]
@@ -406,15 +399,6 @@ class SpatialIndex:
         """Props and characters animated themselves (a transform or joint track of more than one key), sorted."""
         return sorted(self._animated)
 
-    def keyed_frames(self, eid: str, span: tuple[float, float] | None = None) -> list[float]:
-        """The frames of an animated solid's transform and joint keys (:meth:`animated`), sorted; with ``span``
-        (lo, hi) those within ``EPS_FRAME`` of it."""
-        frames = self._keyed[eid]
-        if span is None:
-            return list(frames)
-        lo, hi = span
-        return frames[bisect.bisect_left(frames, lo - EPS_FRAME):bisect.bisect_right(frames, hi + EPS_FRAME)]
-
     def environments(self) -> list[str]:
         return sorted(self._envs)
 
@@ -446,11 +430,8 @@ class SpatialIndex:
         return self.world is world and self.seq == world.head_seq and self.asset_size is asset_size
 
 
-_MOTION = ("transform.", "joints.")
-
-
 def _is_animated(e) -> bool:
-    return any(p.startswith(_MOTION) and len(keys) > 1 for p, keys in e.tracks.items())
+    return any(p.startswith(("transform.", "joints.")) and len(keys) > 1 for p, keys in e.tracks.items())
 
 
 class Tracker:

@@ -37,7 +37,7 @@ class SupportAgent:
     def _ground(self, mv: R.Mover, eid: str) -> str | None:
         w, index = mv.world, mv.index
         e = w.entities[eid]
-        frames = mv.within(R.keyed_frames(w, eid, paths=(R.POSITION,))) if e.tracks.get(R.POSITION) else \
+        frames = R.keyed_frames(w, eid, paths=(R.POSITION,), span=mv.span) if e.tracks.get(R.POSITION) else \
             [R.keyed_frames(w, eid)[0]]
         carried = index.carried(eid)
         only = next((o for _, kind, s, o in index.relations_of(eid)

@@ -188,3 +188,41 @@ def test_an_op_on_a_directive_or_relation_named_like_the_entity_leaves_its_span_
         ev = Event(event_id="e", command_id="c", project="p", shot="s", actor=Actor(kind="user", id="alice"),
                    ops=[other, key])
         assert R.changed_span(w, ev, "ball") == (4.0, 8.0)
+
+
+def test_keyed_frames_in_a_span_are_the_keyed_frames_within_it():
+    rng = np.random.default_rng(11)
+    for trial in range(40):
+        w = World("p", "s")
+        edit.apply(w, [O.EntityCreate(id="a", kind="prop", props={"geometry": BOX(1, 1, 1)})], "user:alice")
+        ops = []
+        values = {"transform.position": [0.0, 0.0, 0.0], "transform.scale": [1.0, 1.0, 1.0],
+                  "transform.rotation": [0.0, 0.0, 0.0, 1.0], "visible": True}
+        for path, value in values.items():
+            if rng.random() < 0.6:
+                for f in rng.choice(np.arange(0.0, 200.0, 0.5), size=rng.integers(1, 60), replace=False):
+                    ops.append(O.KeySet(id="a", path=path, frame=float(f), value=value))
+        if ops:
+            edit.apply(w, ops, "user:alice")
+        for paths in (("transform.", "joints."), ("transform.position",)):
+            whole = R.keyed_frames(w, "a", paths)
+            for _ in range(10):
+                lo = float(rng.choice([rng.uniform(-10, 210), rng.choice(whole)]))
+                span = (lo, lo + float(rng.choice([0.0, rng.uniform(0, 40), np.inf])))
+                assert R.keyed_frames(w, "a", paths, span=span) == R._in_span(whole, span), (paths, span)
+
+
+def test_keyed_frames_in_a_span_read_the_keys_near_it_only():
+    w, keys = _floating_walk(2000)
+    edit.apply(w, keys, "user:alice")
+    track = w.entities["ball"].tracks["transform.position"]
+    read = []
+
+    class Watched(list):
+        def __getitem__(self, i):
+            read.append(i)
+            return super().__getitem__(i)
+
+    w.entities["ball"].tracks["transform.position"] = Watched(track)
+    assert R.keyed_frames(w, "ball", span=(1000.0, 1002.0)) == [1000.0, 1001.0, 1002.0]
+    assert len(read) < 60  # bisection and the slice: not 2,000 keys

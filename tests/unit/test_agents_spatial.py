@@ -54,9 +54,6 @@ class FullScan(spatial.SpatialIndex):
         w = self.world
         return sorted(i for i, e in w.entities.items() if e.kind in ("prop", "character") and R._is_animated(w, i))
 
-    def keyed_frames(self, eid, span=None):
-        return R._in_span(R.keyed_frames(self.world, eid), span)
-
     def environments(self):
         return sorted(i for i, e in self.world.entities.items() if e.kind == "environment")
 
@@ -158,10 +155,6 @@ def _check_answers(ix: spatial.SpatialIndex, w: World):
     frames = [0.0, 7.5, 24.0, 48.0]
     full = G.shapes_at(w, frames + [5.0])
     assert ix.animated() == oracle.animated()
-    spans = [None, (0.0, 0.0), (5.0, 30.0), (24.0 - 1e-9, 48.0), (100.0, 200.0)]
-    for eid in ix.animated():  # keyed frames kept per animated solid, whole or cut to a span, as the scan finds them
-        for span in spans:
-            assert ix.keyed_frames(eid, span) == oracle.keyed_frames(eid, span), (eid, span)
     assert ix.environments() == oracle.environments()
     for eid in sorted(w.entities):
         assert ix.touching(eid) == oracle.touching(eid), eid
