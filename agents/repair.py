@@ -128,7 +128,10 @@ def check_frames(world: World, eid: str, index=None, dirty: set[str] = frozenset
     if animated:
         start, end = float(world.frame_start), float(world.frame_end)
         n = min(MAX_SAMPLED_FRAMES, int(math.floor(end - start)) + 1)
-        frames.update(float(round(f, 6)) for f in np.linspace(start, end, max(n, 2)))
+        grid = np.linspace(start, end, max(n, 2))
+        if span is not None:  # widened past the rounding below, which the last filter then settles
+            grid = grid[(grid >= span[0] - EPS_FRAME - 1e-6) & (grid <= span[1] + EPS_FRAME + 1e-6)]
+        frames.update(float(round(f, 6)) for f in grid)
     return _in_span(sorted(frames), span)
 
 

@@ -226,3 +226,18 @@ def test_keyed_frames_in_a_span_read_the_keys_near_it_only():
     w.entities["ball"].tracks["transform.position"] = Watched(track)
     assert R.keyed_frames(w, "ball", span=(1000.0, 1002.0)) == [1000.0, 1001.0, 1002.0]
     assert len(read) < 60  # bisection and the slice: not 2,000 keys
+
+
+def test_the_frames_checked_in_a_span_are_those_of_the_whole_check_within_it():
+    w, keys = _floating_walk(30)
+    edit.apply(w, keys, "user:alice")
+    edit.apply(w, [O.EntityCreate(id="cart", kind="prop", props={"geometry": BOX(1, 1, 1)})]
+               + [O.KeySet(id="cart", path="transform.position", frame=f, value=[f, 0, 0]) for f in (3.3, 17.25, 80.0)],
+               "user:alice")
+    whole = R.check_frames(w, "ball")
+    assert len(whole) > 30  # keys of both, and frames sampled over the shot
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        lo = float(rng.choice([rng.uniform(-5, 120), rng.choice(whole)]))
+        span = (lo, lo + float(rng.choice([0.0, rng.uniform(0, 30)])))
+        assert R.check_frames(w, "ball", span=span) == R._in_span(whole, span), span
