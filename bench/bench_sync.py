@@ -1,12 +1,12 @@
 """The sync socket under load: edit→peer latency, sustained ingest, initial sync of a big shot, fan-out.
 
-    python bench/bench_sync.py [--agents on|off|both] [--props 100,1000,10000] [--editors 20] [--rate 10]
+    python bench/bench_sync.py [--agents both|on|off] [--props 100,1000,10000] [--editors 20] [--rate 10]
         [--seconds 5] [--http-rate 50] [--frames 240] [--keys 100000] [--fanout 200]
         [--only latency http repair ingest sync fanout]
 
-The shots run the default configuration — the repair agents on, as ``wnm up`` ships them (its supervised agents
-process) — unless ``--agents off`` (every agent off on the bench's shots) or ``--agents both`` (each part run
-once per configuration, printed side by side). ``--props N`` (repeatable, or a comma list) fills the shot the
+Each part runs first in the default configuration — the repair agents on, as ``wnm up`` ships them (its supervised
+agents process) — and then with every agent off on the bench's shots, printed one after the other for comparison
+(``--agents both``, the default); ``--agents on`` or ``--agents off`` runs one of them only. ``--props N`` (repeatable, or a comma list) fills the shot the
 latency, HTTP and repair parts measure with N white-box props on a grid 2 m apart (so none collide) first, and
 prints each figure per size with its ratio to the smallest size.
 
@@ -819,8 +819,9 @@ def main() -> None:
         serve_pycrdt_websocket(int(sys.argv[2]), sys.argv[3])
         return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--agents", choices=["on", "off", "both"], default="on",
-                    help="the shots' repair agents: on (their defaults, as wnm up ships), off, or both in turn")
+    ap.add_argument("--agents", choices=["on", "off", "both"], default="both",
+                    help="the shots' repair agents: both in turn (on first: their defaults, as wnm up ships; then "
+                         "off), or on / off only")
     ap.add_argument("--props", type=sizes_arg, action="append",
                     help="fill the measured shot with N props first (repeatable or a comma list: 100,1000,10000)")
     ap.add_argument("--http-rate", type=float, default=50.0, help="HTTP commands per second at most (http)")
