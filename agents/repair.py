@@ -210,7 +210,7 @@ class Mover:
 
 def repair_each(world: World, event: Event, agent: str, repair_one, index=None) -> list:
     """The decision every repair agent shares: for each entity ``event`` edited that may be moved,
-    ``repair_one(mover, eid)`` makes its moves through ``mover`` (looking at the frames ``mover.within`` keeps)
+    ``repair_one(mover, eid)`` makes its moves through ``mover`` (looking at the frames in ``mover.span``)
     and returns the reason; each entity that moved becomes one proposal. Entities are visited in order, each
     seeing the moves made for the ones before."""
     from .base import Proposal

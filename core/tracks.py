@@ -161,22 +161,23 @@ def _segment_slopes(keys: Sequence, t: np.ndarray, v: np.ndarray, codes: np.ndar
     return m0, m1
 
 
-def _window(t: np.ndarray, f: np.ndarray) -> slice:
-    """The keys that evaluating at frames ``f`` reads: the segments holding them and one key either side (the auto
-    slope at a key reads its neighbours' values). A track of up to ``WINDOW_MIN_KEYS`` keys is read whole."""
+def _window(keys: Sequence, f: np.ndarray) -> tuple[Sequence, np.ndarray, np.ndarray]:
+    """``(keys, t, codes)`` of the keys that evaluating a track of two or more keys at frames ``f`` reads: the
+    segments holding them and one key either side (the auto slope at a key reads its neighbours' values); the whole
+    track when it has up to ``WINDOW_MIN_KEYS`` keys. The whole track is checked (sorted frames, known interps)."""
+    t = _key_frames(keys)
+    codes = _codes(keys)
     k = t.shape[0]
     if k <= WINDOW_MIN_KEYS or f.shape[0] == 0:
-        return slice(0, k)
+        return keys, t, codes
     first, last = np.clip(np.searchsorted(t, (f.min(), f.max()), side="right") - 1, 0, k - 2)
-    return slice(max(0, int(first) - 1), min(k, int(last) + 3))
+    lo, hi = max(0, int(first) - 1), min(k, int(last) + 3)
+    return keys[lo:hi], t[lo:hi], codes[lo:hi - 1]
 
 
 def _eval_numeric(keys: Sequence, f: np.ndarray) -> np.ndarray:
     if len(keys) > 1:
-        t = _key_frames(keys)  # the whole track is checked (sorted, known interps), only the window is read
-        codes = _codes(keys)
-        w = _window(t, f)
-        keys, t, codes = keys[w], t[w], codes[w.start:w.stop - 1]
+        keys, t, codes = _window(keys, f)
     v = np.array([k.value for k in keys], dtype=np.float64)
     scalar = v.ndim == 1
     v = v.reshape(len(keys), -1)
@@ -209,11 +210,8 @@ def _angular_speed(q: np.ndarray, dq) -> float:
 
 
 def _eval_quat(keys: Sequence, f: np.ndarray) -> np.ndarray:
-    if len(keys) > 1:
-        t = _key_frames(keys)
-        codes = _codes(keys)
-        w = _window(t, f)  # the cumulative angle then starts at the window: the same eased curve, to rounding
-        keys, t, codes = keys[w], t[w], codes[w.start:w.stop - 1]
+    if len(keys) > 1:  # the cumulative angle then starts at the window: the same eased curve, to rounding
+        keys, t, codes = _window(keys, f)
     q = quat.normalize(np.array([k.value for k in keys], dtype=np.float64).reshape(len(keys), 4))
     if len(keys) == 1:
         return np.broadcast_to(q[0], (f.shape[0], 4)).copy()
