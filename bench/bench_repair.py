@@ -82,28 +82,23 @@ def _scene(n: int, animated: int) -> list[list]:
     return [ops[k:k + MAX_OPS] for k in range(0, len(ops), MAX_OPS)]
 
 
+def _walker_key(n: int, keys: int, k: int, dx: float = 0.0) -> O.KeySet:
+    """Key ``k`` of the walker: beside the grid (clear of it, inside the floor), along z over the shot."""
+    x = int(n ** 0.5 + 0.999) * SPACING / 2 + 0.5
+    at = k / max(1, keys - 1)
+    return O.KeySet(id="walker", path="transform.position", frame=48.0 * at, value=[x + dx, 0.0, -5.0 + 10.0 * at],
+                    interp="linear")
+
+
 def _walker(n: int, keys: int) -> list[list]:
     """A prop beside the grid walking along z on ``keys`` position keys over the shot."""
-    x = int(n ** 0.5 + 0.999) * SPACING / 2 + 0.5  # clear of the grid, inside the floor
     ops: list = [O.EntityCreate(id="walker", kind="prop", props={"geometry": GEOMETRIES[0]})]
-    ops += [O.KeySet(id="walker", path="transform.position", frame=48.0 * k / max(1, keys - 1),
-                     value=[x, 0.0, -5.0 + 10.0 * k / max(1, keys - 1)], interp="linear") for k in range(keys)]
+    ops += [_walker_key(n, keys, k) for k in range(keys)]
     return [ops[k:k + MAX_OPS] for k in range(0, len(ops), MAX_OPS)]
 
 
 def _rekey(rnd: random.Random, n: int, keys: int) -> list:
-    x = int(n ** 0.5 + 0.999) * SPACING / 2 + 0.5  # clear of the grid, inside the floor
-    k = rnd.randrange(keys)
-    return [O.KeySet(id="walker", path="transform.position", frame=48.0 * k / max(1, keys - 1),
-                     value=[x + rnd.uniform(-0.2, 0.2), 0.0, -5.0 + 10.0 * k / max(1, keys - 1)], interp="linear")]
-
-
-def _edit(rnd: random.Random, n: int, side: int, half: float) -> list:
-    i = rnd.randrange(n)
-    x, z = (i % side) * SPACING - half, (i // side) * SPACING - half
-    if rnd.random() < 0.7 and i % side + 1 < side and i + 1 < n:  # into its right-hand neighbour
-        return [O.EntitySet(id=f"p{i}", path="transform.position", value=[x + SPACING - 0.3, 0.0, z])]
-    return [O.EntitySet(id=f"p{i}", path="transform.position", value=[x, 0.4, z])]  # lifted off the floor
+    return [_walker_key(n, keys, rnd.randrange(keys), rnd.uniform(-0.2, 0.2))]
 
 
 async def run(n: int, edits: int, animated: int, keying: int = 0, seed: int = 7) -> dict:

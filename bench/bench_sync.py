@@ -6,9 +6,9 @@
 
 Each part runs first in the default configuration — the repair agents on, as ``wnm up`` ships them (its supervised
 agents process) — and then with every agent off on the bench's shots, printed one after the other for comparison
-(``--agents both``, the default); ``--agents on`` or ``--agents off`` runs one of them only. ``--props N`` (repeatable, or a comma list) fills the shot the
-latency, HTTP and repair parts measure with N white-box props on a grid 2 m apart (so none collide) first, and
-prints each figure per size with its ratio to the smallest size.
+(``--agents both``, the default); ``--agents on`` or ``--agents off`` runs one of them only. ``--props N``
+(repeatable, or a comma list) fills the shot the latency, HTTP and repair parts measure with N white-box props on
+a grid 2 m apart (so none collide) first, and prints each figure per size with its ratio to the smallest size.
 
 One ``wnm up`` process serves (embedded NATS and PostgreSQL started here unless WNM_NATS_URL / WNM_DATABASE_URL are
 set); the clients run in this process, speaking the socket's frames directly. No Yjs document is kept on the hot
@@ -282,8 +282,8 @@ async def command_http(c: httpx.AsyncClient | PlainHTTP, p: str, s: str, cid: st
 
 def _paced(publish, n: int, interval: float) -> tuple:
     """``(run, on_msg)``: subscribe ``on_msg``, then ``await run()`` publishes ``n`` timestamps ``interval`` apart
-    with ``publish(bytes)`` and returns the seconds each took to arrive. Waits at most 10 s for the last: a message lost
-    (core NATS delivers at most once) shortens the sample, whose n is printed, never the run."""
+    with ``publish(bytes)`` and returns the seconds each took to arrive. Waits at most 10 s for the last: a message
+    lost (core NATS delivers at most once) shortens the sample, whose n is printed, never the run."""
     got: list[float] = []
     done = asyncio.Event()
 
@@ -680,11 +680,11 @@ async def _run_in(args, tmp: Path) -> None:
                 gap = 1 / (args.rate * args.editors)
                 floor = {"core": await nats_floor(resolved.nats_url, 1000, gap),
                          "durable": await durable_floor(resolved.nats_url, 1000, gap)}
+                print()
                 for what, xs in (("core", "nats-py core publish→subscribe"),
                                  ("durable", f"JetStream append→delivery, {_fsync(settings)}")):
-                    print(f"\nfloor  {xs}: p50 {ms(pct(floor[what], 50))}  p99 {ms(pct(floor[what], 99))}  "
-                          f"(n={len(floor[what])})", end="")
-                print()
+                    print(f"floor  {xs}: p50 {ms(pct(floor[what], 50))}  p99 {ms(pct(floor[what], 99))}  "
+                          f"(n={len(floor[what])})")
             for mode in modes:
                 await _scaled(args, server, c, p, mode, sizes, floor, want)
                 await _fixed(args, server, c, p, mode, tmp, want)
