@@ -567,7 +567,7 @@ def serve_pycrdt_websocket(port: int, doc_path: str) -> None:
             server.rooms["/big"] = room
             await server.start_room(room)
             config = uvicorn.Config(ASGIServer(server), host="127.0.0.1", port=port, log_level="warning",
-                                    ws="websockets", ws_max_size=1 << 30)
+                                    ws="auto", ws_max_size=1 << 30)  # uvicorn picks, as for `wnm up`
             await uvicorn.Server(config).serve()
 
     asyncio.run(main())
