@@ -33,7 +33,7 @@ class BoundsAgent:
     def _pull_inside(self, mv: R.Mover, eid: str) -> str | None:
         e = mv.world.entities[eid]
         frames = R.keyed_frames(mv.world, eid, span=mv.span) if e.tracks.get(R.POSITION) else \
-            [R.keyed_frames(mv.world, eid)[0]]
+            [R.first_keyed_frame(mv.world, eid)]
         first = None
         ids = [eid, *mv.index.environments()]
         at = mv.index.shapes(mv.world, frames, ids, fresh=mv.dirty | {eid})  # a move at one keyed frame moves no other

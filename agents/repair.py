@@ -21,8 +21,9 @@ from core.tolerances import EPS_FRAME
 from core.world import World
 from events.envelope import Event
 
-__all__ = ["edited_entities", "changed_span", "movable", "keyed_frames", "check_frames", "touching_pairs",
-           "move_ops", "simulate", "merge_ops", "describe_move", "fmt_frame", "POSITION", "Mover", "repair_each"]
+__all__ = ["edited_entities", "changed_span", "movable", "keyed_frames", "first_keyed_frame", "check_frames",
+           "touching_pairs", "move_ops", "simulate", "merge_ops", "describe_move", "fmt_frame", "POSITION", "Mover",
+           "repair_each"]
 
 POSITION = "transform.position"
 _SHAPE_PATHS = ("transform.", "geometry", "joints.", "skeleton")
@@ -104,6 +105,12 @@ def keyed_frames(world: World, eid: str, paths: tuple[str, ...] = ("transform.",
         frames.update(k.frame for k in keys[bisect.bisect_left(keys, lo, key=_frame):
                                               bisect.bisect_right(keys, hi, key=_frame)])
     return sorted(frames)
+
+
+def first_keyed_frame(world: World, eid: str, paths: tuple[str, ...] = ("transform.", "joints.")) -> float:
+    """``keyed_frames(world, eid, paths)[0]`` from each track's first key (tracks are sorted), not all of them."""
+    firsts = [keys[0].frame for p, keys in world.entities[eid].tracks.items() if keys and p.startswith(paths)]
+    return min(firsts) if firsts else float(world.frame_start)
 
 
 def _frame(key) -> float:

@@ -38,7 +38,7 @@ class SupportAgent:
         w, index = mv.world, mv.index
         e = w.entities[eid]
         frames = R.keyed_frames(w, eid, paths=(R.POSITION,), span=mv.span) if e.tracks.get(R.POSITION) else \
-            [R.keyed_frames(w, eid)[0]]
+            [R.first_keyed_frame(w, eid)]
         carried = index.carried(eid)
         only = next((o for _, kind, s, o in index.relations_of(eid)
                      if kind == "supports" and s == eid and o in w.entities), None)

@@ -206,6 +206,7 @@ def test_keyed_frames_in_a_span_are_the_keyed_frames_within_it():
             edit.apply(w, ops, "user:alice")
         for paths in (("transform.", "joints."), ("transform.position",)):
             whole = R.keyed_frames(w, "a", paths)
+            assert R.first_keyed_frame(w, "a", paths) == whole[0]
             for _ in range(10):
                 lo = float(rng.choice([rng.uniform(-10, 210), rng.choice(whole)]))
                 span = (lo, lo + float(rng.choice([0.0, rng.uniform(0, 40), np.inf])))
@@ -226,6 +227,8 @@ def test_keyed_frames_in_a_span_read_the_keys_near_it_only():
     w.entities["ball"].tracks["transform.position"] = Watched(track)
     assert R.keyed_frames(w, "ball", span=(1000.0, 1002.0)) == [1000.0, 1001.0, 1002.0]
     assert len(read) < 60  # bisection and the slice: not 2,000 keys
+    read.clear()
+    assert R.first_keyed_frame(w, "ball") == 0.0 and read == [0]  # the first key only
 
 
 def test_the_frames_checked_in_a_span_are_those_of_the_whole_check_within_it():
