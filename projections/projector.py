@@ -481,8 +481,9 @@ class Projector:
             except Exception as e:
                 self.counts[f"{what}_errors"] += 1
                 if tries is not None and attempt >= tries:
-                    log.warning("projector: %s failed (%s: %s); giving up after %d tries",
-                                what, type(e).__name__, e, attempt)
+                    # the caller says what follows (a load's 503, the next head check); "giving up" misled
+                    log.warning("projector: %s failed (%s: %s)%s", what, type(e).__name__, e,
+                                f" after {attempt} tries" if attempt > 1 else "")
                     raise
                 if st is not None and tries is None:
                     st.failure = (f"{what}: {type(e).__name__}: {e}"[:300],
