@@ -101,6 +101,15 @@ def _rekey(rnd: random.Random, n: int, keys: int) -> list:
     return [_walker_key(n, keys, rnd.randrange(keys), rnd.uniform(-0.2, 0.2))]
 
 
+def _edit(rnd: random.Random, n: int, side: int, half: float) -> list:
+    """Push a random prop into its right-hand neighbour (mostly) or lift it off the floor."""
+    i = rnd.randrange(n)
+    x, z = (i % side) * SPACING - half, (i // side) * SPACING - half
+    if rnd.random() < 0.7 and i % side + 1 < side and i + 1 < n:
+        return [O.EntitySet(id=f"p{i}", path="transform.position", value=[x + SPACING - 0.3, 0.0, z])]
+    return [O.EntitySet(id=f"p{i}", path="transform.position", value=[x, 0.4, z])]
+
+
 async def run(n: int, edits: int, animated: int, keying: int = 0, seed: int = 7) -> dict:
     log, store = MemoryLog(), MemoryStore()
     await log.ensure_project(P)
