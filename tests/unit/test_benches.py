@@ -1,11 +1,13 @@
 """The benches run on demand, never in CI, so a refactor can break one unseen (``bench_repair`` lost its ``_edit``
-helper that way): every bench's names resolve, and the in-process repair bench runs a small size end to end."""
+helper that way): every bench's names resolve, each imports and answers ``--help``, and the in-process repair
+bench runs a small shot end to end."""
 
 from __future__ import annotations
 
 import asyncio
 import builtins
 import importlib.util
+import subprocess
 import symtable
 import sys
 from pathlib import Path
@@ -37,6 +39,13 @@ def _unresolved(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted(BENCH.glob("*.py")), ids=lambda p: p.name)
 def test_every_name_a_bench_uses_is_defined(path):
     assert _unresolved(path) == set(), f"{path.name} uses names it never defines"
+
+
+@pytest.mark.parametrize("path", sorted(BENCH.glob("bench_*.py")), ids=lambda p: p.name)
+def test_every_bench_imports_and_parses_its_arguments(path):
+    """What it imports from the project still exists, and ``--help`` answers (no bench runs here)."""
+    r = subprocess.run([sys.executable, str(path), "--help"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "usage:" in r.stdout, r.stderr[-2000:]
 
 
 def test_the_check_finds_a_missing_helper(tmp_path):
