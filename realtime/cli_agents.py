@@ -81,7 +81,7 @@ async def run_as_child(system) -> None:
 
 async def warm(runner: AgentRunner) -> None:
     """Load what an agent's first decision would otherwise load (the layout agent's text-embedding model and the
-    catalogue's embeddings, about 5–10 s), off the event loop, before following the log."""
+    catalogue's embeddings, about 1.5 s here), off the event loop, before following the log."""
     for member in runner.members:
         index = getattr(member.agent, "index", None)
         if index is not None and hasattr(index, "search"):

