@@ -299,3 +299,146 @@ def test_superseded_finds_the_nearest_superseding_event_as_a_pairwise_scan_does(
                        actor=bot if rnd.random() < 0.1 else ALICE, ops=ops, ts=1.0)
             batch.append(Stored(seq=seq, shot=shot, data=encode_event(ev)))
         assert _superseded(batch) == pairwise(batch)
+
+
+# ---------------------------------------------------------------- the command service's following replica
+
+
+class _SlowLog:
+    """The log, handing over the loop between the events it reads (as a network read does), counting reads."""
+
+    def __init__(self, log: MemoryLog):
+        self.inner, self.reads = log, 0
+
+    async def last_seq(self, project, shot):
+        return await self.inner.last_seq(project, shot)
+
+    async def read(self, project, shot, after=0, until=None):
+        self.reads += 1
+        async for stored in self.inner.read(project, shot, after=after, until=until):
+            await asyncio.sleep(0)
+            yield stored
+
+
+async def _counted_replica(log: MemoryLog, max_shots: int = 256):
+    loads = []
+
+    async def load(project, shot, upto):
+        loads.append(shot)
+        await asyncio.sleep(0.01)  # a load takes a while: callers overlap it
+        return await rebuild(log, project, shot, upto)
+
+    slow = _SlowLog(log)
+    return FollowingReplica(slow, load, max_shots=max_shots), loads, slow
+
+
+async def _create(log: MemoryLog, shot: str, n: int, start: int = 0) -> None:
+    svc = CommandService(log, FollowingReplica(log, lambda p, s, u: rebuild(log, p, s, u)), outcome_timeout=2.0)
+    for i in range(start, start + n):
+        res = await svc.submit(P, shot, ALICE, Command(command_id=f"{shot}-{i}", ops=[
+            O.EntityCreate(id=f"e{i}", kind="prop", props={"geometry": BOX(1, 1, 1)})]), must_exist=False)
+        assert res.status == "applied", res
+
+
+async def _stored(log: MemoryLog, shot: str = S) -> list:
+    return [s async for s in log.read(P, shot)]
+
+
+async def test_concurrent_callers_share_one_load_and_fold_each_event_once():
+    log = MemoryLog()
+    await log.ensure_project(P)
+    await _create(log, S, 3)
+    replica, loads, _ = await _counted_replica(log)
+    first, second = await asyncio.gather(replica.reducer(P, S), replica.reducer(P, S))
+    assert loads == [S] and first is second and sorted(first.world.entities) == ["e0", "e1", "e2"]
+    await _create(log, S, 4, start=3)  # a tail several callers read at once: each event folds once
+    head = await log.last_seq(P, S)
+    await asyncio.gather(*(replica.outcome(P, S, seq, 2.0) for seq in range(head - 3, head + 1)),
+                         replica.reducer(P, S))
+    outcomes = [await replica.outcome(P, S, seq, 2.0) for seq in range(head - 3, head + 1)]
+    assert all(o.applied and o.reason is None for o in outcomes), outcomes  # a second fold: "already exists"
+    assert len(first.world.entities) == 7 and first.last_seq == head and loads == [S]
+
+
+async def test_offered_events_are_folded_without_reading_the_log():
+    log = MemoryLog()
+    await log.ensure_project(P)
+    await _create(log, S, 2)
+    replica, loads, slow = await _counted_replica(log)
+    events = await _stored(log)
+    replica.offer(P, events[0])  # not here yet: loaded in the background, at the head
+    replica.offer(P, events[1])  # loading: folded by the load
+    await asyncio.sleep(0.05)
+    assert loads == [S] and replica._reducers[(P, S)].last_seq == events[1].seq
+    reads = slow.reads
+    await _create(log, S, 3, start=2)
+    tail = (await _stored(log))[2:]
+    for stored in tail:
+        replica.offer(P, stored)
+    r = replica._reducers[(P, S)]
+    assert r.last_seq == tail[-1].seq and len(r.world.entities) == 5 and slow.reads == reads  # no read at all
+    assert (await replica.outcome(P, S, tail[1].seq, 2.0)).applied and slow.reads == reads and loads == [S]
+
+
+async def test_a_shot_whose_agents_are_off_is_noted_not_loaded_and_read_again_when_followed():
+    log = MemoryLog()
+    await log.ensure_project(P)
+    await _create(log, S, 1)
+    replica, loads, slow = await _counted_replica(log)
+    first, = await _stored(log)
+    replica.offer(P, first)
+    await asyncio.sleep(0.05)
+    await _create(log, S, 2, start=1)
+    _, second, third = await _stored(log)
+    replica.offer(P, second, follow=False)
+    replica.offer(P, third)  # the one before was skipped: read from the log, not folded out of order
+    await asyncio.sleep(0.05)
+    r = replica._reducers[(P, S)]
+    assert r.last_seq == third.seq and sorted(r.world.entities) == ["e0", "e1", "e2"] and loads == [S]
+    other, _, _ = await _counted_replica(log)
+    other.offer(P, first, follow=False)
+    await asyncio.sleep(0.05)
+    assert not other._reducers  # nothing loaded for a shot nobody decides on
+
+
+async def test_the_replica_keeps_the_most_recently_used_shots():
+    log = MemoryLog()
+    await log.ensure_project(P)
+    for shot in ("a", "b", "c"):
+        await _create(log, shot, 1)
+    replica, loads, _ = await _counted_replica(log, max_shots=2)
+    for shot in ("a", "b", "a", "c", "a", "b"):
+        await replica.reducer(P, shot)
+    assert loads == ["a", "b", "c", "b"]  # c pushed out b (a was used more recently), then b came back for a
+    assert list(replica._reducers) == [(P, "a"), (P, "b")]
+
+
+async def test_a_failed_background_load_is_logged_and_the_next_caller_loads_again(caplog):
+    log = MemoryLog()
+    await log.ensure_project(P)
+    await _create(log, S, 1)
+    calls = []
+
+    async def load(project, shot, upto):
+        calls.append(upto)
+        if len(calls) == 1:
+            raise LookupError("the store is not answering")
+        return await rebuild(log, project, shot, upto)
+
+    replica = FollowingReplica(log, load)
+    replica.offer(P, (await _stored(log))[0])
+    await asyncio.sleep(0.05)
+    assert "bringing a shot's command replica up to the head failed" in caplog.text
+    assert sorted((await replica.reducer(P, S)).world.entities) == ["e0"] and len(calls) == 2
+
+
+async def test_the_command_service_replica_follows_the_shots_the_runner_folds():
+    rig = Rig()
+    seq = await _scene(rig)  # nothing collides: no proposal, so nothing else would load the shot
+    replica = FollowingReplica(rig.log, rig.load)  # the agents' own, as `wnm agents run` has
+    runner = AgentRunner([CollisionAgent()], rig.log, CommandService(rig.log, replica, outcome_timeout=2.0),
+                         rig.load, rig.checkpoints, rig.suggestions, projects=[P], rescan_s=0.05)
+    await _run_until(runner, seq)
+    await asyncio.sleep(0.05)
+    r = replica._reducers[(P, S)]  # loaded at the first event, then kept up with the rest without a proposal
+    assert r.last_seq == seq and sorted(r.world.entities) == ["chair-1", "table-1"]
