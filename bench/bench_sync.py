@@ -49,6 +49,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -263,7 +264,8 @@ def grid_box(eid: str, i: int) -> dict:
 async def fill(c: httpx.AsyncClient, p: str, s: str, n: int, chunk: int = 1000) -> None:
     """``n`` props ``g0`` … on the grid, ``chunk`` per command."""
     for start in range(0, n, chunk):
-        await command_http(c, p, s, f"fill-{start}", [grid_box(f"g{i}", i) for i in range(start, min(n, start + chunk))])
+        await command_http(c, p, s, f"fill-{start}",
+                           [grid_box(f"g{i}", i) for i in range(start, min(n, start + chunk))])
 
 
 async def command_http(c: httpx.AsyncClient | PlainHTTP, p: str, s: str, cid: str, ops: list) -> dict:
@@ -694,6 +696,16 @@ async def _run_in(args, tmp: Path) -> None:
             server.stop()
 
 
+async def full_collections(c: httpx.AsyncClient) -> int:
+    """The server's full (generation 2) garbage collections so far, from its /metrics: each walks every object the
+    server holds, on its event loop."""
+    r = await c.get("/metrics")
+    m = re.search(r'^python_gc_collections_total\{generation="2"\} ([0-9.e+]+)$', r.text, re.M)
+    if m is None:
+        raise SystemExit("the server's /metrics has no python_gc_collections_total: an older server?")
+    return int(float(m.group(1)))
+
+
 def _fsync(settings) -> str:
     if os.environ.get("WNM_NATS_URL"):
         return "fsync as that NATS is configured"
@@ -721,9 +733,10 @@ async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str,
         s = f"lat-{mode}-{n}"
         await add_shots(c, p, [s], mode)
         await command_http(c, p, s, f"{s}-boxes", [box(f"e{i}") for i in range(args.editors)])
-        t = time.perf_counter()
+        t, gcs = time.perf_counter(), await full_collections(c)
         await fill(c, p, s, n)
         head = f"\n[agents {mode}, {n:,} props]" + (f" filled in {time.perf_counter() - t:.1f} s" if n else "")
+        head += f" (the server's full garbage collections meanwhile: {await full_collections(c) - gcs})"
         if mode == "on":
             waited = await agents_caught_up(c, p)
             head += (f"; agents caught up {waited:.1f} s later" if waited is not None
@@ -731,7 +744,9 @@ async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str,
         print(head)
         first = n
         if want("latency"):
+            gcs = await full_collections(c)
             lat, own, per_frame = await latency(server, p, s, args.editors, args.rate, args.seconds)
+            gcs = await full_collections(c) - gcs
             l50, l99 = pct(lat, 50), pct(lat, 99)
             rows.setdefault("socket command → peer", {})[n] = (l50, l99)
             print(f"latency edit→peer, {args.editors} editors × {args.rate:g} cmd/s: p50 {ms(l50)}  "
@@ -741,7 +756,7 @@ async def _scaled(args, server: Server, c: httpx.AsyncClient, p: str, mode: str,
                 print(f"        ratio to the floor: p50 ×{l50 / pct(core, 50):.1f}  p99 ×{l99 / pct(core, 99):.1f}; "
                       f"above the durable floor: p50 +{ms(l50 - pct(durable, 50))}  p99 +{ms(l99 - pct(durable, 99))}")
             print(f"        command → own result: p50 {ms(pct(own, 50))}  p99 {ms(pct(own, 99))}; "
-                  f"{per_frame:.2f} events per update frame")
+                  f"{per_frame:.2f} events per update frame; the server's full garbage collections meanwhile: {gcs}")
         if want("http"):
             plain = PlainHTTP("127.0.0.1", server.port, TOKENS.issue("bench"))
             for name, client, tag in (("plain HTTP/1.1", plain, "http"), ("httpx", c, "httpx")):

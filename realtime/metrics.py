@@ -11,7 +11,7 @@ undo, redo, fork, shot; status: applied, rejected, or the HTTP status of a refus
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, GCCollector, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 __all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
@@ -68,6 +68,7 @@ class Metrics:
         self.latency = Histogram("wnm_command_seconds", "Seconds from a write request to its verdict", ["kind"],
                                  registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+        GCCollector(registry=self.registry)  # python_gc_collections_total{generation}: full ones pause the loop
         if system is not None:
             self.registry.register(_ProjectorCollector(system))
 

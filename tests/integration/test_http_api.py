@@ -308,6 +308,7 @@ async def test_health_readiness_metrics_and_openapi(env, unique):
     metrics = (await api.client.get("/metrics")).text
     assert 'wnm_commands_total{kind="shot",status="applied"} 1.0' in metrics
     assert "wnm_command_seconds_bucket" in metrics and "wnm_http_requests_total" in metrics
+    assert 'python_gc_collections_total{generation="2"}' in metrics  # full collections pause the event loop
     schema = (await api.client.get("/schema/openapi.json")).json()
     assert "/v1/projects/{project}/shots/{shot}/commands" in schema["paths"]
     assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
