@@ -156,7 +156,8 @@ class FollowingReplica:
                 self._loading.pop(key, None)
             self._reducers[key] = r
             while len(self._reducers) > self.max_shots:
-                self._reducers.popitem(last=False)
+                gone, _ = self._reducers.popitem(last=False)
+                self._offered.pop(gone, None)  # loaded again from the log when next offered
             return r
 
         task = self._loading[key] = asyncio.ensure_future(load())

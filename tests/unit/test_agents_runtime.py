@@ -411,6 +411,10 @@ async def test_the_replica_keeps_the_most_recently_used_shots():
         await replica.reducer(P, shot)
     assert loads == ["a", "b", "c", "b"]  # c pushed out b (a was used more recently), then b came back for a
     assert list(replica._reducers) == [(P, "a"), (P, "b")]
+    for shot in ("a", "b", "c"):  # c comes back and pushes one out: what was noted of that one goes with it
+        replica.offer(P, (await _stored(log, shot))[0])
+        await asyncio.sleep(0.05)
+    assert loads[-1] == "c" and len(replica._reducers) == 2 and set(replica._offered) == set(replica._reducers)
 
 
 async def test_a_failed_background_load_is_logged_and_the_next_caller_loads_again(caplog):
